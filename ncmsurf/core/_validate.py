@@ -31,8 +31,8 @@ def first_index(mask: np.ndarray) -> int:
 
 
 def frozen_view(a: np.ndarray) -> np.ndarray:
-    """A read-only view that leaves the caller's array untouched."""
-    v = a.view()
+    """Return a read-only private copy, so later changes to the caller's array cannot reach the model."""
+    v = np.array(a, copy=True)
     v.flags.writeable = False
     return v
 

@@ -10,9 +10,9 @@ Examples
 >>> import numpy as np
 >>> from ncmsurf.core.models import XPSSpectrum
 >>> spec = XPSSpectrum(np.linspace(870, 850, 5), [10, 12, 30, 12, 10], region="Ni 2p")
->>> spec.region, spec.binding_energy[0], spec.data.attrs["units"]
+>>> spec.region, float(spec.binding_energy[0]), spec.data.attrs["units"]
 ('Ni 2p', 870.0, 'counts')
->>> spec.kinetic_energy[0].round(2)
+>>> round(float(spec.kinetic_energy[0]), 2)
 616.6
 """
 
@@ -99,11 +99,11 @@ class Measurement:
     kind: ClassVar[str] = "measurement"
     __slots__ = ("_data", "_meta", "_sample")
 
-    _data: xr.DataArray | xr.Dataset
+    _data: Any
     _sample: Sample | None
     _meta: dict[str, Any]
 
-    def _set(self, data: xr.DataArray | xr.Dataset, sample: Sample | str | None, meta: Mapping[str, Any] | None) -> None:
+    def _set(self, data: Any, sample: Sample | str | None, meta: Mapping[str, Any] | None) -> None:
         object.__setattr__(self, "_data", data)
         object.__setattr__(self, "_sample", _sample_or_none(sample))
         object.__setattr__(self, "_meta", meta_copy(meta))
@@ -133,8 +133,10 @@ class Measurement:
         """Return the data as a :class:`pandas.DataFrame`."""
         data = self._data
         if isinstance(data, xr.DataArray):
-            return data.to_dataframe(name=str(data.name or "value"))
-        return data.to_dataframe()
+            out: pd.DataFrame = data.to_dataframe(name=str(data.name or "value"))
+        else:
+            out = data.to_dataframe()
+        return out
 
     # --- storage -------------------------------------------------------
     def to_dataset(self) -> xr.Dataset:
@@ -192,7 +194,8 @@ class Measurement:
         """Plot the measurement (requires the ``plot`` extra)."""
         from ncmsurf.core import _plot
 
-        return _plot.plot_model(self, ax, **kw)
+        out: Axes = _plot.plot_model(self, ax, **kw)
+        return out
 
 
 def _xr_identical(a: xr.DataArray | xr.Dataset, b: xr.DataArray | xr.Dataset) -> bool:
@@ -310,17 +313,18 @@ class XPSSpectrum(Measurement):
     @property
     def binding_energy(self) -> np.ndarray:
         """Binding energy, eV."""
-        return self._data["binding_energy"].values  # type: ignore[no-any-return]
+        return np.asarray(self._data["binding_energy"].values)
 
     @property
     def intensity(self) -> np.ndarray:
         """Intensity in ``data.attrs['units']``."""
-        return self._data.values  # type: ignore[no-any-return]
+        return np.asarray(self._data.values)
 
     @property
     def region(self) -> str | None:
         """Core-level name (``"Ni 2p"``) or ``None``."""
-        return self._data.attrs.get("region")  # type: ignore[no-any-return]
+        region = self._data.attrs.get("region")
+        return None if region is None else str(region)
 
     @property
     def excitation_energy(self) -> float:
@@ -330,13 +334,13 @@ class XPSSpectrum(Measurement):
     @property
     def kinetic_energy(self) -> np.ndarray:
         """Kinetic energy hν − BE, eV."""
-        return self.excitation_energy - self.binding_energy  # type: ignore[no-any-return]
+        return np.asarray(self.excitation_energy - self.binding_energy)
 
     @property
     def transmission(self) -> np.ndarray | None:
         """Transmission function at each point, or ``None``."""
         if "transmission" in self._data.coords:
-            return self._data["transmission"].values  # type: ignore[no-any-return]
+            return np.asarray(self._data["transmission"].values)
         return None
 
     @property
@@ -469,17 +473,17 @@ class ImpedanceSpectrum(Measurement):
     @property
     def frequency(self) -> np.ndarray:
         """Frequency, Hz."""
-        return self._data["frequency"].values  # type: ignore[no-any-return]
+        return np.asarray(self._data["frequency"].values)
 
     @property
     def impedance(self) -> np.ndarray:
         """Complex impedance in ``units``."""
-        return self._data.values  # type: ignore[no-any-return]
+        return np.asarray(self._data.values)
 
     @property
     def omega(self) -> np.ndarray:
         """Angular frequency 2πf, rad/s."""
-        return 2 * np.pi * self.frequency  # type: ignore[no-any-return]
+        return np.asarray(2 * np.pi * self.frequency)
 
     @property
     def area(self) -> float | None:
@@ -545,7 +549,7 @@ class CyclingData(Measurement):
     Examples
     --------
     >>> d = CyclingData([0, 1, 2], [3.0, 3.5, 4.0], [0.001, 0.001, 0.001], mass=0.01)
-    >>> d.mass, d.voltage[-1]
+    >>> d.mass, float(d.voltage[-1])
     (0.01, 4.0)
     """
 
@@ -607,7 +611,7 @@ class CyclingData(Measurement):
         """Rebuild from :meth:`to_dataset` output."""
         sample, meta, attrs = cls._split_storage(ds)
         std = {"voltage", "current", "cycle", "step"}
-        cols = {k: ds[k].values for k in ds.data_vars if k not in std}
+        cols = {str(k): ds[k].values for k in ds.data_vars if k not in std}
         units = {k: str(ds[k].attrs.get("units", "1")) for k in cols}
         return cls(
             ds["time"].values, ds["voltage"].values, ds["current"].values,
@@ -619,17 +623,17 @@ class CyclingData(Measurement):
     @property
     def time(self) -> np.ndarray:
         """Test time, s."""
-        return self._data["time"].values  # type: ignore[no-any-return]
+        return np.asarray(self._data["time"].values)
 
     @property
     def voltage(self) -> np.ndarray:
         """Cell voltage, V."""
-        return self._data["voltage"].values  # type: ignore[no-any-return]
+        return np.asarray(self._data["voltage"].values)
 
     @property
     def current(self) -> np.ndarray:
         """Current, A (positive = charge)."""
-        return self._data["current"].values  # type: ignore[no-any-return]
+        return np.asarray(self._data["current"].values)
 
     @property
     def cycle(self) -> np.ndarray | None:
@@ -718,7 +722,9 @@ class DepthProfile(Measurement):
         variables: dict[str, Any] = {}
         for name, arr in intensities.items():
             if not isinstance(name, str) or not name or "/" in name:
-                raise ValidationError(f"intensities: fragment names must be non-empty strings without '/', got {name!r}")
+                raise ValidationError(
+                    f"intensities: fragment names must be non-empty strings without '/', got {name!r}"
+                )
             field = f"intensities[{name!r}]"
             a = as_1d(arr, field)
             check_same_length(t, "sputter_time", a, field)
@@ -743,7 +749,7 @@ class DepthProfile(Measurement):
     @property
     def sputter_time(self) -> np.ndarray:
         """Sputter time, s."""
-        return self._data["sputter_time"].values  # type: ignore[no-any-return]
+        return np.asarray(self._data["sputter_time"].values)
 
     @property
     def fragments(self) -> list[str]:
@@ -770,7 +776,7 @@ class DepthProfile(Measurement):
     def __getitem__(self, fragment: str) -> np.ndarray:
         if fragment not in self._data.data_vars:
             raise KeyError(f"fragment {fragment!r} not in profile; available: {self.fragments}")
-        return self._data[fragment].values  # type: ignore[no-any-return]
+        return np.asarray(self._data[fragment].values)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.fragments)
@@ -883,7 +889,7 @@ class ElementMap(Measurement):
     def __getitem__(self, element: str) -> np.ndarray:
         if element not in self._data.data_vars:
             raise KeyError(f"element {element!r} not in map; available: {self.elements}")
-        return self._data[element].values  # type: ignore[no-any-return]
+        return np.asarray(self._data[element].values)
 
     def replace(self, **changes: Any) -> ElementMap:
         """Return a copy with constructor arguments replaced."""

@@ -136,7 +136,7 @@ class Sample:
     """
 
     method: str
-    n: pint.Quantity | None = None
+    n: Any = None
     cathode: str = "NCM"
     cycles: int = 0
     label: str = field(init=False)
@@ -177,7 +177,7 @@ class Sample:
                 raise TypeError
             cycles = operator.index(cycles)
         except TypeError:
-            if isinstance(cycles, float) and cycles.is_integer():
+            if isinstance(cycles, float) and float(cycles).is_integer():
                 cycles = int(cycles)
             else:
                 raise ValidationError(f"cycles: expected a non-negative integer, got {cycles!r}") from None
@@ -249,7 +249,7 @@ class Sample:
             upper = method.upper()
             if upper in _METHODS:
                 method = upper
-        n: pint.Quantity | None = None
+        n: Any = None
         if m.group("n") is not None:
             unit = m.group("unit") or n_unit
             try:

@@ -23,14 +23,14 @@ from ncmsurf.core.errors import ValidationError
 
 __all__ = ["Quantity", "array_magnitude", "magnitude", "quantity", "ureg"]
 
-ureg: pint.UnitRegistry = pint.UnitRegistry()
+ureg: pint.UnitRegistry[float] = pint.UnitRegistry()
 """The one unit registry of ncmsurf; quantities from other registries are converted."""
 Quantity = ureg.Quantity
 
 
-def _as_registry_quantity(value: Any) -> pint.Quantity:
+def _as_registry_quantity(value: Any) -> Any:
     if getattr(value, "_REGISTRY", None) is ureg:
-        return value  # type: ignore[no-any-return]
+        return value
     # A quantity from another registry: rebuild it here from its text form.
     return ureg.Quantity(value.magnitude, str(value.units))
 
@@ -90,7 +90,7 @@ def array_magnitude(value: Any, unit: str, *, name: str = "value") -> np.ndarray
     return np.asarray(value)
 
 
-def quantity(value: Any, unit: str) -> pint.Quantity:
+def quantity(value: Any, unit: str) -> Any:
     """Attach ``unit`` to a number or array.
 
     Examples

@@ -212,19 +212,22 @@ def parse_table(
     start = None
     delim: str | None = None
     nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
+    fallback: tuple[int, str | None] | None = None
     for k, i in enumerate(nonblank):
         if k > max_header_lines:
             break
         probe = [lines[j] for j in nonblank[k:k + 3]]
         d = _detect_delimiter(probe[:1] if len(probe) == 1 else probe)
         n = _numeric_fields(lines[i], d)
-        if n >= min_columns and n > 0:
-            if len(probe) > 1 and _numeric_fields(probe[1], d) not in (n,):
-                # a single numeric row followed by something else: only accept at the very end
-                if _numeric_fields(probe[1], d) == 0 and k + 1 < len(nonblank):
-                    continue
+        if n < max(min_columns, 1):
+            continue
+        if len(probe) == 1 or _numeric_fields(probe[1], d) > 0 or _numeric_fields(probe[1], None) > 0:
             start, delim = i, d
             break
+        if fallback is None:
+            fallback = (i, _detect_delimiter(probe[:1]))
+    if start is None and fallback is not None:
+        start, delim = fallback
     if start is None:
         raise ReadError(path, None, f"no numeric data block with at least {min_columns} column(s) found")
     ncols = _numeric_fields(lines[start], delim)

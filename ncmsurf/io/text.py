@@ -1,4 +1,4 @@
-"""Plain delimited-text readers for every model.
+r"""Plain delimited-text readers for every model.
 
 Column roles are recognised from header names (``"Binding Energy (eV)"``,
 ``"freq/Hz"``, ``"Z' (Ohm)"``, ``"-Z''"``, ``"test_time_s"``, ``"I/mA"``,
@@ -11,7 +11,7 @@ Examples
 --------
 >>> import tempfile, pathlib
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "z.csv"
->>> _ = p.write_text("freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm\\n1000,10,1\\n1,20,5\\n")
+>>> _ = p.write_text("freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm\n1000,10,1\n1,20,5\n")
 >>> spec = EIS_TEXT.read(p)[0]
 >>> spec.impedance.tolist()
 [(10-1j), (20-5j)]
@@ -190,7 +190,8 @@ def _sniff_cycling(path: Path, head: bytes) -> float:
         low = ln.lower()
         if re.search(r"time", low) and re.search(r"volt|ewe|potential", low) and re.search(r"curr|amp|\bi\b", low):
             return 0.35
-    return 0.0
+    # any headed table of >= 3 numeric columns: a user may map the columns by hand
+    return 0.05 if _first_numeric_width(head) >= 3 else 0.0
 
 
 def _read_cycling(path: Path, *, sample: Any = None, mass: Any = None,
