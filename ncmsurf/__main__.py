@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from ncmsurf.cli import main
+if __name__ == "__main__":
+    from ncmsurf.cli import main
 
-raise SystemExit(main())
+    raise SystemExit(main())
