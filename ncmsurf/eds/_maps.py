@@ -1,0 +1,514 @@
+"""EDS map analysis: Otsu masks, coverage, uniformity, correlation, shell width (private)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy import ndimage
+
+from ncmsurf.core.errors import ValidationError
+from ncmsurf.core.models import ElementMap
+
+__all__ = ["Coverage", "ShellWidth", "Uniformity", "correlation", "coverage", "otsu_threshold", "particle_mask",
+           "radial_profile", "shell_width", "uniformity"]
+
+
+def _emap(emap: Any) -> ElementMap:
+    if not isinstance(emap, ElementMap):
+        raise ValidationError(f"expected an ElementMap, got {type(emap).__name__}")
+    return emap
+
+
+def _element(emap: ElementMap, element: str) -> np.ndarray:
+    if element not in emap.elements:
+        raise ValidationError(f"element {element!r} not in the map; available: {emap.elements}")
+    return np.asarray(emap[element], dtype=float)
+
+
+def _mask(mask: Any, shape: tuple[int, int], name: str = "mask") -> np.ndarray:
+    m = np.asarray(mask)
+    if m.shape != shape:
+        raise ValidationError(f"{name}: shape {m.shape} differs from the map shape {shape}")
+    if m.dtype != bool:
+        if m.dtype.kind not in "biuf" or not np.all(np.isin(m, (0, 1))):
+            raise ValidationError(f"{name}: expected a boolean array")
+        m = m.astype(bool)
+    return m
+
+
+def otsu_threshold(values: Any, *, nbins: int = 256) -> float:
+    """Otsu's threshold: the cut that maximises the between-class variance.
+
+    Parameters
+    ----------
+    values : array_like
+        Any shape; non-finite values are ignored.
+    nbins : int
+
+    Returns
+    -------
+    float
+        Values strictly above it form the upper class.
+
+    Raises
+    ------
+    ValidationError
+        Empty input or a single repeated value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.r_[np.zeros(50), np.full(50, 10.0)]
+    >>> 0 < otsu_threshold(v) < 10
+    True
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        raise ValidationError("otsu_threshold: no finite values")
+    lo, hi = float(v.min()), float(v.max())
+    if lo == hi:
+        raise ValidationError(f"otsu_threshold: all values equal ({lo}); no threshold separates two classes")
+    hist, edges = np.histogram(v, bins=int(nbins), range=(lo, hi))
+    centers = 0.5 * (edges[:-1] + edges[1:])
+    w0 = np.cumsum(hist).astype(float)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * centers)
+    mt = m0[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu0 = m0 / w0
+        mu1 = (mt - m0) / w1
+        between = w0 * w1 * (mu0 - mu1) ** 2
+    between[~np.isfinite(between)] = -1.0
+    k = int(np.argmax(between[:-1])) if between.size > 1 else 0
+    return float(edges[k + 1])
+
+
+def particle_mask(emap: ElementMap, elements: Any = None, *, min_size: int = 4) -> np.ndarray:
+    """Particle pixels: Otsu threshold on the summed counts of ``elements``.
+
+    Parameters
+    ----------
+    emap : ElementMap
+    elements : sequence of str, optional
+        Default: all elements of the map.
+    min_size : int
+        Connected regions smaller than this many pixels are dropped (noise).
+
+    Returns
+    -------
+    ndarray of bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.zeros((8, 8)); a[2:6, 2:6] = 50
+    >>> int(particle_mask(ElementMap({"Ni": a})).sum())
+    16
+    """
+    m = _emap(emap)
+    names = list(m.elements) if elements is None else [str(e) for e in elements]
+    if not names:
+        raise ValidationError("particle_mask: no elements given")
+    total = np.zeros(m.shape)
+    for e in names:
+        total += _element(m, e)
+    try:
+        thr = otsu_threshold(total)
+    except ValidationError as exc:
+        raise ValidationError(f"particle_mask: the summed map of {names} is uniform; no particles to separate "
+                              f"({exc})") from exc
+    mask = total > thr
+    if min_size > 1 and mask.any():
+        lab, n = ndimage.label(mask)
+        sizes = np.bincount(lab.ravel())
+        small = sizes < min_size
+        small[0] = False
+        mask[small[lab]] = False
+    return mask
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Coating coverage: the share of particle pixels that carry the element.
+
+    Falsy when there is no answer (``reason`` says why); ``float(c)`` is the fraction.
+    """
+
+    element: str
+    fraction: float
+    n_particle: int
+    n_covered: int
+    threshold: float
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return not self.reason
+
+    def __float__(self) -> float:
+        return float(self.fraction)
+
+    @property
+    def value(self) -> float:
+        """The fraction (NaN without an answer)."""
+        return float(self.fraction)
+
+    @property
+    def stderr(self) -> float:
+        """Binomial standard error of the fraction over the particle pixels (a lower bound)."""
+        if self.n_particle == 0 or not math.isfinite(self.fraction):
+            return float("nan")
+        return math.sqrt(self.fraction * (1.0 - self.fraction) / self.n_particle)
+
+    def to_dataset(self) -> xr.Dataset:
+        """Storage form for :func:`ncmsurf.save`."""
+        return xr.Dataset(attrs={"element": self.element, "fraction": self.fraction, "n_particle": self.n_particle,
+                                 "n_covered": self.n_covered, "threshold": self.threshold, "reason": self.reason})
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> Coverage:
+        """Rebuild from :meth:`to_dataset` output."""
+        a = ds.attrs
+        return cls(str(a["element"]), float(a["fraction"]), int(a["n_particle"]), int(a["n_covered"]),
+                   float(a["threshold"]), str(a["reason"]))
+
+
+def _presence(values: np.ndarray, threshold: Any, min_counts: float) -> tuple[np.ndarray, float]:
+    if threshold is None:
+        lv = np.log1p(np.clip(values, 0, None))
+        try:
+            thr = float(np.expm1(otsu_threshold(lv)))
+        except ValidationError:
+            thr = float(values.max())
+        thr = max(thr, float(min_counts))
+    else:
+        thr = float(threshold)
+    return values > thr, thr
+
+
+def coverage(emap: ElementMap, element: str, *, mask: Any = None, threshold: Any = None,
+             min_counts: float = 5.0) -> Coverage:
+    """Fraction of particle pixels covered by ``element`` (e.g. the Al of the coating).
+
+    A pixel is covered where the element's counts exceed ``threshold``
+    (default: Otsu's threshold on log(1 + counts) over the whole map, never
+    below ``min_counts``). The particle pixels are ``mask`` (default
+    :func:`particle_mask` on all elements).
+
+    Returns
+    -------
+    Coverage
+        Falsy with ``reason`` for an empty mask.
+
+    Examples
+    --------
+    >>> from ncmsurf.datasets.coating import synthetic_map
+    >>> m = synthetic_map(coverage=0.7, cv=0.1, shape=(64, 64), seed=2)
+    >>> round(coverage(m, "Al").fraction, 2)
+    0.7
+    """
+    m = _emap(emap)
+    v = _element(m, element)
+    pm = particle_mask(m) if mask is None else _mask(mask, m.shape)
+    n = int(pm.sum())
+    present, thr = _presence(v, threshold, min_counts)
+    if n == 0:
+        return Coverage(element, float("nan"), 0, 0, thr, reason="the particle mask is empty: no particle pixels "
+                        "to measure coverage on")
+    k = int((present & pm).sum())
+    return Coverage(element, k / n, n, k, thr)
+
+
+@dataclass(frozen=True)
+class Uniformity:
+    """Coefficient of variation of element/(element + reference) over binned particle pixels.
+
+    Falsy when there is no answer; ``float(u)`` is the CV.
+    """
+
+    element: str
+    reference: str
+    cv: float
+    mean_ratio: float
+    n_bins: int
+    bin_size: int
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return not self.reason
+
+    def __float__(self) -> float:
+        return float(self.cv)
+
+    @property
+    def value(self) -> float:
+        """The CV."""
+        return float(self.cv)
+
+    def to_dataset(self) -> xr.Dataset:
+        """Storage form for :func:`ncmsurf.save`."""
+        return xr.Dataset(attrs={k: getattr(self, k) for k in ("element", "reference", "cv", "mean_ratio",
+                                                               "n_bins", "bin_size", "reason")})
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> Uniformity:
+        """Rebuild from :meth:`to_dataset` output."""
+        a = ds.attrs
+        return cls(str(a["element"]), str(a["reference"]), float(a["cv"]), float(a["mean_ratio"]), int(a["n_bins"]),
+                   int(a["bin_size"]), str(a["reason"]))
+
+
+def uniformity(emap: ElementMap, element: str, *, reference: str = "Ni", bin_size: int = 4, mask: Any = None,
+               covered_only: bool = True, threshold: Any = None, min_counts: float = 5.0) -> Uniformity:
+    """Coefficient of variation of element/(element + reference) on binned particle pixels.
+
+    The maps are summed over ``bin_size`` × ``bin_size`` bins (from the top
+    left corner; a ragged edge is dropped); only bins whose pixels all lie in
+    the mask are kept. The default mask is the particle mask and, with
+    ``covered_only``, the pixels the coating covers (see :func:`coverage`),
+    so the CV describes how even the coating is where it is present and
+    :func:`coverage` how much of the surface it reaches. CV = std/mean
+    (ddof = 0) of the per-bin ratio.
+
+    Returns
+    -------
+    Uniformity
+        Falsy with ``reason`` when fewer than two bins qualify.
+
+    Examples
+    --------
+    >>> from ncmsurf.datasets.coating import synthetic_map
+    >>> m = synthetic_map(coverage=0.9, cv=0.15, seed=3)
+    >>> u = uniformity(m, "Al")
+    >>> abs(u.cv - m.meta["truth"]["cv"]) < 0.03
+    True
+    """
+    m = _emap(emap)
+    a = _element(m, element)
+    r = _element(m, reference)
+    b = int(bin_size)
+    if b < 1:
+        raise ValidationError(f"bin_size: expected a positive integer, got {bin_size}")
+    if mask is None:
+        pm = particle_mask(m)
+        if covered_only:
+            pm = pm & _presence(a, threshold, min_counts)[0]
+    else:
+        pm = _mask(mask, m.shape)
+    ny, nx = m.shape[0] // b, m.shape[1] // b
+
+    def fail(reason: str, n: int = 0) -> Uniformity:
+        return Uniformity(element, reference, float("nan"), float("nan"), n, b, reason=reason)
+
+    if not pm.any():
+        return fail("the mask is empty: no particle pixels" + (" covered by " + element if covered_only and
+                                                              mask is None else ""))
+    if ny == 0 or nx == 0:
+        return fail(f"bin_size {b} is larger than the map {m.shape}")
+
+    def binsum(x: np.ndarray) -> np.ndarray:
+        return x[:ny * b, :nx * b].reshape(ny, b, nx, b).sum(axis=(1, 3))  # type: ignore[no-any-return]
+
+    full = binsum(pm.astype(float)) == b * b
+    sa, sr = binsum(a)[full], binsum(r)[full]
+    tot = sa + sr
+    ok = tot > 0
+    if int(ok.sum()) < 2:
+        return fail(f"only {int(ok.sum())} bin(s) of {b}x{b} pixels lie fully inside the mask; need at least 2",
+                    int(ok.sum()))
+    ratio = sa[ok] / tot[ok]
+    mean = float(ratio.mean())
+    if mean == 0:
+        return fail(f"{element} is absent from every bin; the CV is undefined", int(ok.sum()))
+    return Uniformity(element, reference, float(ratio.std() / mean), mean, int(ok.sum()), b)
+
+
+def correlation(emap: Any, a: Any, b: Any, *, mask: Any = None) -> float:
+    """Pearson correlation coefficient between two element maps.
+
+    Parameters
+    ----------
+    emap : ElementMap or None
+        Source of the maps when ``a``/``b`` are element names.
+    a, b : str or 2-D array
+        Element names in ``emap`` or arrays of the same shape.
+    mask : array of bool, optional
+        Restrict to these pixels.
+
+    Raises
+    ------
+    ValidationError
+        Maps of different shapes, an empty mask, or a constant map (r undefined).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = ElementMap({"Al": np.arange(6.0).reshape(2, 3), "Ni": -np.arange(6.0).reshape(2, 3)})
+    >>> correlation(m, "Al", "Ni")
+    -1.0
+    """
+    def get(x: Any, name: str) -> np.ndarray:
+        if isinstance(x, str):
+            if emap is None:
+                raise ValidationError(f"correlation: {name}={x!r} is a name but no ElementMap was given")
+            return _element(_emap(emap), x)
+        arr = np.asarray(x, dtype=float)
+        if arr.ndim != 2:
+            raise ValidationError(f"correlation: {name} must be a 2-D map, got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValidationError(f"correlation: {name} contains non-finite values")
+        return arr
+
+    xa, xb = get(a, "a"), get(b, "b")
+    if xa.shape != xb.shape:
+        raise ValidationError(f"correlation: maps of different shapes {xa.shape} and {xb.shape}")
+    if mask is not None:
+        mk = _mask(mask, xa.shape)  # type: ignore[arg-type]
+        if not mk.any():
+            raise ValidationError("correlation: the mask is empty")
+        xa, xb = xa[mk], xb[mk]
+    xa, xb = xa.ravel(), xb.ravel()
+    if xa.size < 2:
+        raise ValidationError("correlation: need at least two pixels")
+    da, db = xa - xa.mean(), xb - xb.mean()
+    den = math.sqrt(float(np.dot(da, da)) * float(np.dot(db, db)))
+    if den == 0:
+        raise ValidationError("correlation: one map is constant over the pixels used; Pearson r is undefined")
+    return float(np.clip(np.dot(da, db) / den, -1.0, 1.0))
+
+
+def _largest_centroid(mask: np.ndarray) -> tuple[float, float]:
+    lab, n = ndimage.label(mask)
+    if n == 0:
+        raise ValidationError("no particle found to centre the radial profile on (empty mask)")
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    k = int(np.argmax(sizes))
+    cy, cx = ndimage.center_of_mass(lab == k)
+    return float(cy), float(cx)
+
+
+def radial_profile(emap: ElementMap, element: str, *, center: Any = None, mask: Any = None,
+                   bin_width: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Azimuthally averaged counts of ``element`` against distance from a particle centre.
+
+    Parameters
+    ----------
+    center : (row, col), optional
+        Pixels; default the centroid of the largest region of ``mask``
+        (default :func:`particle_mask` on all elements).
+    bin_width : float
+        Radial bin, pixels.
+
+    Returns
+    -------
+    radius, mean : ndarray
+        Radius in nm when the map has a pixel size, else in pixels.
+
+    Examples
+    --------
+    >>> from ncmsurf.datasets.coating import synthetic_shell
+    >>> r, y = radial_profile(synthetic_shell(radius=60, shell=10, pixel_size=2), "Al", center=(63.5, 63.5))
+    >>> bool(60 < r[y.argmax()] < 70)
+    True
+    """
+    m = _emap(emap)
+    v = _element(m, element)
+    if center is None:
+        pm = particle_mask(m) if mask is None else _mask(mask, m.shape)
+        cy, cx = _largest_centroid(pm)
+    else:
+        cy, cx = (float(c) for c in center)
+    if bin_width <= 0:
+        raise ValidationError("bin_width: expected a positive number of pixels")
+    yy, xx = np.indices(m.shape)
+    rr = np.hypot(yy - cy, xx - cx) / bin_width
+    k = np.floor(rr).astype(np.int64).ravel()
+    cnt = np.bincount(k)
+    tot = np.bincount(k, weights=v.ravel())
+    ok = cnt > 0
+    radius = (np.arange(cnt.size)[ok] + 0.5) * bin_width
+    scale = m.pixel_size or 1.0
+    return radius * scale, tot[ok] / cnt[ok]
+
+
+@dataclass(frozen=True)
+class ShellWidth:
+    """FWHM of a shell's peak in a radial line profile (nm, or pixels without a pixel size)."""
+
+    element: str
+    fwhm: float
+    peak_radius: float
+    unit: str
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return not self.reason
+
+    def __float__(self) -> float:
+        return float(self.fwhm)
+
+    @property
+    def value(self) -> float:
+        """The FWHM."""
+        return float(self.fwhm)
+
+    @property
+    def stderr(self) -> float:
+        """Half a radial bin (the resolution of the interpolated half-maximum points)."""
+        return float("nan")
+
+    def to_dataset(self) -> xr.Dataset:
+        """Storage form for :func:`ncmsurf.save`."""
+        return xr.Dataset(attrs={k: getattr(self, k) for k in ("element", "fwhm", "peak_radius", "unit", "reason")})
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> ShellWidth:
+        """Rebuild from :meth:`to_dataset` output."""
+        a = ds.attrs
+        return cls(str(a["element"]), float(a["fwhm"]), float(a["peak_radius"]), str(a["unit"]), str(a["reason"]))
+
+
+def shell_width(emap: ElementMap, element: str, *, center: Any = None, mask: Any = None,
+                bin_width: float = 1.0) -> ShellWidth:
+    """Shell thickness as the FWHM of the element's peak in the radial line profile.
+
+    The half maximum is taken above the lower of the profile's inner and
+    outer minima and located by linear interpolation on both flanks.
+
+    Returns
+    -------
+    ShellWidth
+        Falsy with ``reason`` when the peak has no half-maximum on one side.
+
+    Examples
+    --------
+    >>> from ncmsurf.datasets.coating import synthetic_shell
+    >>> m = synthetic_shell(radius=80, shell=12, pixel_size=2, seed=0)
+    >>> abs(shell_width(m, "Al").fwhm - 12) < 2
+    True
+    """
+    m = _emap(emap)
+    r, y = radial_profile(m, element, center=center, mask=mask, bin_width=bin_width)
+    unit = "nm" if m.pixel_size else "px"
+    k = int(np.argmax(y))
+    peak = float(y[k])
+    base = float(min(y[:k + 1].min(), y[k:].min()))
+    if peak <= base:
+        return ShellWidth(element, float("nan"), float("nan"), unit, reason=f"{element}: flat radial profile; no shell")
+    half = base + 0.5 * (peak - base)
+    left = np.flatnonzero(y[:k] < half)
+    right = np.flatnonzero(y[k:] < half)
+    if left.size == 0 or right.size == 0:
+        side = "inner" if left.size == 0 else "outer"
+        return ShellWidth(element, float("nan"), float(r[k]), unit,
+                          reason=f"{element}: the peak does not fall to half maximum on the {side} side")
+    i = int(left[-1])
+    j = k + int(right[0])
+    rl = r[i] + (half - y[i]) * (r[i + 1] - r[i]) / (y[i + 1] - y[i])
+    rr_ = r[j - 1] + (y[j - 1] - half) * (r[j] - r[j - 1]) / (y[j - 1] - y[j])
+    return ShellWidth(element, float(rr_ - rl), float(r[k]), unit)

@@ -1,0 +1,431 @@
+"""Depth-profile analysis: normalisation, depth scale, interfaces, integrals (private)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ncmsurf.core.errors import ValidationError
+from ncmsurf.core.models import DepthProfile
+from ncmsurf.core.units import array_magnitude, magnitude
+
+__all__ = ["Interface", "integrate", "interface", "normalize", "time_to_depth", "with_sputter_rate"]
+
+
+def _profile(profile: Any) -> DepthProfile:
+    if not isinstance(profile, DepthProfile):
+        raise ValidationError(f"expected a DepthProfile, got {type(profile).__name__}")
+    return profile
+
+
+def _fragment(profile: DepthProfile, fragment: str) -> np.ndarray:
+    if fragment not in profile.fragments:
+        raise ValidationError(f"fragment {fragment!r} not in the profile; available: {profile.fragments}")
+    return np.asarray(profile[fragment], dtype=float)
+
+
+def normalize(profile: DepthProfile, *, to: str = "total") -> DepthProfile:
+    """Divide every fragment by the total ion count or by one matrix fragment.
+
+    Parameters
+    ----------
+    profile : DepthProfile
+    to : str
+        ``"total"`` (sum of all fragments in the profile at each time) or a
+        fragment name (e.g. ``"NiO2-"``).
+
+    Returns
+    -------
+    DepthProfile
+        Dimensionless intensities (``units="ratio"``), ``meta["normalized_to"]`` set.
+
+    Raises
+    ------
+    ValidationError
+        Unknown fragment, or a zero reference at some time (named by index).
+
+    Examples
+    --------
+    >>> p = DepthProfile([0, 1], {"AlO-": [1.0, 3.0], "NiO2-": [3.0, 1.0]})
+    >>> normalize(p)["AlO-"].tolist()
+    [0.25, 0.75]
+    >>> normalize(p, to="NiO2-")["AlO-"].tolist()
+    [0.3333333333333333, 3.0]
+    """
+    p = _profile(profile)
+    inten = p.intensities
+    if to == "total":
+        ref = np.sum(np.vstack([np.asarray(v, float) for v in inten.values()]), axis=0)
+        what = "the total ion count"
+    else:
+        ref = _fragment(p, to)
+        what = f"fragment {to!r}"
+    bad = np.flatnonzero(ref == 0)
+    if bad.size:
+        i = int(bad[0])
+        raise ValidationError(f"normalize: {what} is zero at index {i} (t = {p.sputter_time[i]:g} s); "
+                              "cannot normalise")
+    out = {k: np.asarray(v, float) / ref for k, v in inten.items()}
+    return p.replace(intensities=out, units="ratio", meta={**p.meta, "normalized_to": to})
+
+
+def with_sputter_rate(profile: DepthProfile, rate: Any) -> DepthProfile:
+    """Return the profile with a (single) sputter rate, nm/s, so ``.depth`` is known.
+
+    Examples
+    --------
+    >>> p = DepthProfile([0, 10], {"AlO-": [1, 2]})
+    >>> with_sputter_rate(p, 0.05).depth.tolist()
+    [0.0, 0.5]
+    """
+    return _profile(profile).replace(sputter_rate=magnitude(rate, "nm/s", name="rate"))
+
+
+def time_to_depth(time: Any, rates: Any, *, boundaries: Any = ()) -> np.ndarray:
+    """Depth reached after sputter ``time`` with one rate or a rate per layer.
+
+    Parameters
+    ----------
+    time : array_like or pint.Quantity
+        Sputter time(s), s.
+    rates : float or sequence
+        nm/s; one per layer.
+    boundaries : sequence
+        Sputter times (s) at which layer k ends and k+1 begins
+        (``len(rates) - 1`` values, increasing), e.g. interface times.
+
+    Returns
+    -------
+    ndarray
+        nm, the integral of the piecewise-constant rate.
+
+    Examples
+    --------
+    >>> time_to_depth([0, 50, 100, 200], [0.02, 0.1], boundaries=[100]).tolist()
+    [0.0, 1.0, 2.0, 12.0]
+    """
+    t = np.atleast_1d(np.asarray(array_magnitude(time, "s", name="time"), dtype=float))
+    r = np.atleast_1d(np.asarray(array_magnitude(rates, "nm/s", name="rates"), dtype=float))
+    b = np.atleast_1d(np.asarray(array_magnitude(boundaries, "s", name="boundaries"), dtype=float)) \
+        if np.size(boundaries) else np.zeros(0)
+    if r.ndim != 1 or r.size == 0 or not np.all(np.isfinite(r)) or np.any(r <= 0):
+        raise ValidationError("rates: expected one or more finite positive sputter rates (nm/s)")
+    if b.size != r.size - 1:
+        raise ValidationError(f"boundaries: {r.size} rates need {r.size - 1} layer boundaries, got {b.size}")
+    if b.size and (not np.all(np.isfinite(b)) or np.any(np.diff(b) <= 0) or b[0] <= 0):
+        raise ValidationError("boundaries: expected increasing positive sputter times")
+    if not np.all(np.isfinite(t)):
+        raise ValidationError("time: expected finite values")
+    edges = np.concatenate([[0.0], b])
+    depth_at_edges = np.concatenate([[0.0], np.cumsum(np.diff(edges) * r[:-1])])
+    k = np.searchsorted(b, t, side="right")
+    out: np.ndarray = depth_at_edges[k] + (t - edges[k]) * r[k]
+    return out
+
+
+@dataclass(frozen=True)
+class Interface:
+    """Position and width of an interface in a depth profile.
+
+    Falsy when there is no answer; ``reason`` says why.
+
+    Attributes
+    ----------
+    fragment : str
+    time : float
+        Sputter time where the marker crosses ``level`` of its plateau, s (NaN without an answer).
+    width_16_84 : float
+        Sputter time between the 16 % and 84 % crossings, s.
+    depth, width_depth : float or None
+        The same in nm when a sputter rate is known.
+    level : float
+    direction : str
+        ``"falling"`` (coating marker) or ``"rising"`` (substrate marker).
+    plateau, background : float
+        Levels used for the normalisation.
+    success : bool
+    reason : str
+    """
+
+    fragment: str
+    time: float
+    width_16_84: float
+    depth: float | None
+    width_depth: float | None
+    level: float
+    direction: str
+    plateau: float
+    background: float
+    success: bool = True
+    reason: str = ""
+    sputter_rate: float | None = field(default=None, repr=False)
+    method: str = "crossing"
+    time_stderr: float = float("nan")
+    width_stderr: float = float("nan")
+
+    def __bool__(self) -> bool:
+        return self.success
+
+    @property
+    def value(self) -> float:
+        """Interface depth (nm) if known, else time (s) — for :func:`ncmsurf.thickness.cross_check`."""
+        return float(self.depth) if self.depth is not None else float(self.time)
+
+    @property
+    def stderr(self) -> float | None:
+        """Half the 16–84 % width in the same unit as :attr:`value` (a resolution-limited uncertainty)."""
+        w = self.width_depth if self.depth is not None else self.width_16_84
+        return None if w is None or not math.isfinite(w) else 0.5 * float(w)
+
+    @property
+    def depth_stderr(self) -> float | None:
+        """Half the 16–84 % width in nm (None without a sputter rate)."""
+        return None if self.width_depth is None else 0.5 * float(self.width_depth)
+
+    def __repr__(self) -> str:
+        if not self.success:
+            return f"Interface({self.fragment!r}, no answer: {self.reason})"
+        dep = "" if self.depth is None else f", depth={self.depth:.4g} nm, width={self.width_depth:.3g} nm"
+        return (f"Interface({self.fragment!r}, {self.direction}, time={self.time:.4g} s, "
+                f"width_16_84={self.width_16_84:.3g} s{dep}, method={self.method!r})")
+
+    def to_dataset(self) -> xr.Dataset:
+        """Storage form for :func:`ncmsurf.save`."""
+        attrs: dict[str, Any] = {k: getattr(self, k) for k in ("fragment", "time", "width_16_84", "level",
+                                                              "direction", "plateau", "background", "reason")}
+        attrs["success"] = int(self.success)
+        attrs.update(method=self.method, time_stderr=self.time_stderr, width_stderr=self.width_stderr)
+        for k in ("depth", "width_depth", "sputter_rate"):
+            v = getattr(self, k)
+            if v is not None:
+                attrs[k] = v
+        return xr.Dataset(attrs=attrs)
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> Interface:
+        """Rebuild from :meth:`to_dataset` output."""
+        a = ds.attrs
+        return cls(fragment=str(a["fragment"]), time=float(a["time"]), width_16_84=float(a["width_16_84"]),
+                   depth=None if "depth" not in a else float(a["depth"]),
+                   width_depth=None if "width_depth" not in a else float(a["width_depth"]),
+                   level=float(a["level"]), direction=str(a["direction"]), plateau=float(a["plateau"]),
+                   background=float(a["background"]), success=bool(a["success"]), reason=str(a["reason"]),
+                   sputter_rate=None if "sputter_rate" not in a else float(a["sputter_rate"]),
+                   method=str(a.get("method", "crossing")), time_stderr=float(a.get("time_stderr", np.nan)),
+                   width_stderr=float(a.get("width_stderr", np.nan)))
+
+
+def _smooth(y: np.ndarray, window: int) -> np.ndarray:
+    if window <= 1:
+        return y.copy()
+    k = np.ones(window) / window
+    pad = window // 2
+    yp = np.pad(y, (pad, window - 1 - pad), mode="edge")
+    return np.convolve(yp, k, mode="valid")
+
+
+def _crossing(t: np.ndarray, s: np.ndarray, level: float, start: int) -> float | None:
+    """First time after index ``start`` where the falling curve s goes below ``level`` (linear interpolation)."""
+    below = np.flatnonzero(s[start:] < level)
+    if below.size == 0:
+        return None
+    j = start + int(below[0])
+    if j == 0:
+        return float(t[0])
+    t0, t1, s0, s1 = t[j - 1], t[j], s[j - 1], s[j]
+    if s0 == s1:
+        return float(t1)
+    return float(t0 + (s0 - level) * (t1 - t0) / (s0 - s1))
+
+
+def interface(profile: DepthProfile, fragment: str, *, level: float = 0.5, direction: str = "auto",
+              background: Any = "tail", smooth: int | None = None, method: str = "crossing") -> Interface:
+    """Interface where a marker fragment crosses ``level`` of its plateau.
+
+    The marker is smoothed (moving average), its plateau is the median of
+    the points within 10 % of the maximum on the plateau side, and its
+    background the median of the last (falling) or first (rising) 10 % of
+    points (``background="tail"``), 0, or a given number. The signal is
+    scaled to 1 on the plateau and 0 on the background; the interface is the
+    ``level`` crossing and the width the distance between the 84 % and 16 %
+    crossings (2σ for an error-function interface).
+
+    Parameters
+    ----------
+    profile : DepthProfile
+    fragment : str
+        Coating marker (falls at the interface, e.g. ``"AlO2-"``) or substrate
+        marker (rises, e.g. ``"NiO2-"``).
+    level : float
+        Fraction of the plateau, in (0, 1).
+    direction : {"auto", "falling", "rising"}
+        ``"auto"`` compares the first and last tenth of the profile.
+    background : "tail", float or None
+        Level subtracted before scaling (None means 0).
+    smooth : int, optional
+        Moving-average window (points); default about 1 % of the points, odd, at least 3.
+    method : {"crossing", "erf"}
+        ``"crossing"``: interpolated crossings of the smoothed marker.
+        ``"erf"``: least-squares fit of plateau, background, centre and σ of
+        an error-function step to the raw points (starting from the
+        crossings); the level and 16–84 % width then follow from the fit
+        (width = 2σ) with standard errors, which is better on noisy data.
+
+    Returns
+    -------
+    Interface
+        Falsy with ``reason`` when the marker never falls below (or rises
+        above) ``level`` of its plateau, or has no plateau.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.special import erfc
+    >>> t = np.linspace(0, 200, 401)
+    >>> p = DepthProfile(t, {"AlO-": 1000 * 0.5 * erfc((t - 80) / (np.sqrt(2) * 5))}, sputter_rate=0.05)
+    >>> it = interface(p, "AlO-", smooth=1)
+    >>> round(it.time, 1), round(it.width_16_84, 1), round(it.depth, 2)
+    (80.0, 9.9, 4.0)
+    """
+    p = _profile(profile)
+    y = _fragment(p, fragment)
+    t = p.sputter_time
+    if not 0.0 < float(level) < 1.0:
+        raise ValidationError(f"level: expected a fraction in (0, 1), got {level}")
+    if method not in ("crossing", "erf"):
+        raise ValidationError(f"method: expected 'crossing' or 'erf', got {method!r}")
+    if direction not in ("auto", "falling", "rising"):
+        raise ValidationError(f"direction: expected 'auto', 'falling' or 'rising', got {direction!r}")
+    n = y.size
+    rate = p.sputter_rate
+
+    def fail(reason: str, plateau: float = float("nan"), bg: float = float("nan"), dirn: str = direction) -> Interface:
+        return Interface(fragment, float("nan"), float("nan"), None, None, float(level), dirn, plateau, bg,
+                         success=False, reason=reason, sputter_rate=rate)
+
+    if n < 5:
+        return fail(f"{fragment}: only {n} points; at least 5 are needed to locate an interface")
+    w = smooth if smooth is not None else max(3, (n // 100) | 1)
+    if w < 1:
+        raise ValidationError(f"smooth: expected a window of at least 1 point, got {w}")
+    tenth = max(1, n // 10)
+    if direction == "auto":
+        direction = "falling" if np.mean(y[:tenth]) >= np.mean(y[-tenth:]) else "rising"
+    if direction == "rising":
+        y, t_use = y[::-1], t[::-1]
+    else:
+        t_use = t
+    ys = _smooth(y, w)
+    top = float(np.max(ys))
+    if not top > 0:
+        return fail(f"{fragment}: the signal is never positive; no plateau", dirn=direction)
+    imax = int(np.argmax(ys))
+    # plateau: contiguous region around the maximum (towards the start) within 10 % of the max
+    near = ys >= 0.9 * top
+    j = imax
+    while j + 1 < n and near[j + 1]:
+        j += 1
+    i0 = imax
+    while i0 - 1 >= 0 and near[i0 - 1]:
+        i0 -= 1
+    plateau = float(np.median(y[i0:j + 1]))
+    if background is None:
+        bg = 0.0
+    elif isinstance(background, str):
+        if background != "tail":
+            raise ValidationError(f"background: expected 'tail', a number or None, got {background!r}")
+        bg = float(np.median(y[-tenth:]))
+    else:
+        bg = magnitude(background, "dimensionless", name="background")
+    what = "fall below" if direction == "falling" else "rise above"
+    if plateau <= bg or (plateau - bg) < (1.0 - float(level)) * plateau:
+        frac = bg / plateau if plateau else float("nan")
+        return fail(f"{fragment} never {what}s {level:.0%} of its plateau (the far end stays at {frac:.0%} of "
+                    f"the plateau); no interface in this profile", plateau, bg, direction)
+    s = (ys - bg) / (plateau - bg)
+    t50 = _crossing(t_use if direction == "falling" else -t_use, s, float(level), j)
+    t84 = _crossing(t_use if direction == "falling" else -t_use, s, 0.84, j)
+    t16 = _crossing(t_use if direction == "falling" else -t_use, s, 0.16, j)
+    if t50 is None or t84 is None or t16 is None:
+        return fail(f"{fragment} never {what}s {level:.0%} of its plateau within the profile", plateau, bg,
+                    direction)
+    if direction == "rising":
+        t50, t84, t16 = -t50, -t84, -t16
+    width = abs(t16 - t84)
+    t_err = w_err = float("nan")
+    if method == "erf":
+        fit = _erf_fit(p.sputter_time, np.asarray(p[fragment], float), direction, t50, width, plateau, bg,
+                       float(level))
+        if fit is None:
+            return fail(f"{fragment}: the error-function fit did not converge", plateau, bg, direction)
+        t50, width, t_err, w_err, plateau, bg = fit
+    return Interface(fragment, float(t50), float(width), None if rate is None else float(t50 * rate),
+                     None if rate is None else float(width * rate), float(level), direction, plateau, bg,
+                     success=True, reason="", sputter_rate=rate, method=method, time_stderr=t_err,
+                     width_stderr=w_err)
+
+
+def _erf_fit(t: np.ndarray, y: np.ndarray, direction: str, t50: float, width: float, plateau: float, bg: float,
+             level: float) -> tuple[float, float, float, float, float, float] | None:
+    from scipy import optimize
+    from scipy.special import erfc, erfcinv
+
+    sgn = 1.0 if direction == "falling" else -1.0
+
+    def model(x: np.ndarray, top: float, base: float, t0: float, sigma: float) -> np.ndarray:
+        return base + (top - base) * 0.5 * erfc(sgn * (x - t0) / (math.sqrt(2.0) * abs(sigma)))
+
+    sigma0 = max(width / 2.0, float(np.min(np.diff(t))) if t.size > 1 else 1.0, 1e-12)
+    try:
+        popt, pcov = optimize.curve_fit(model, t, y, p0=[plateau, bg, t50, sigma0], maxfev=5000)
+    except (RuntimeError, ValueError, optimize.OptimizeWarning):
+        return None
+    top, base, t0, sigma = (float(v) for v in popt)
+    sigma = abs(sigma)
+    if not (math.isfinite(t0) and math.isfinite(sigma)) or sigma == 0 or top <= base:
+        return None
+    err = np.sqrt(np.clip(np.diag(pcov), 0, None)) if np.all(np.isfinite(pcov)) else np.full(4, np.nan)
+    shift = sgn * math.sqrt(2.0) * sigma * float(erfcinv(2.0 * level))
+    return t0 + shift, 2.0 * sigma, float(err[2]), 2.0 * float(err[3]), top, base
+
+
+def integrate(profile: DepthProfile, fragment: str, *, depth: Sequence[Any] | None = None,
+              time: Sequence[Any] | None = None) -> float:
+    """Integrated intensity of a fragment over a depth (nm) or time (s) window.
+
+    Trapezoidal integral of intensity × d(depth) (needs a sputter rate) or
+    × d(time); the window ends are interpolated.
+
+    Examples
+    --------
+    >>> p = DepthProfile([0, 1, 2, 3], {"AlO-": [2.0, 2.0, 2.0, 2.0]}, sputter_rate=0.5)
+    >>> integrate(p, "AlO-", depth=(0.25, 1.25))
+    2.0
+    >>> integrate(p, "AlO-", time=(0, 3))
+    6.0
+    """
+    p = _profile(profile)
+    y = _fragment(p, fragment)
+    if (depth is None) == (time is None):
+        raise ValidationError("integrate: give exactly one of depth=(lo, hi) or time=(lo, hi)")
+    if depth is not None:
+        x = p.depth
+        if x is None:
+            raise ValidationError("integrate: the profile has no sputter rate; use with_sputter_rate or time=")
+        lo, hi = (magnitude(v, "nm", name="depth") for v in depth)
+    else:
+        x = p.sputter_time
+        lo, hi = (magnitude(v, "s", name="time") for v in time)  # type: ignore[union-attr]
+    if not hi > lo:
+        raise ValidationError(f"integrate: window must have hi > lo, got ({lo}, {hi})")
+    if lo < x[0] or hi > x[-1]:
+        raise ValidationError(f"integrate: window ({lo}, {hi}) outside the profile range ({x[0]}, {x[-1]})")
+    inside = (x > lo) & (x < hi)
+    xs = np.concatenate([[lo], x[inside], [hi]])
+    ys = np.concatenate([[np.interp(lo, x, y)], y[inside], [np.interp(hi, x, y)]])
+    return float(np.trapezoid(ys, xs))
