@@ -1,0 +1,40 @@
+"""Galvanostatic cycling analysis: segmentation, per-cycle summary, rate capability, fade, dQ/dV.
+
+Every function takes a :class:`~ncmsurf.core.models.CyclingData` (current in
+A) and an explicit electrode ``convention``: ``"cathode"`` (default; positive
+current is the charge, as for an NCM half cell), ``"full-cell"`` (same
+sign), or ``"anode"`` (negative current, lithiation of an anode half cell,
+is counted as the charge). A cycle is a charge followed by a discharge and
+CE = discharge / charge.
+
+Examples
+--------
+>>> import ncmsurf as ns
+>>> from ncmsurf.datasets.cycling import synthetic_record
+>>> rec = synthetic_record(n_cycles=4, noise=0.0, c_rate=0.1)
+>>> s = ns.cycling.summary(rec)
+>>> s.sizes["cycle"], s.discharge_capacity.attrs["units"]
+(4, 'mAh/g')
+"""
+
+from ncmsurf.cycling._dqdv import NCM_WINDOWS, dqdv, track_peaks
+from ncmsurf.cycling._fade import FADE_MODELS, FadeFit, fade_law, fit_fade
+from ncmsurf.cycling._rate import nominal_c_rate, rate_capability
+from ncmsurf.cycling._segment import CONVENTIONS, Segmentation, segment
+from ncmsurf.cycling._summary import summary
+
+__all__ = [
+    "CONVENTIONS",
+    "FADE_MODELS",
+    "NCM_WINDOWS",
+    "FadeFit",
+    "Segmentation",
+    "dqdv",
+    "fade_law",
+    "fit_fade",
+    "nominal_c_rate",
+    "rate_capability",
+    "segment",
+    "summary",
+    "track_peaks",
+]

@@ -1,0 +1,270 @@
+"""Segmentation of a cycling record into steps, half-cycles and cycles (private).
+
+The instrument's own cycle and step columns are not trusted: the direction
+of every record comes from the sign of the current (with an explicit
+electrode convention), rests from a current threshold, and CC/CV from the
+current and voltage within each half-cycle.
+
+Conventions
+-----------
+``convention="cathode"`` (also ``"full-cell"``): positive current is the
+charge, as in :class:`~ncmsurf.core.models.CyclingData`. ``"anode"``:
+negative current (lithiation of the working electrode of an anode half
+cell, the cycler's "discharge") is counted as the charge. A cycle is one
+charge half-cycle followed by one discharge half-cycle; a discharge before
+the first charge forms cycle 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ncmsurf.core.errors import ValidationError
+from ncmsurf.core.models import CyclingData
+
+__all__ = ["CONVENTIONS", "Segmentation", "charge_sign_of", "segment"]
+
+CONVENTIONS: dict[str, int] = {"cathode": 1, "full-cell": 1, "anode": -1}
+"""Electrode conventions and the sign of the current that counts as charge."""
+
+REST, CC, CV = 0, 1, 2
+
+
+def charge_sign_of(convention: str | int) -> int:
+    """Return +1 or -1 for a convention name or an explicit sign.
+
+    Examples
+    --------
+    >>> charge_sign_of("anode"), charge_sign_of(1)
+    (-1, 1)
+    """
+    if isinstance(convention, (int, np.integer)) and not isinstance(convention, bool):
+        if int(convention) in (1, -1):
+            return int(convention)
+        raise ValidationError(f"convention: a charge sign must be +1 or -1, got {convention}")
+    if convention not in CONVENTIONS:
+        raise ValidationError(f"convention: expected one of {sorted(CONVENTIONS)} or +1/-1, got {convention!r}")
+    return CONVENTIONS[str(convention)]
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """Per-record and per-half-cycle labels of a record.
+
+    Attributes
+    ----------
+    convention : str
+        Electrode convention used.
+    charge_sign : int
+        Sign of the raw current counted as charge.
+    state : ndarray of int8
+        Per record: +1 charge, -1 discharge, 0 rest.
+    control : ndarray of int8
+        Per record: 0 rest, 1 constant current, 2 constant voltage.
+    half : ndarray of int64
+        Per record: half-cycle index, -1 for rests.
+    cycle : ndarray of int64
+        Per record: cycle number (rests take the preceding cycle).
+    step : ndarray of int64
+        Per record: detected step number (changes of direction, control or
+        current level), starting at 1.
+    half_start, half_stop : ndarray of int64
+        First and last record index of each half-cycle.
+    half_direction : ndarray of int8
+        +1 charge, -1 discharge for each half-cycle.
+    half_cycle : ndarray of int64
+        Cycle number of each half-cycle.
+    rest_current : float
+        Current threshold below which a record is a rest, A.
+    ignored : int
+        Number of tiny half-cycles (spikes) reclassified as rest.
+    """
+
+    convention: str
+    charge_sign: int
+    state: np.ndarray
+    control: np.ndarray
+    half: np.ndarray
+    cycle: np.ndarray
+    step: np.ndarray
+    half_start: np.ndarray
+    half_stop: np.ndarray
+    half_direction: np.ndarray
+    half_cycle: np.ndarray
+    rest_current: float
+    ignored: int
+
+    @property
+    def n_half_cycles(self) -> int:
+        """Number of half-cycles."""
+        return int(self.half_start.size)
+
+
+def interval_charge(time: np.ndarray, current: np.ndarray, voltage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Trapezoidal charge (A s) and energy (W s) of each interval between records."""
+    dt = np.diff(time)
+    dq = 0.5 * (current[1:] + current[:-1]) * dt
+    p = current * voltage
+    de = 0.5 * (p[1:] + p[:-1]) * dt
+    return dq, de
+
+
+def interval_owner(half: np.ndarray) -> np.ndarray:
+    """Half-cycle owning each interval: the later record's, else the earlier one's, else -1."""
+    later = half[1:]
+    return np.where(later >= 0, later, half[:-1])
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop (inclusive) positions of runs of equal values."""
+    if values.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    change = np.flatnonzero(values[1:] != values[:-1]) + 1
+    starts = np.concatenate(([0], change)).astype(np.int64)
+    stops = np.concatenate((change - 1, [values.size - 1])).astype(np.int64)
+    return starts, stops
+
+
+def _halves(state: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    nz = np.flatnonzero(state != 0)
+    half = np.full(state.size, -1, np.int64)
+    if nz.size == 0:
+        return half, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8)
+    s = state[nz]
+    starts, stops = _runs(s)
+    ids = np.zeros(nz.size, np.int64)
+    ids[starts[1:]] = 1
+    ids = np.cumsum(ids)
+    half[nz] = ids
+    return half, nz[starts], nz[stops], s[starts].astype(np.int8)
+
+
+def segment(data: CyclingData, *, convention: str | int = "cathode", rest_current: Any = None,
+            min_fraction: float = 0.002) -> Segmentation:
+    """Split a record into rests, CC/CV steps, half-cycles and cycles.
+
+    Parameters
+    ----------
+    data : CyclingData
+        The record (current in A).
+    convention : {"cathode", "full-cell", "anode"} or {+1, -1}
+        Which current sign is the charge (see the module notes).
+    rest_current : float, optional
+        |current| at or below which a record is a rest, A (default 0.1 % of
+        the largest |current|).
+    min_fraction : float
+        Half-cycles passing less than this fraction of the median
+        half-cycle charge are spikes and are treated as rest (counted in
+        ``ignored``).
+
+    Returns
+    -------
+    Segmentation
+
+    Raises
+    ------
+    ValidationError
+        If no current flows, or the current never changes sign.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ncmsurf.core.models import CyclingData
+    >>> i = np.array([0, 1, 1, 1, 0, -1, -1, -1, 1, 1, 1, -1, -1, -1]) * 1e-3
+    >>> seg = segment(CyclingData(np.arange(14.0), np.full(14, 3.7), i))
+    >>> seg.cycle.tolist()
+    [1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2]
+    >>> seg.half_direction.tolist(), seg.state.tolist()[:6]
+    ([1, -1, 1, -1], [0, 1, 1, 1, 0, -1])
+    """
+    if not isinstance(data, CyclingData):
+        raise ValidationError(f"data: expected CyclingData, got {type(data).__name__}")
+    sign = charge_sign_of(convention)
+    name = convention if isinstance(convention, str) else ("cathode" if sign == 1 else "anode")
+    current = data.current * sign
+    n = current.size
+    if n < 2:
+        raise ValidationError("data: a record needs at least 2 points to be segmented")
+    imax = float(np.max(np.abs(current)))
+    if imax == 0.0:
+        raise ValidationError("current: no current flows in the record (all zero); nothing to segment")
+    tol = 1e-3 * imax if rest_current is None else float(rest_current)
+    if not tol >= 0:
+        raise ValidationError(f"rest_current: must be >= 0, got {rest_current}")
+    state = np.where(current > tol, 1, np.where(current < -tol, -1, 0)).astype(np.int8)
+    if not ((state > 0).any() and (state < 0).any()):
+        direction = "charge" if (state > 0).any() else "discharge"
+        raise ValidationError(
+            f"current: the current never changes sign (only {direction} with convention {name!r}); "
+            "a cycle needs both a charge and a discharge")
+    dq, _ = interval_charge(data.time, current, data.voltage)
+    ignored = 0
+    for _ in range(3):
+        half, hs, he, hd = _halves(state)
+        owner = interval_owner(half)
+        ok = owner >= 0
+        hq = np.abs(np.bincount(owner[ok], weights=dq[ok], minlength=hs.size))
+        med = float(np.median(hq)) if hq.size else 0.0
+        tiny = hq < min_fraction * med
+        if not tiny.any():
+            break
+        ignored += int(tiny.sum())
+        state[np.isin(half, np.flatnonzero(tiny))] = 0
+    half, hs, he, hd = _halves(state)
+    if not ((hd > 0).any() and (hd < 0).any()):
+        raise ValidationError("current: after removing spikes the current never changes sign")
+    hcycle = np.cumsum(hd > 0).astype(np.int64)
+    # cycle per record: own half-cycle, rests take the previous one (leading rests the first)
+    rec_cycle = np.where(half >= 0, hcycle[np.maximum(half, 0)], 0)
+    idx = np.where(half >= 0, np.arange(n), -1)
+    idx = np.maximum.accumulate(idx)
+    first = int(hs[0])
+    idx[idx < 0] = first
+    rec_cycle = rec_cycle[idx]
+    control = _control(current, data.voltage, state, hs, he)
+    step = _steps(current, state, control)
+    return Segmentation(name, sign, state, control, half, rec_cycle, step, hs, he, hd, hcycle, tol, ignored)
+
+
+def _control(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np.ndarray,
+             he: np.ndarray) -> np.ndarray:
+    """CC vs CV within each half-cycle.
+
+    A record is CV when its |current| is below 90 % of the half-cycle's CC
+    level (the 90th percentile of |current|) and its voltage lies within
+    10 mV of the voltage reached at the end of the CC part.
+    """
+    control = np.where(state != 0, CC, REST).astype(np.int8)
+    for a, b in zip(hs, he, strict=True):
+        sl = slice(int(a), int(b) + 1)
+        ia = np.abs(current[sl])
+        act = state[sl] != 0
+        if act.sum() < 3:
+            continue
+        level = float(np.percentile(ia[act], 90))
+        low = act & (ia < 0.9 * level)
+        if not low.any():
+            continue
+        high = np.flatnonzero(act & ~low)
+        if high.size == 0:
+            continue
+        v = voltage[sl]
+        v_end_cc = float(v[high[-1]])
+        after = np.arange(ia.size) > high[-1]
+        cv = low & after & (np.abs(v - v_end_cc) <= 0.01)
+        control[sl][cv] = CV
+    return control
+
+
+def _steps(current: np.ndarray, state: np.ndarray, control: np.ndarray) -> np.ndarray:
+    """Step numbers from changes of direction, control mode or CC current level (>10 %)."""
+    change = (state[1:] != state[:-1]) | (control[1:] != control[:-1])
+    a = np.abs(current)
+    cc_pair = (control[1:] == CC) & (control[:-1] == CC)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jump = np.abs(a[1:] - a[:-1]) > 0.1 * np.maximum(a[1:], a[:-1])
+    change |= cc_pair & jump
+    return np.concatenate(([1], 1 + np.cumsum(change))).astype(np.int64)

@@ -1,0 +1,693 @@
+"""Battery-cycler exports: Maccor text, Arbin CSV, Neware CSV and .nda/.ndax.
+
+Every reader returns one :class:`~ncmsurf.core.models.CyclingData` with the
+current in A, positive on charge (Maccor's unsigned ``Amps`` get their sign
+from the ``State`` column, Neware's from the step type when unsigned), the
+instrument's cycle and step numbers kept, further numeric columns kept in
+``columns``, and ``meta["rows_read"]`` equal to the number of data rows of
+the file. Any malformed row (wrong field count, a non-number, a row cut
+short, time going backwards) raises :class:`~ncmsurf.core.errors.ReadError`
+with its line.
+
+Neware .nda/.ndax files are read through the optional ``NewareNDA``
+package.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from ncmsurf.datasets.cycling import synthetic_record
+>>> rec = synthetic_record(n_cycles=2, noise=0.0)
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     p = write_arbin_csv(rec, pathlib.Path(tmp) / "cell.csv")
+...     back = read_arbin_csv(p, mass=0.01)
+>>> len(back) == len(rec), bool(abs(back.current - rec.current).max() < 1e-12)
+(True, True)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ncmsurf.core.errors import ReadError, ValidationError
+from ncmsurf.core.models import CyclingData
+from ncmsurf.io._table import looks_binary, split_name_unit
+from ncmsurf.io.registry import SimpleReader
+
+__all__ = [
+    "ARBIN_CSV",
+    "MACCOR_TEXT",
+    "NEWARE_CSV",
+    "NEWARE_NDA",
+    "READERS",
+    "read_arbin_csv",
+    "read_maccor",
+    "read_neware_csv",
+    "read_neware_nda",
+    "write_arbin_csv",
+]
+
+
+# ------------------------------------------------------------------ helpers
+def _decode(path: Path, raw: bytes) -> str:
+    if looks_binary(raw[:4096]):
+        raise ReadError(path, None, "binary content where a text export was expected")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _head_lines(head: bytes, n: int = 40) -> list[str]:
+    if looks_binary(head[:4096]):
+        return []
+    return head.decode("latin-1", errors="replace").splitlines()[:n]
+
+
+_DHMS = re.compile(r"^\s*(?:(\d+)\s*d\s*)?(?:(\d+)-)?(\d+):(\d+):(\d+(?:[.,]\d*)?)\s*$")
+
+
+def _to_seconds(path: Path, values: pd.Series, name: str, lines: np.ndarray) -> np.ndarray:
+    """Seconds from numbers, "hh:mm:ss(.f)", "d-hh:mm:ss" or Maccor's "Nd hh:mm:ss"."""
+    num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    if np.all(np.isfinite(num)):
+        return num
+    s = values.astype(str)
+    parts = s.str.extract(_DHMS)
+    ok = parts[2].notna().to_numpy()
+    good_num = np.isfinite(num)
+    bad = ~(ok | good_num)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise ReadError(path, int(lines[j]), f"column {name!r}: {s.iloc[j]!r} is not a time")
+    days = pd.to_numeric(parts[0].fillna(parts[1]), errors="coerce").fillna(0).to_numpy(dtype=float)
+    hms = (pd.to_numeric(parts[2], errors="coerce").to_numpy(dtype=float) * 3600
+           + pd.to_numeric(parts[3], errors="coerce").to_numpy(dtype=float) * 60
+           + pd.to_numeric(parts[4].str.replace(",", "."), errors="coerce").to_numpy(dtype=float))
+    out = np.where(ok, days * 86400 + hms, num)
+    return np.asarray(out, dtype=float)
+
+
+def _numeric(path: Path, values: pd.Series, name: str, lines: np.ndarray) -> np.ndarray:
+    if values.dtype.kind in "fiu":
+        arr = values.to_numpy(dtype=float)
+    else:
+        arr = pd.to_numeric(values.astype(str).str.strip().str.replace(",", ".", regex=False),
+                            errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        shown = values.iloc[j]
+        what = "missing (row cut short?)" if pd.isna(shown) else f"{shown!r} is not a finite number"
+        raise ReadError(path, int(lines[j]), f"column {name!r}: {what}")
+    return arr
+
+
+def _check_time(path: Path, t: np.ndarray, lines: np.ndarray) -> None:
+    bad = np.flatnonzero(np.diff(t) < 0)
+    if bad.size:
+        j = int(bad[0]) + 1
+        raise ReadError(path, int(lines[j]), f"time decreases ({t[j]} s after {t[j - 1]} s); "
+                                             "records must be in time order")
+
+
+def _integers(path: Path, arr: np.ndarray, name: str, lines: np.ndarray) -> np.ndarray:
+    bad = arr != np.round(arr)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise ReadError(path, int(lines[j]), f"column {name!r} holds a non-integer {arr[j]}")
+    return arr.astype(np.int64)
+
+
+def _split_body(path: Path, text: str, header_idx: int, delim: str) -> tuple[list[str], np.ndarray, int]:
+    """Data lines after the header (trailing blank lines ignored), their 1-based numbers, field count."""
+    lines = text.splitlines()
+    header = lines[header_idx].rstrip(delim + " \r")
+    nfields = header.count(delim) + 1
+    body = lines[header_idx + 1:]
+    while body and not body[-1].strip():
+        body.pop()
+    numbers = np.arange(header_idx + 2, header_idx + 2 + len(body), dtype=np.int64)
+    if not body:
+        raise ReadError(path, header_idx + 1, "no data rows after the column header")
+    for k, ln in enumerate(body):
+        if not ln.strip():
+            raise ReadError(path, int(numbers[k]), "blank line inside the data block")
+    counts = np.fromiter((ln.rstrip(delim + " \r").count(delim) + 1 for ln in body), dtype=np.int64,
+                         count=len(body))
+    # rows may carry trailing empty fields, never fewer fields than the columns they fill
+    short = counts < nfields
+    if short.any():
+        # some exports leave trailing empty columns out on every row; only a row shorter than the others is cut
+        ref = int(np.median(counts))
+        bad = counts < ref
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise ReadError(path, int(numbers[j]),
+                            f"row has {counts[j]} fields, the other rows {ref} (row cut short?)")
+    if not text.endswith(("\n", "\r")) and counts[-1] > 1 and counts[-1] < max(int(np.median(counts)), 1):
+        raise ReadError(path, int(numbers[-1]), "last row is cut short")
+    return body, numbers, nfields
+
+
+def _frame(path: Path, body: list[str], names: list[str], delim: str, numbers: np.ndarray) -> pd.DataFrame:
+    ncol = len(names)
+    try:
+        df = pd.read_csv(io.StringIO("\n".join(body)), sep=delim, header=None, names=range(ncol), dtype=str,
+                         engine="c", skip_blank_lines=False, keep_default_na=False, na_values=[""],
+                         index_col=False)
+    except pd.errors.ParserError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        line = int(numbers[int(m.group(1)) - 1]) if m and int(m.group(1)) - 1 < numbers.size else None
+        raise ReadError(path, line, f"wrong number of fields: {exc}") from exc
+    if len(df) != len(body):
+        raise ReadError(path, None, f"parsed {len(df)} rows but the file holds {len(body)} data rows")
+    df.columns = names
+    return df
+
+
+def _extra_columns(df: pd.DataFrame, used: set[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    extra: dict[str, np.ndarray] = {}
+    units: dict[str, str] = {}
+    for n in df.columns:
+        if n in used or not str(n).strip():
+            continue
+        col = df[n]
+        if col.dtype.kind in "fiu":
+            arr = col.to_numpy(dtype=float)
+        else:
+            arr = pd.to_numeric(col.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
+        if arr.size == 0 or not np.all(np.isfinite(arr)):
+            continue
+        nm, unit = split_name_unit(str(n))
+        key = re.sub(r"\W+", "_", nm).strip("_").lower() or "col"
+        while key in extra or key in ("time", "voltage", "current", "cycle", "step"):
+            key += "_"
+        extra[key] = arr
+        units[key] = unit or "1"
+    return extra, units
+
+
+def _unit_factor(path: Path, unit: str | None, target: str, name: str) -> float:
+    if unit is None:
+        return 1.0
+    table = {("A", "A"): 1.0, ("mA", "A"): 1e-3, ("uA", "A"): 1e-6, ("µA", "A"): 1e-6, ("V", "V"): 1.0,
+             ("mV", "V"): 1e-3, ("s", "s"): 1.0, ("min", "s"): 60.0, ("h", "s"): 3600.0, ("ms", "s"): 1e-3}
+    f = table.get((unit.strip(), target))
+    if f is None:
+        raise ReadError(path, None, f"column {name!r}: unit {unit!r} cannot be converted to {target}")
+    return f
+
+
+# ------------------------------------------------------------------- Maccor
+def _maccor_header(lines: Sequence[str]) -> int | None:
+    for k, ln in enumerate(lines[:60]):
+        toks = [t.strip() for t in ln.split("\t")]
+        if toks and toks[0] == "Rec#" and "Step" in toks and ("Amps" in toks or "Current" in toks):
+            return k
+    return None
+
+
+def _sniff_maccor(path: Path, head: bytes) -> float:
+    lines = _head_lines(head, 60)
+    k = _maccor_header(lines)
+    if k is None:
+        return 0.0
+    toks = [t.strip() for t in lines[k].split("\t")]
+    return 0.95 if "Volts" in toks and ("State" in toks or "Amps" in toks) else 0.7
+
+
+def read_maccor(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None, **_: Any) -> CyclingData:
+    """Read a Maccor tab-separated text export.
+
+    Handles the "TestTime" ("Nd hh:mm:ss") and "Test (Sec)" time columns,
+    unsigned ``Amps`` with a ``State`` column (C = charge, D = discharge) and
+    signed ``Amps`` (discharge < 0). Header lines before the column header
+    are kept in ``meta["header"]``.
+
+    Parameters
+    ----------
+    path : path-like
+    mass : float or pint.Quantity, optional
+        Active mass, g.
+    sample : Sample or str, optional
+
+    Returns
+    -------
+    CyclingData
+
+    Raises
+    ------
+    ReadError
+        No "Rec#" column header, a malformed or cut row, time going backwards.
+    """
+    p = Path(path)
+    text = _decode(p, p.read_bytes())
+    lines = text.splitlines()
+    k = _maccor_header(lines)
+    if k is None:
+        raise ReadError(p, None, "no Maccor column header (a line starting with 'Rec#') in the first 60 lines")
+    names = [t.strip() for t in lines[k].rstrip("\t\r ").split("\t")]
+    body, numbers, _ = _split_body(p, text, k, "\t")
+    width = max(len(names), max(ln.count("\t") + 1 for ln in body[:50]))
+    names = names + [f"_blank{i}" for i in range(width - len(names))]
+    seen: dict[str, int] = {}
+    uniq = []
+    for n in names:
+        c = seen.get(n, 0)
+        uniq.append(n if c == 0 else f"{n}.{c}")
+        seen[n] = c + 1
+    df = _frame(p, body, uniq, "\t", numbers)
+    if "TestTime" in df:
+        tname = "TestTime"
+    elif "Test (Sec)" in df:
+        tname = "Test (Sec)"
+    else:
+        cands = [n for n in df.columns if n.lower().startswith("test")]
+        if not cands:
+            raise ReadError(p, k + 1, f"no test-time column in header {names[:12]}")
+        tname = cands[0]
+    t = _to_seconds(p, df[tname], tname, numbers)
+    _check_time(p, t, numbers)
+    iname = "Amps" if "Amps" in df else "Current"
+    cur = _numeric(p, df[iname], iname, numbers)
+    if "Volts" not in df:
+        raise ReadError(p, k + 1, "no 'Volts' column")
+    volt = _numeric(p, df["Volts"], "Volts", numbers)
+    signed = bool(np.any(cur < 0))
+    if not signed and "State" in df:
+        state = df["State"].astype(str).str.strip().str.upper().to_numpy()
+        cur = np.where(state == "D", -cur, cur)
+        sign_note = "unsigned Amps, sign from State (D = discharge)"
+    else:
+        sign_note = "signed Amps (discharge < 0)"
+    cyc = _integers(p, _numeric(p, df["Cyc#"], "Cyc#", numbers), "Cyc#", numbers) if "Cyc#" in df else None
+    stp = _integers(p, _numeric(p, df["Step"], "Step", numbers), "Step", numbers) if "Step" in df else None
+    used = {tname, iname, "Volts", "Cyc#", "Step", "State"} | {n for n in df.columns if n.startswith("_blank")}
+    extra, units = _extra_columns(df, used)
+    for key, unit in (("amp_hr", "Ah"), ("watt_hr", "Wh"), ("step_sec", "s")):
+        if key in extra:
+            units[key] = unit
+    meta = {"source_file": str(p), "format": "maccor-text", "rows_read": int(len(df)),
+            "header": [ln.rstrip() for ln in lines[:k]], "current_sign": sign_note,
+            "instrument_columns": names}
+    if "State" in df:
+        st = df["State"].astype(str).str.strip()
+        meta["state_counts"] = {str(a): int(b) for a, b in st.value_counts().items()}
+    try:
+        return CyclingData(t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
+                           column_units=units)
+    except ValidationError as exc:
+        raise ReadError(p, None, str(exc)) from exc
+
+
+MACCOR_TEXT = SimpleReader("maccor-text", "cycling", (".txt", ".csv") + tuple(f".{i:03d}" for i in range(1000)),
+                           _sniff_maccor, lambda path, **kw: [read_maccor(path, **kw)],
+                           "Maccor tab-separated text export (Rec#, Cyc#, Step, TestTime or Test (Sec), "
+                           "Amps, Volts, State)")
+
+
+# -------------------------------------------------------------------- Arbin
+_ARBIN_REQUIRED = ("Test_Time", "Current", "Voltage")
+
+
+def _arbin_names(line: str) -> list[str] | None:
+    for delim in (",", "\t", ";"):
+        toks = [t.strip().strip('"') for t in line.split(delim)]
+        base = [split_name_unit(t)[0] for t in toks]
+        if all(r in base for r in _ARBIN_REQUIRED) and ("Data_Point" in base or "Cycle_Index" in base):
+            return toks
+    return None
+
+
+def _sniff_arbin(path: Path, head: bytes) -> float:
+    for ln in _head_lines(head, 5):
+        if _arbin_names(ln) is not None:
+            return 0.9
+    return 0.0
+
+
+def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
+                   **_: Any) -> CyclingData:
+    """Read an Arbin CSV export (MITS Pro / SQL export column names).
+
+    Columns ``Test_Time(s)``, ``Current(A)``, ``Voltage(V)`` are required;
+    ``Cycle_Index`` and ``Step_Index`` are kept as cycle and step, other
+    numeric columns in ``columns`` (text columns such as ``Date_Time`` are
+    listed in ``meta["text_columns"]``).
+
+    Raises
+    ------
+    ReadError
+        Missing columns, a malformed or cut row, time going backwards.
+    """
+    p = Path(path)
+    raw = p.read_bytes()
+    if looks_binary(raw[:4096]):
+        raise ReadError(p, None, "binary content where an Arbin CSV export was expected")
+    nl = raw.find(b"\n")
+    header = raw[: nl if nl >= 0 else len(raw)].decode("utf-8-sig", errors="replace").rstrip("\r")
+    names = _arbin_names(header)
+    if names is None:
+        raise ReadError(p, 1, f"not an Arbin CSV header (needs Test_Time, Current, Voltage): {header[:120]!r}")
+    delim = next(d for d in (",", "\t", ";") if header.count(d) == len(names) - 1)
+    body = raw[nl + 1:] if nl >= 0 else b""
+    stripped = body.rstrip(b"\r\n \t")
+    if not stripped:
+        raise ReadError(p, 1, "no data rows after the header")
+    nrows = stripped.count(b"\n") + 1
+    lines = np.arange(2, nrows + 2, dtype=np.int64)
+    first_row = stripped.split(b"\n", 1)[0].decode("latin-1").rstrip("\r").split(delim)
+    numeric_cols = []
+    text_cols = []
+    for j, n in enumerate(names):
+        tok = first_row[j].strip().strip('"') if j < len(first_row) else ""
+        try:
+            float(tok)
+            numeric_cols.append(n)
+        except ValueError:
+            text_cols.append(n)
+    try:
+        df = pd.read_csv(io.BytesIO(stripped), sep=delim, header=None, names=names, usecols=numeric_cols,
+                         dtype=dict.fromkeys(numeric_cols, np.float64), engine="c", skip_blank_lines=False,
+                         index_col=False, float_precision=None)
+    except (ValueError, pd.errors.ParserError) as exc:
+        msg = str(exc)
+        m = re.search(r"line (\d+)", msg)
+        line = int(m.group(1)) + 1 if m else None
+        if "could not convert" in msg or "Unable to parse" in msg:
+            line = _first_bad_line(stripped, delim, names, numeric_cols)
+        raise ReadError(p, line, f"malformed Arbin row: {msg}") from exc
+    if len(df) != nrows:
+        raise ReadError(p, None, f"parsed {len(df)} rows but the file holds {nrows} data rows")
+    arr = df.to_numpy(dtype=float)
+    finite = np.isfinite(arr)
+    if not finite.all():
+        r, c = np.argwhere(~finite)[0]
+        raise ReadError(p, int(lines[r]), f"column {numeric_cols[c]!r}: missing or non-finite value "
+                                          "(row cut short or blank line?)")
+    last_fields = stripped.rsplit(b"\n", 1)[-1].rstrip(b"\r").count(delim.encode()) + 1
+    if last_fields < len(names):
+        raise ReadError(p, int(lines[-1]), f"last row has {last_fields} of {len(names)} fields (file cut mid-row?)")
+    base = {split_name_unit(n)[0]: n for n in numeric_cols}
+    for r in _ARBIN_REQUIRED:
+        if r not in base:
+            raise ReadError(p, 2, f"column {r!r} is not numeric in the first row")
+    tn, i_n, vn = base["Test_Time"], base["Current"], base["Voltage"]
+    t = df[tn].to_numpy() * _unit_factor(p, split_name_unit(tn)[1], "s", tn)
+    _check_time(p, t, lines)
+    cur = df[i_n].to_numpy() * _unit_factor(p, split_name_unit(i_n)[1], "A", i_n)
+    volt = df[vn].to_numpy() * _unit_factor(p, split_name_unit(vn)[1], "V", vn)
+    cyc = stp = None
+    used = {tn, i_n, vn}
+    if "Cycle_Index" in base:
+        cyc = _integers(p, df[base["Cycle_Index"]].to_numpy(), "Cycle_Index", lines)
+        used.add(base["Cycle_Index"])
+    if "Step_Index" in base:
+        stp = _integers(p, df[base["Step_Index"]].to_numpy(), "Step_Index", lines)
+        used.add(base["Step_Index"])
+    extra: dict[str, np.ndarray] = {}
+    units: dict[str, str] = {}
+    for n in numeric_cols:
+        if n in used:
+            continue
+        nm, unit = split_name_unit(n)
+        key = re.sub(r"\W+", "_", nm).strip("_").lower()
+        extra[key] = df[n].to_numpy()
+        units[key] = unit or "1"
+    meta = {"source_file": str(p), "format": "arbin-csv", "rows_read": int(nrows), "text_columns": text_cols,
+            "instrument_columns": names}
+    try:
+        return CyclingData(t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
+                           column_units=units)
+    except ValidationError as exc:
+        raise ReadError(p, None, str(exc)) from exc
+
+
+def _first_bad_line(body: bytes, delim: str, names: list[str], numeric: list[str]) -> int | None:
+    idx = [names.index(n) for n in numeric]
+    for k, ln in enumerate(body.decode("latin-1").split("\n")):
+        toks = ln.rstrip("\r").split(delim)
+        for j in idx:
+            try:
+                float(toks[j])
+            except (ValueError, IndexError):
+                return k + 2
+    return None
+
+
+ARBIN_CSV = SimpleReader("arbin-csv", "cycling", (".csv", ".txt"), _sniff_arbin,
+                         lambda path, **kw: [read_arbin_csv(path, **kw)],
+                         "Arbin CSV export (Data_Point, Test_Time(s), Cycle_Index, Step_Index, Current(A), Voltage(V))")
+
+
+def write_arbin_csv(data: CyclingData, path: str | os.PathLike[str], *, convention: str | int = "cathode",
+                    start: str = "2024-01-01 00:00:00") -> Path:
+    """Write a record as an Arbin-style CSV export that :func:`read_arbin_csv` reads back exactly.
+
+    Cycle and step numbers are the record's own when present, else those
+    found by :func:`ncmsurf.cycling.segment`. Charge/discharge capacity and
+    energy columns restart at each cycle, as Arbin writes them. Values are
+    written with 17 significant digits, so the round trip is exact.
+
+    Parameters
+    ----------
+    data : CyclingData
+    path : path-like
+    convention : {"cathode", "full-cell", "anode"} or {+1, -1}
+        Used only when cycle numbers have to be derived.
+    start : str
+        Start date-time written in the ``Date_Time`` column.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from ncmsurf.cycling._segment import segment  # local: io must not need the backend at import
+
+    p = Path(path)
+    t = data.time
+    cur = data.current
+    v = data.voltage
+    if data.cycle is not None and data.step is not None:
+        cyc, stp = data.cycle, data.step
+    else:
+        seg = segment(data, convention=convention)
+        cyc = data.cycle if data.cycle is not None else np.maximum(seg.cycle, 1)
+        stp = data.step if data.step is not None else seg.step
+    dt = np.diff(t, prepend=t[0])
+    dq = np.concatenate(([0.0], 0.5 * (cur[1:] + cur[:-1]) * np.diff(t))) / 3600.0
+    de = np.concatenate(([0.0], 0.5 * (cur[1:] * v[1:] + cur[:-1] * v[:-1]) * np.diff(t))) / 3600.0
+    newc = np.concatenate(([True], cyc[1:] != cyc[:-1]))
+    grp = np.cumsum(newc) - 1
+
+    def per_cycle_cumsum(x: np.ndarray) -> np.ndarray:
+        cs = np.cumsum(x)
+        starts = np.flatnonzero(newc)
+        offset = (cs[starts] - x[starts])[grp]
+        return cs - offset  # type: ignore[no-any-return]
+
+    chg = per_cycle_cumsum(np.where(dq > 0, dq, 0.0))
+    dis = per_cycle_cumsum(np.where(dq < 0, -dq, 0.0))
+    echg = per_cycle_cumsum(np.where(de > 0, de, 0.0))
+    edis = per_cycle_cumsum(np.where(de < 0, -de, 0.0))
+    news = np.concatenate(([True], stp[1:] != stp[:-1]))
+    sstart = np.maximum.accumulate(np.where(news, np.arange(t.size), 0))
+    step_time = t - t[sstart]
+    del dt
+    stamps = (pd.Timestamp(start) + pd.to_timedelta(t, unit="s")).strftime("%m/%d/%Y %H:%M:%S.%f")
+    df = pd.DataFrame({
+        "Data_Point": np.arange(1, t.size + 1), "Date_Time": stamps, "Test_Time(s)": t,
+        "Step_Time(s)": step_time, "Cycle_Index": cyc, "Step_Index": stp, "Current(A)": cur, "Voltage(V)": v,
+        "Charge_Capacity(Ah)": chg, "Discharge_Capacity(Ah)": dis, "Charge_Energy(Wh)": echg,
+        "Discharge_Energy(Wh)": edis,
+    })
+    df.to_csv(p, index=False, float_format="%.17g", lineterminator="\n")
+    return p
+
+
+# ------------------------------------------------------------------- Neware
+def _neware_header(lines: Sequence[str]) -> tuple[int, str] | None:
+    for k, ln in enumerate(lines[:20]):
+        for delim in (",", "\t", ";"):
+            toks = [t.strip().strip('"').lower() for t in ln.split(delim)]
+            if len(toks) < 4:
+                continue
+            has_type = any(t in ("step type", "status", "step_type") for t in toks)
+            has_cur = any(t.startswith("current") for t in toks)
+            has_v = any(t.startswith("voltage") for t in toks)
+            has_time = any(("total time" in t) or t.startswith("total_time") or t == "time" or
+                           t.startswith("time(") for t in toks)
+            if has_type and has_cur and has_v and has_time:
+                return k, delim
+    return None
+
+
+def _sniff_neware(path: Path, head: bytes) -> float:
+    return 0.85 if _neware_header(_head_lines(head, 20)) is not None else 0.0
+
+
+def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
+                    **_: Any) -> CyclingData:
+    """Read a Neware BTS CSV/TSV record export.
+
+    Needs a step-type column ("Step Type"/"Status"), current, voltage and a
+    total-time column ("Total Time" as seconds, "hh:mm:ss" or
+    "d-hh:mm:ss", else a "Date" column). Unsigned currents get their sign
+    from the step type ("DChg" = discharge).
+
+    Raises
+    ------
+    ReadError
+        Missing columns, a malformed or cut row, time going backwards.
+    """
+    p = Path(path)
+    text = _decode(p, p.read_bytes())
+    lines = text.splitlines()
+    found = _neware_header(lines)
+    if found is None:
+        raise ReadError(p, None, "no Neware column header (step type, current, voltage, time) in the first 20 lines")
+    k, delim = found
+    names = [t.strip().strip('"') for t in lines[k].rstrip(delim + "\r ").split(delim)]
+    body, numbers, _ = _split_body(p, text, k, delim)
+    df = _frame(p, [ln.replace('"', "") for ln in body], names, delim, numbers)
+    low = {n.lower(): n for n in names}
+
+    def pick(*cands: str, prefix: bool = False) -> str | None:
+        for c in cands:
+            if c in low:
+                return low[c]
+        if prefix:
+            for c in cands:
+                for lk, n in low.items():
+                    if lk.startswith(c):
+                        return n
+        return None
+
+    tname = pick("total time", "total_time", "test time", "total time(s)", prefix=True)
+    if tname is not None:
+        t = _to_seconds(p, df[tname], tname, numbers)
+    else:
+        dname = pick("date", "realtime", "system time", prefix=True)
+        if dname is None:
+            raise ReadError(p, k + 1, f"no total-time or date column in header {names}")
+        stamps = pd.to_datetime(df[dname], errors="coerce")
+        if stamps.isna().any():
+            j = int(np.flatnonzero(stamps.isna().to_numpy())[0])
+            raise ReadError(p, int(numbers[j]), f"column {dname!r}: {df[dname].iloc[j]!r} is not a date")
+        t = (stamps - stamps.iloc[0]).dt.total_seconds().to_numpy(dtype=float)
+    _check_time(p, t, numbers)
+    iname = pick("current", prefix=True)
+    vname = pick("voltage", prefix=True)
+    sname = pick("step type", "status", "step_type")
+    assert iname is not None and vname is not None and sname is not None
+    cur = _numeric(p, df[iname], iname, numbers) * _unit_factor(p, split_name_unit(iname)[1] or "A", "A", iname)
+    volt = _numeric(p, df[vname], vname, numbers) * _unit_factor(p, split_name_unit(vname)[1] or "V", "V", vname)
+    stype = df[sname].astype(str).str.strip().str.lower()
+    if not np.any(cur < 0):
+        dis = stype.str.contains("dchg|dischg|discharge|d_chg", regex=True).to_numpy()
+        cur = np.where(dis, -np.abs(cur), cur)
+    cname = pick("cycle index", "cycle id", "cycle", "cycle_index")
+    stname = pick("step index", "step id", "step", "step_index")
+    cyc = _integers(p, _numeric(p, df[cname], cname, numbers), cname, numbers) if cname else None
+    stp = _integers(p, _numeric(p, df[stname], stname, numbers), stname, numbers) if stname else None
+    used = {x for x in (tname, iname, vname, sname, cname, stname) if x}
+    extra, units = _extra_columns(df, used)
+    meta = {"source_file": str(p), "format": "neware-csv", "rows_read": int(len(df)),
+            "instrument_columns": names, "header": [ln.rstrip() for ln in lines[:k]],
+            "step_types": sorted(set(df[sname].astype(str).str.strip()))}
+    try:
+        return CyclingData(t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
+                           column_units=units)
+    except ValidationError as exc:
+        raise ReadError(p, None, str(exc)) from exc
+
+
+NEWARE_CSV = SimpleReader("neware-csv", "cycling", (".csv", ".txt", ".tsv"), _sniff_neware,
+                          lambda path, **kw: [read_neware_csv(path, **kw)],
+                          "Neware BTS record export (step type, current, voltage, total time)")
+
+
+def _sniff_nda(path: Path, head: bytes) -> float:
+    if head.startswith(b"NEWARE"):
+        return 0.95
+    if head.startswith(b"PK\x03\x04") and (b"data.ndc" in head or b"Step.xml" in head or b"TestInfo.xml" in head):
+        return 0.95
+    return 0.0
+
+
+def read_neware_nda(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
+                    **_: Any) -> CyclingData:
+    """Read a Neware .nda/.ndax file through the optional ``NewareNDA`` package.
+
+    Test time comes from the record time stamps; the current (mA, > 0 on
+    charge) is converted to A; cycle and step indices are kept.
+
+    Raises
+    ------
+    ReadError
+        When ``NewareNDA`` is not installed or cannot parse the file.
+    """
+    p = Path(path)
+    try:
+        import NewareNDA
+    except ImportError as exc:
+        raise ReadError(p, None, "reading .nda/.ndax needs the optional 'NewareNDA' package "
+                                 "(pip install NewareNDA)") from exc
+    try:
+        df = NewareNDA.read(str(p))
+    except Exception as exc:  # the parser raises many types on corrupt input
+        raise ReadError(p, None, f"NewareNDA could not parse the file: {type(exc).__name__}: {exc}") from exc
+    if df is None or len(df) == 0:
+        raise ReadError(p, None, "no records in the Neware file")
+    # the logger's time stamps can step backwards (clock corrections); the step time cannot:
+    # test time = running sum of step-time increments, a new step starting where the last ended
+    stamps = pd.to_datetime(df["Timestamp"])
+    st = df["Time"].to_numpy(dtype=float)
+    steps = df["Step"].to_numpy()
+    new = np.concatenate(([True], steps[1:] != steps[:-1]))
+    inc = np.diff(st, prepend=0.0)
+    inc[new] = st[new]
+    bad = np.flatnonzero(inc < 0)
+    if bad.size:
+        j = int(bad[0])
+        raise ReadError(p, None, f"record {j + 1}: step time goes backwards ({st[j]} s after {st[j - 1]} s)")
+    t = np.cumsum(inc)
+    cur = df["Current(mA)"].to_numpy(dtype=float) * 1e-3
+    volt = df["Voltage"].to_numpy(dtype=float)
+    for arr, nm in ((cur, "Current(mA)"), (volt, "Voltage")):
+        if not np.all(np.isfinite(arr)):
+            j = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise ReadError(p, None, f"record {j + 1}: {nm} is not finite")
+    extra = {"step_time": df["Time"].to_numpy(dtype=float),
+             "charge_capacity": df["Charge_Capacity(mAh)"].to_numpy(dtype=float),
+             "discharge_capacity": df["Discharge_Capacity(mAh)"].to_numpy(dtype=float),
+             "charge_energy": df["Charge_Energy(mWh)"].to_numpy(dtype=float),
+             "discharge_energy": df["Discharge_Energy(mWh)"].to_numpy(dtype=float),
+             "record_index": df["Index"].to_numpy(dtype=np.int64)}
+    units = {"step_time": "s", "charge_capacity": "mAh", "discharge_capacity": "mAh", "charge_energy": "mWh",
+             "discharge_energy": "mWh", "record_index": "1"}
+    meta = {"source_file": str(p), "format": "neware-nda", "rows_read": int(len(df)),
+            "start_time": str(stamps.iloc[0]), "time_source": "cumulated step time",
+            "status_counts": {str(a): int(b) for a, b in df["Status"].value_counts().items()}}
+    try:
+        return CyclingData(t, volt, cur, cycle=df["Cycle"].to_numpy(dtype=np.int64),
+                           step=df["Step"].to_numpy(dtype=np.int64), mass=mass, sample=sample, meta=meta,
+                           columns=extra, column_units=units)
+    except ValidationError as exc:
+        raise ReadError(p, None, str(exc)) from exc
+
+
+NEWARE_NDA = SimpleReader("neware-nda", "cycling", (".nda", ".ndax"), _sniff_nda,
+                          lambda path, **kw: [read_neware_nda(path, **kw)],
+                          "Neware .nda/.ndax binary record (optional NewareNDA package)")
+
+READERS = [MACCOR_TEXT, ARBIN_CSV, NEWARE_CSV, NEWARE_NDA]
+"""Readers registered under the ``cyclers`` entry point."""
