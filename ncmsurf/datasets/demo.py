@@ -176,14 +176,14 @@ def _xps_spectra(s: Sample, t: dict[str, Any], seed: int) -> list[XPSSpectrum]:
     gen = _peer("ncmsurf.datasets.xps", "synthetic_spectrum")
     rng = np.random.default_rng(seed)
     d = t["thickness_nm"]
-    ni_area = 60000.0 * math.exp(-d / ATTENUATION_NM)
-    al_area = 9000.0 * (1.0 - math.exp(-d / ATTENUATION_NM))
+    ni_area = 2.0e5 * math.exp(-d / ATTENUATION_NM)
+    al_area = 3.0e4 * (1.0 - math.exp(-d / ATTENUATION_NM))
     plan: list[tuple[str, dict[str, float], float]] = [
         ("Ni 2p", {"Ni2+": t["ni2_fraction"], "Ni3+": 1.0 - t["ni2_fraction"]}, ni_area),
         ("O 1s", {"lattice": 1.0 - t["carbonate_share"] - 0.2, "carbonate": t["carbonate_share"], "C-O": 0.2},
-         30000.0),
-        ("C 1s", {"C-C": 0.55, "C-O": 0.15, "O-C=O": 0.08, "CO3": 0.12, "CF2": 0.10}, 15000.0),
-        ("F 1s", {"LiF": t["lif_share"], "LixPOyFz": 0.3, "PVDF": 0.7 - t["lif_share"]}, 20000.0),
+         1.0e5),
+        ("C 1s", {"C-C": 0.55, "C-O": 0.15, "O-C=O": 0.08, "CO3": 0.12, "CF2": 0.10}, 6.0e4),
+        ("F 1s", {"LiF": t["lif_share"], "LixPOyFz": 0.3, "PVDF": 0.7 - t["lif_share"]}, 8.0e4),
     ]
     if s.coated:
         plan.append(("Al 2p", {"Al2O3": 0.8, "AlF3": 0.2}, al_area))
@@ -276,6 +276,11 @@ def _cycling_record(s: Sample, t: dict[str, Any], seed: int) -> CyclingData:
 
 
 def _sims_profile(s: Sample, t: dict[str, Any], seed: int) -> DepthProfile:
+    gen = _peer("ncmsurf.datasets.coating", "synthetic_profile")
+    if gen is not None:
+        prof = gen(coating_thickness=float(t["thickness_nm"]), sputter_rate=SPUTTER_RATE, width=0.5, seed=seed,
+                   sample=s, depth_range=6.0)
+        return prof.with_meta(synthetic=True)  # type: ignore[no-any-return]
     rng = np.random.default_rng(seed)
     time = np.arange(0.0, 600.0 + 1e-9, 2.0)
     z = time * SPUTTER_RATE
@@ -294,6 +299,10 @@ def _sims_profile(s: Sample, t: dict[str, Any], seed: int) -> DepthProfile:
 
 
 def _eds_map(s: Sample, t: dict[str, Any], seed: int) -> ElementMap:
+    gen = _peer("ncmsurf.datasets.coating", "synthetic_map")
+    if gen is not None:
+        emap = gen(coverage=float(t["coverage"]), cv=0.1, shape=(64, 64), pixel_size=50.0, seed=seed, sample=s)
+        return emap.with_meta(synthetic=True)  # type: ignore[no-any-return]
     rng = np.random.default_rng(seed)
     shape = (48, 48)
     from scipy.ndimage import gaussian_filter
@@ -424,7 +433,8 @@ def _slug(s: Sample) -> str:
 def _writers_signature() -> str:
     names = [("ncmsurf.io.vamas", "write_vamas"), ("ncmsurf.io.biologic_eis", "write_mpt"),
              ("ncmsurf.io.cyclers", "write_arbin_csv"), ("ncmsurf.io.sims_formats", "write_surfacelab_txt"),
-             ("ncmsurf.datasets.xps", "synthetic_spectrum"), ("ncmsurf.datasets.eis", "synthetic_spectrum")]
+             ("ncmsurf.datasets.xps", "synthetic_spectrum"), ("ncmsurf.datasets.eis", "synthetic_spectrum"),
+             ("ncmsurf.datasets.coating", "synthetic_map"), ("ncmsurf.io.eds_formats", "write_eds_map")]
     return "".join("1" if _peer(m, f) is not None else "0" for m, f in names)
 
 

@@ -107,6 +107,11 @@ class _Progress:
         self.done += 1
         if not self.enabled:
             return
+        if not getattr(self.stream, "isatty", lambda: False)():
+            if self.done >= self.total:
+                self.stream.write(f"analyze: {self.done}/{self.total} steps done\n")
+                self.stream.flush()
+            return
         width = 24
         filled = int(round(width * self.done / self.total))
         bar = "#" * filled + "-" * (width - filled)

@@ -126,10 +126,13 @@ def _pair(x: Any) -> tuple[float, float]:
         return float(x[0]), float(x[1]) if x[1] is not None else NAN
     if hasattr(x, "value"):
         return float(x.value), float(getattr(x, "stderr", NAN) or NAN)
+    if hasattr(x, "fraction"):
+        return float(x.fraction), float(getattr(x, "stderr", NAN) or NAN)
     return float(x), NAN
 
 
 # ----------------------------------------------------------------------- XPS
+_CONTRACT_PRESETS = ("Ni 2p", "Co 2p", "Mn 2p", "Li 1s", "O 1s", "F 1s", "C 1s", "Al 2p")
 XPS_METRICS = ("ni2_fraction", "lif_share", "carbonate_share", "al_ni_ratio", "ni2p_area")
 
 
@@ -156,7 +159,8 @@ def xps_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any])
     """Fit every core level with its preset; Ni2+, LiF, carbonate shares, Al/Ni."""
     out = StepOutput()
     xps = _engine("xps")
-    presets = set(xps.presets())
+    listed = getattr(xps, "presets", None)
+    presets = set(listed()) if callable(listed) else set(_CONTRACT_PRESETS)
     by_region: dict[str, Any] = {}
     for spec in ms:
         region = getattr(spec, "region", None)
@@ -268,9 +272,29 @@ def eis_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any])
 CYCLING_METRICS = ("first_capacity", "first_ce", "rate_5c_01c", "retention_100", "cycles_to_80")
 
 
+_NICE_RATES = (0.02, 0.05, 0.1, 0.2, 0.25, 1 / 3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
+
+
+def snap_rate(c: float) -> float:
+    """The nominal C-rate nearest to a measured one (within 15 %), else 2 significant digits.
+
+    Examples
+    --------
+    >>> snap_rate(0.0975), snap_rate(4.92), snap_rate(0.7)
+    (0.1, 5.0, 0.7)
+    """
+    c = float(c)
+    if not math.isfinite(c) or c <= 0:
+        return c
+    best = min(_NICE_RATES, key=lambda r: abs(math.log(c / r)))
+    if abs(c / best - 1.0) <= 0.15:
+        return round(best, 3)
+    return float(f"{c:.2g}")
+
+
 def _longest_run(rates: np.ndarray) -> tuple[int, int]:
-    """Start and stop index of the longest run of equal (rounded) C-rates."""
-    r = np.round(np.asarray(rates, dtype=float), 2)
+    """Start and stop index of the longest run of equal nominal C-rates."""
+    r = np.array([snap_rate(x) for x in np.asarray(rates, dtype=float)])
     best = (0, 0)
     start = 0
     for i in range(1, r.size + 1):
@@ -340,10 +364,10 @@ def cycling_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, A
         rate = cyc.rate_capability(data)
         out.results["cycling_rate"] = rate
         for i in range(int(rate.sizes.get("rate_step", 0))):
-            c = float(rate["c_rate"].values[i])
+            c = float(rate["nominal_c_rate"].values[i] if "nominal_c_rate" in rate else rate["c_rate"].values[i])
             if not math.isfinite(c) or c <= 0:
                 continue
-            name = rate_metric_name(c)
+            name = rate_metric_name(snap_rate(c))
             if name in caps:
                 continue
             n = int(rate["last_cycle"].values[i] - rate["first_cycle"].values[i] + 1) if "last_cycle" in rate else 1
@@ -439,12 +463,18 @@ def eds_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any])
     try:
         el = _coating_name(list(emap.elements), opts.get("eds_element"), "element")
         cov = eds.coverage(emap, el)
+        if getattr(cov, "reason", ""):
+            raise ValueError(cov.reason)
         v, s = _pair(cov)
         if not math.isfinite(s):
             npix = float(np.prod(emap.shape))
             s = math.sqrt(max(v * (1 - v), 0.0) / npix)
         out.put("coverage", v, s, "1")
-        out.put("coverage_cv", *_pair(eds.uniformity(emap, el)), units="1")
+        uni = eds.uniformity(emap, el)
+        if getattr(uni, "reason", ""):
+            out.fail("coverage_cv", f"uniformity: {uni.reason}")
+        else:
+            out.put("coverage_cv", *_pair(uni), units="1")
     except Exception as exc:
         for m in EDS_METRICS:
             out.fail(m, f"map analysis raised {_short(exc)}")
