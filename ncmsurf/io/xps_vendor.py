@@ -1,0 +1,167 @@
+r"""Vendor XPS text exports: SPECS SpecsLab/Prodigy ``.xy``.
+
+A ``.xy`` file has ``#``-comment headers (``# Region:``, ``# Excitation
+Energy:``, ``# Pass Energy:``, ``# Number of Scans:``, ``# Energy Axis:``,
+``# ColumnLabels:`` ...) before each curve, followed by whitespace-separated
+rows (energy, intensity, and optionally more columns such as the
+transmission). Each curve becomes one spectrum. The energy axis is kinetic
+when the header says so (``Energy Axis: Kinetic Energy`` or a column label
+``Kinetic Energy``), binding energy otherwise.
+
+Examples
+--------
+>>> import os, tempfile
+>>> text = "\n".join(["# Created by:        SpecsLab Prodigy", "# Region:            Ni2p",
+...                    "# Excitation Energy: 1486.61", "# Pass Energy:       20", "# ColumnLabels: energy counts",
+...                    "  870.0  10", "  869.9  12", "  869.8  15", ""])
+>>> path = os.path.join(tempfile.mkdtemp(), "ni.xy")
+>>> _ = open(path, "w").write(text)
+>>> s = read_specs_xy(path)[0]
+>>> s.region, s.binding_energy.tolist(), s.meta["pass_energy"]
+('Ni 2p', [870.0, 869.9, 869.8], 20.0)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ncmsurf.core.errors import ReadError, ValidationError
+from ncmsurf.core.models import AL_KALPHA, XPSSpectrum
+from ncmsurf.io._table import decode_text, looks_binary
+from ncmsurf.io.registry import SimpleReader
+
+__all__ = ["READERS", "read_specs_xy"]
+
+_KEY = re.compile(r"^#\s*([^:]+?)\s*:\s*(.*?)\s*$")
+_CORE = re.compile(r"^\s*([A-Z][a-z]?)\s*(\d[spdf])")
+_NUMKEYS = {"excitation energy": "excitation_energy", "pass energy": "pass_energy", "dwell time": "dwell_time",
+            "number of scans": "scans", "eff. workfunction": "work_function", "values/curve": "values_per_curve",
+            "curves/scan": "curves_per_scan", "bias voltage": "bias_voltage", "detector voltage": "detector_voltage",
+            "kinetic energy": "kinetic_energy_setting", "binding energy": "binding_energy_setting"}
+
+
+def _sniff(path: Path, head: bytes) -> float:
+    if looks_binary(head):
+        return 0.0
+    text = head[:4096].decode("latin-1", "replace")
+    if "SpecsLab" in text or "Prodigy" in text:
+        return 0.95
+    if re.search(r"^#\s*Region:", text, re.M) and re.search(r"^#\s*(Excitation Energy|Values/Curve):", text, re.M):
+        return 0.9
+    return 0.0
+
+
+def _region(name: str) -> str | None:
+    m = _CORE.match(name)
+    return f"{m.group(1)} {m.group(2)}" if m else None
+
+
+def read_specs_xy(path: str | os.PathLike[str], *, sample: Any = None, **_: Any) -> list[XPSSpectrum]:
+    """Read every curve of a SPECS ``.xy`` export.
+
+    Returns
+    -------
+    list of XPSSpectrum
+        ``meta`` holds the header keys (``region_name``, ``pass_energy``,
+        ``dwell_time``, ``scans``, ``analysis_method``, ``cycle``, ``curve``,
+        ...).
+
+    Raises
+    ------
+    ReadError
+        With the line number on a malformed row or a curve without data.
+    """
+    p = Path(path)
+    lines = decode_text(p).splitlines()
+    header: dict[str, Any] = {}
+    out: list[XPSSpectrum] = []
+    rows: list[list[float]] = []
+    start_line = 0
+    cur_header: dict[str, Any] = {}
+
+    def flush(end_line: int) -> None:
+        if not rows:
+            return
+        ncol = len(rows[0])
+        arr = np.asarray(rows, dtype=float)
+        meta = dict(cur_header)
+        hv = float(meta.get("excitation_energy", AL_KALPHA))
+        labels = [str(x) for x in meta.get("column_labels", [])]
+        axis = str(meta.get("energy_axis", "")).lower()
+        kinetic = "kinetic" in axis or (bool(labels) and "kinetic" in labels[0].lower())
+        x = arr[:, 0]
+        be = hv - x if kinetic else x
+        t = None
+        if ncol > 2 and labels and any("transmission" in lab.lower() for lab in labels[2:]):
+            t = arr[:, 2 + [i for i, lab in enumerate(labels[2:]) if "transmission" in lab.lower()][0]]
+        units = "counts/s" if labels[1:2] and "/s" in labels[1] else "counts"
+        name = str(meta.get("region_name", ""))
+        try:
+            out.append(XPSSpectrum(be, arr[:, 1], region=_region(name), sample=sample, meta=meta,
+                                   excitation_energy=hv, transmission=t, units=units))
+        except ValidationError as exc:
+            raise ReadError(p, start_line, f"curve ending at line {end_line}: {exc}") from exc
+        rows.clear()
+
+    for i, raw in enumerate(lines, start=1):
+        s = raw.strip()
+        if not s:
+            continue
+        if s.startswith("#"):
+            if rows:
+                flush(i - 1)
+            m = _KEY.match(s)
+            if not m:
+                continue
+            key, val = m.group(1).strip(), m.group(2)
+            low = key.lower()
+            if low == "region":
+                header = {k: v for k, v in header.items() if k in ("created_by", "group")}
+                header["region_name"] = val
+            elif low == "cycle":
+                mm = re.match(r"(\d+)(?:\s*,\s*Curve\s*:\s*(\d+))?", val)
+                if mm:
+                    header["cycle"] = int(mm.group(1))
+                    if mm.group(2) is not None:
+                        header["curve"] = int(mm.group(2))
+            elif low == "columnlabels":
+                header["column_labels"] = val.split()
+            elif low in _NUMKEYS:
+                try:
+                    num = float(val.split()[0])
+                except (ValueError, IndexError):
+                    raise ReadError(p, i, f"expected a number for {key!r}, got {val!r}") from None
+                header[_NUMKEYS[low]] = int(num) if _NUMKEYS[low] in ("scans", "values_per_curve",
+                                                                    "curves_per_scan") else num
+            else:
+                header[low.replace(" ", "_").replace(".", "").replace("/", "_")] = val
+            continue
+        if not rows:
+            cur_header = dict(header)
+            start_line = i
+        toks = s.replace(",", " ").split()
+        try:
+            vals = [float(t) for t in toks]
+        except ValueError:
+            raise ReadError(p, i, f"expected numbers, got {s[:60]!r}") from None
+        if len(vals) < 2:
+            raise ReadError(p, i, f"expected at least 2 columns (energy, intensity), found {len(vals)}")
+        if rows and len(vals) != len(rows[0]):
+            raise ReadError(p, i, f"expected {len(rows[0])} columns as in line {start_line}, found {len(vals)}")
+        if not all(np.isfinite(vals)):
+            raise ReadError(p, i, f"non-finite value in {s[:60]!r}")
+        rows.append(vals)
+    flush(len(lines))
+    if not out:
+        raise ReadError(p, None, "no data rows found in the SPECS .xy file")
+    return out
+
+
+READERS = [
+    SimpleReader("specs-xy", "xps", (".xy",), _sniff, read_specs_xy, "SPECS SpecsLab/Prodigy .xy export"),
+]

@@ -1,0 +1,207 @@
+"""Batch fitting of stacks of spectra (samples, pixels of a map), serially or through dask.
+
+Every spectrum is fitted independently from the same deterministic start
+(the fit of the stack's mean spectrum, with per-spectrum non-negative
+least-squares areas), so the numbers do not depend on the order, the
+chunking or the scheduler: the dask path gives exactly the serial numbers.
+
+Examples
+--------
+>>> from ncmsurf.datasets.xps import synthetic_stack
+>>> stack = synthetic_stack("Ni 2p", 3, seed=0)
+>>> out = fit_stack(stack, "Ni 2p", background="active-shirley")
+>>> out["fraction"].sel(main="Ni2+").values.round(1).tolist()
+[0.3, 0.6, 0.8]
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ncmsurf.core.errors import FitError
+from ncmsurf.core.models import XPSSpectrum
+from ncmsurf.core.units import magnitude
+from ncmsurf.xps._engine import Compiled, compile_model, initial_areas, solve, static_background
+from ncmsurf.xps._fit import _area_jacobian, _signal_to_noise, poisson_weights, resolve_model
+
+__all__ = ["fit_stack"]
+
+_ENERGY_DIMS = ("binding_energy", "energy")
+
+
+def _layout(cm: Compiled, background: str) -> tuple[list[str], list[str], list[str]]:
+    params = list(cm.names) + (["bg.offset", "bg.k"] if background == "active-shirley" else [])
+    comps = cm.main + cm.satellites
+    return params, comps, list(cm.main)
+
+
+def _fit_rows(Y: np.ndarray, *, cm: Compiled, x: np.ndarray, background: str, p_start: np.ndarray, units: str,
+              min_snr: float) -> np.ndarray:
+    """Fit every row of ``Y`` (``(..., n)``, ascending energies); return ``(..., nout)``."""
+    params, comps, mains = _layout(cm, background)
+    npar, nc, nm = len(params), len(comps), len(mains)
+    nout = 2 * npar + 2 * nc + 2 * nm + 2
+    flat = Y.reshape(-1, Y.shape[-1])
+    out = np.full((flat.shape[0], nout), np.nan)
+    npk = cm.nfree
+    for r, y in enumerate(flat):
+        row = out[r]
+        row[-2] = 0.0
+        if not np.all(np.isfinite(y)) or not _signal_to_noise(x, y, units == "counts") >= min_snr:
+            continue
+        net = y - static_background("shirley" if background == "active-shirley" else background, x, y)
+        p0 = initial_areas(cm, p_start, x, net)
+        sol = solve(cm, x, y, background=background, weights=poisson_weights(y, units), p0=p0)
+        if not np.all(np.isfinite(sol.p)):
+            continue
+        p = sol.p
+        cov = sol.cov if sol.cov is not None else np.full((p.size, p.size), np.nan)
+        row[:npar] = p
+        row[npar:2 * npar] = np.sqrt(np.clip(np.diag(cov), 0, None))
+        areas, G = _area_jacobian(cm, p[:npk], comps)
+        acov = G @ cov[:npk, :npk] @ G.T
+        o = 2 * npar
+        row[o:o + nc] = areas
+        row[o + nc:o + 2 * nc] = np.sqrt(np.clip(np.diag(acov), 0, None))
+        o += 2 * nc
+        am = areas[:nm]
+        s = am.sum()
+        if s > 0:
+            row[o:o + nm] = am / s
+            for k in range(nm):
+                g = -am[k] / s**2 * np.ones(nm)
+                g[k] += 1.0 / s
+                row[o + nm + k] = np.sqrt(max(float(g @ acov[:nm, :nm] @ g), 0.0))
+        row[-2] = 1.0 if (sol.success and s > 0) else 0.0
+        row[-1] = sol.redchi
+    return out.reshape(*Y.shape[:-1], nout)
+
+
+def fit_stack(stack: Any, model: Any, *, background: str = "shirley", energy_range: Any = None,
+              charge_shift: Any = 0.0, dask: bool | None = None, client: Any = None, units: str | None = None,
+              min_snr: float = 5.0) -> xr.Dataset:
+    """Fit every spectrum of a stack in one call.
+
+    Parameters
+    ----------
+    stack : xarray.DataArray
+        Intensities with an energy dimension named ``binding_energy`` (or
+        ``energy`` with a ``binding_energy`` coordinate) and any other
+        dimensions (``sample``, ``pixel``, ``y``/``x``...). ``attrs["region"]``
+        and ``attrs["units"]`` (default ``"counts"``) are used when present.
+    model, background, energy_range, charge_shift :
+        As in :func:`ncmsurf.xps.fit`.
+    dask : bool, optional
+        Run through dask (``xarray.apply_ufunc(..., dask="parallelized")``).
+        Default: when the stack is dask-backed or a ``client`` is given.
+    client : dask.distributed.Client, optional
+        Compute on this cluster.
+    units : str, optional
+        Override ``attrs["units"]``.
+    min_snr : float
+        Spectra with a lower signal-to-noise are marked failed (NaN values).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over the stack's other dimensions: ``params``/``params_stderr``
+        (``param``), ``areas``/``areas_stderr`` (``component``),
+        ``fraction``/``fraction_stderr`` (``main``: share of each main
+        component in the main-component area), ``success``, ``redchi``.
+    """
+    if isinstance(stack, XPSSpectrum):
+        raise FitError("fit_stack: got a single XPSSpectrum; use ncmsurf.xps.fit")
+    if not isinstance(stack, xr.DataArray):
+        raise FitError("fit_stack: a stack must be an xarray.DataArray with a 'binding_energy' dimension "
+                       "(a bare numpy array carries no energies)")
+    edim = next((d for d in _ENERGY_DIMS if d in stack.dims), None)
+    if edim is None:
+        raise FitError(f"fit_stack: no energy dimension ({' or '.join(_ENERGY_DIMS)}) in {stack.dims}")
+    if "binding_energy" not in stack.coords:
+        raise FitError("fit_stack: the stack needs a 'binding_energy' coordinate")
+    be = np.asarray(stack["binding_energy"].values, dtype=float)
+    if be.ndim != 1 or be.size < 3 or not np.all(np.isfinite(be)):
+        raise FitError("fit_stack: binding_energy must be a finite 1-D coordinate with >= 3 points")
+    d = np.diff(be)
+    if not (np.all(d > 0) or np.all(d < 0)):
+        bad = int(np.flatnonzero(np.sign(d) != np.sign(d[0]))[0]) + 1 if np.all(d != 0) else \
+            int(np.flatnonzero(d == 0)[0]) + 1
+        raise FitError(f"fit_stack: binding energies are not strictly monotonic (index {bad})")
+    be = be + magnitude(charge_shift, "eV", name="charge_shift")
+    da = stack.transpose(..., edim)
+    order = np.argsort(be, kind="stable")
+    x = be[order]
+    keep = np.ones(x.size, dtype=bool)
+    if energy_range is not None:
+        lo, hi = sorted((magnitude(energy_range[0], "eV"), magnitude(energy_range[1], "eV")))
+        keep = (x >= lo) & (x <= hi)
+        if keep.sum() < 3:
+            raise FitError(f"energy_range: fewer than 3 points between {lo} and {hi} eV")
+    idx = order[keep]
+    x = x[keep]
+    region = stack.attrs.get("region")
+    comps, preset = resolve_model(model, region, (float(x.min()), float(x.max())))
+    cm = compile_model(comps)
+    u = units or str(stack.attrs.get("units", "counts"))
+    da = da.isel({edim: idx})
+    other = [dm for dm in da.dims if dm != edim]
+    # deterministic start: fit of the mean spectrum
+    mean = np.asarray(da.mean(dim=other).values if other else da.values, dtype=float)
+    p_start = np.asarray(cm.init, dtype=float)
+    net = mean - static_background("shirley" if background == "active-shirley" else background, x, mean)
+    msol = solve(cm, x, mean, background=background, weights=poisson_weights(mean, u),
+                 p0=initial_areas(cm, p_start, x, net))
+    if np.all(np.isfinite(msol.p)):
+        p_start = msol.p[:cm.nfree]
+    func = functools.partial(_fit_rows, cm=cm, x=x, background=background, p_start=p_start, units=u,
+                             min_snr=min_snr)
+    params, comp_names, mains = _layout(cm, background)
+    nout = 2 * len(params) + 2 * len(comp_names) + 2 * len(mains) + 2
+    use_dask = dask if dask is not None else (client is not None or da.chunks is not None)
+    data = da.drop_vars([c for c in da.coords if edim in da[c].dims]).rename({edim: "_energy"})
+    if use_dask:
+        if data.chunks is None:
+            n = int(np.prod([data.sizes[dm] for dm in other])) if other else 1
+            nchunks = max(1, min(n, 4 * (os.cpu_count() or 1)))
+            data = data.chunk({other[0]: max(1, -(-data.sizes[other[0]] // nchunks))} if other else {})
+        data = data.chunk({"_energy": -1})
+        res = xr.apply_ufunc(func, data, input_core_dims=[["_energy"]], output_core_dims=[["_out"]],
+                             dask="parallelized", output_dtypes=[float],
+                             dask_gufunc_kwargs={"output_sizes": {"_out": nout}})
+        if client is not None:
+            res = client.compute(res).result()
+        else:
+            res = res.compute()
+    else:
+        res = xr.apply_ufunc(func, data, input_core_dims=[["_energy"]], output_core_dims=[["_out"]])
+    vals = np.asarray(res.values)
+    o = 0
+    out: dict[str, Any] = {}
+
+    def take(n: int) -> np.ndarray:
+        nonlocal o
+        part = vals[..., o:o + n]
+        o += n
+        return part
+
+    dims = tuple(res.dims[:-1])
+    out["params"] = (dims + ("param",), take(len(params)))
+    out["params_stderr"] = (dims + ("param",), take(len(params)))
+    out["areas"] = (dims + ("component",), take(len(comp_names)))
+    out["areas_stderr"] = (dims + ("component",), take(len(comp_names)))
+    out["fraction"] = (dims + ("main",), take(len(mains)))
+    out["fraction_stderr"] = (dims + ("main",), take(len(mains)))
+    out["success"] = (dims, take(1)[..., 0] > 0.5)
+    out["redchi"] = (dims, take(1)[..., 0])
+    coords = {k: v for k, v in res.coords.items() if set(v.dims) <= set(dims)}
+    ds = xr.Dataset(out, coords={**coords, "param": np.asarray(params, dtype=str),
+                                 "component": np.asarray(comp_names, dtype=str),
+                                 "main": np.asarray(mains, dtype=str)})
+    ds.attrs.update({"background": background, "preset": preset or "", "region": region or "",
+                     "charge_shift": float(magnitude(charge_shift, "eV")), "units": u})
+    return ds

@@ -1,0 +1,1 @@
+"""Data files of the XPS presets (component models, RSF sets)."""

@@ -1,0 +1,311 @@
+"""Model components: :class:`Peak`, :class:`Doublet` and :class:`Satellite`, and the shipped presets.
+
+Components are frozen dataclasses describing starting values, bounds and ties;
+:mod:`ncmsurf.xps._fit` compiles a list of them into a parameter vector.
+
+Examples
+--------
+>>> d = Doublet("Ni2+", 854.4, splitting=17.4, ratio=0.5, fwhm=2.0)
+>>> d.lines()
+('2p3/2', '2p1/2')
+>>> [c.name for c in preset_model("Ni 2p")][:2]
+['Ni2+', 'Ni3+']
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from ncmsurf.core.errors import FitError, ValidationError
+from ncmsurf.xps._lineshapes import SHAPES
+
+__all__ = ["Component", "Doublet", "Peak", "Satellite", "component_from_dict", "normalize_region",
+           "parse_casa_shape", "preset_info", "preset_model", "presets"]
+
+_CASA_SHAPE = re.compile(r"^\s*(S?GL)\s*\(\s*([0-9.]+)\s*\)\s*$", re.IGNORECASE)
+
+
+def parse_casa_shape(shape: str) -> tuple[str, dict[str, float]]:
+    """Map a shape name (``"voigt"``, ``"GL(30)"``, ``"SGL(30)"``, ...) to (shape, extras).
+
+    Examples
+    --------
+    >>> parse_casa_shape("GL(30)")
+    ('gl', {'eta': 0.3})
+    >>> parse_casa_shape("Voigt")
+    ('voigt', {})
+    """
+    m = _CASA_SHAPE.match(shape)
+    if m:
+        return m.group(1).lower(), {"eta": float(m.group(2)) / 100.0}
+    key = shape.strip().lower().replace("_", "-")
+    key = {"pseudovoigt": "pseudo-voigt", "pv": "pseudo-voigt", "doniach-sunjic": "ds", "g": "gaussian",
+           "l": "lorentzian"}.get(key, key)
+    if key not in SHAPES:
+        raise ValidationError(f"shape: unknown line shape {shape!r}; known: {sorted(SHAPES)} or GL(m)/SGL(m)")
+    return key, {}
+
+
+def _check_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(f"name: expected a non-empty string, got {name!r}")
+    return name
+
+
+def _bounds(b: Any, field_name: str) -> tuple[float, float] | None:
+    if b is None:
+        return None
+    try:
+        lo, hi = float(b[0]), float(b[1])
+    except (TypeError, ValueError, IndexError) as exc:
+        raise ValidationError(f"{field_name}: expected (min, max), got {b!r}") from exc
+    if not lo <= hi:
+        raise ValidationError(f"{field_name}: min {lo} > max {hi}")
+    return (lo, hi)
+
+
+@dataclass(frozen=True)
+class Peak:
+    """One line-shape component.
+
+    Parameters
+    ----------
+    name : str
+        Component name (e.g. ``"Li2CO3"``).
+    center : float
+        Starting binding energy, eV.
+    fwhm : float
+        Starting width, eV (the Gaussian width for ``voigt`` and ``ds``).
+    shape : str
+        ``"gaussian"``, ``"lorentzian"``, ``"voigt"``, ``"pseudo-voigt"``,
+        ``"gl"``, ``"sgl"`` (or ``"GL(30)"``/``"SGL(30)"``), ``"ds"``, ``"la"``.
+    area : float, optional
+        Starting area (estimated from the data when None).
+    eta : float, optional
+        Lorentzian fraction for ``pseudo-voigt``, ``gl``, ``sgl`` (CasaXPS m/100).
+    gamma : float, optional
+        Lorentzian half width for ``voigt`` and ``ds``, eV.
+    alpha, beta : float, optional
+        Asymmetry (``ds``: alpha; ``la``: exponents of the two sides).
+    gauss_fwhm : float, optional
+        Gaussian broadening of ``la``, eV.
+    center_bounds : (float, float), optional
+        Absolute bounds of the centre (default centre ± 1.5 eV).
+    fwhm_bounds : (float, float)
+        Bounds of the width.
+    fix : tuple of str
+        Parameters held fixed (``"center"``, ``"fwhm"``, ``"area"``).
+    free : tuple of str
+        Shape parameters refined (``"gamma"``, ``"eta"``, ``"alpha"``, ...);
+        shape parameters are fixed unless listed here.
+
+    Examples
+    --------
+    >>> Peak("C-C", 284.8, shape="GL(30)").eta
+    0.3
+    """
+
+    name: str
+    center: float
+    fwhm: float = 1.5
+    shape: str = "voigt"
+    area: float | None = None
+    eta: float | None = None
+    gamma: float | None = None
+    alpha: float | None = None
+    beta: float | None = None
+    gauss_fwhm: float | None = None
+    center_bounds: tuple[float, float] | None = None
+    fwhm_bounds: tuple[float, float] = (0.2, 6.0)
+    fix: tuple[str, ...] = ()
+    free: tuple[str, ...] = ()
+
+    kind = "peak"
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        shape, extras = parse_casa_shape(self.shape)
+        object.__setattr__(self, "shape", shape)
+        for k, v in extras.items():
+            if getattr(self, k) is None:
+                object.__setattr__(self, k, v)
+        object.__setattr__(self, "center", float(self.center))
+        object.__setattr__(self, "fwhm", float(self.fwhm))
+        if not self.fwhm > 0:
+            raise ValidationError(f"{self.name}: fwhm must be > 0, got {self.fwhm}")
+        object.__setattr__(self, "center_bounds", _bounds(self.center_bounds, "center_bounds"))
+        object.__setattr__(self, "fwhm_bounds", _bounds(self.fwhm_bounds, "fwhm_bounds"))
+        object.__setattr__(self, "fix", tuple(self.fix))
+        object.__setattr__(self, "free", tuple(self.free))
+        if self.area is not None and not float(self.area) >= 0:
+            raise ValidationError(f"{self.name}: area must be >= 0, got {self.area}")
+
+    def shape_params(self) -> dict[str, tuple[float, tuple[float, float], bool]]:
+        """Shape parameters: name → (value, bounds, vary)."""
+        _, names, defaults, bounds = SHAPES[self.shape]
+        out = {}
+        for n, d, b in zip(names, defaults, bounds):
+            v = getattr(self, n)
+            out[n] = (float(d if v is None else v), b, n in self.free)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (stored with fit results)."""
+        d = asdict(self)
+        d["kind"] = self.kind
+        return d
+
+
+@dataclass(frozen=True)
+class Doublet(Peak):
+    """Spin–orbit doublet: the main line and its partner at ``center + splitting``.
+
+    The two lines share the shape; the partner's area is ``ratio`` times the
+    main line's and its width is ``fwhm + ck`` (Coster–Kronig broadening of
+    the 1/2 line).
+
+    Parameters
+    ----------
+    splitting : float
+        Spin–orbit splitting, eV (fixed unless ``splitting_bounds`` given).
+    ratio : float
+        Area ratio partner/main (0.5 for p, 0.667 for d, 0.75 for f).
+    ck : float
+        Extra FWHM of the partner line, eV (fixed unless ``ck_bounds``).
+    splitting_bounds, ratio_bounds, ck_bounds : (float, float), optional
+        Bounds to refine the tie instead of fixing it.
+    lines_labels : (str, str)
+        Labels of the two lines.
+
+    Examples
+    --------
+    >>> Doublet("Co3+", 779.8, splitting=15.1).ratio
+    0.5
+    """
+
+    splitting: float = 17.4
+    ratio: float = 0.5
+    ck: float = 0.0
+    splitting_bounds: tuple[float, float] | None = None
+    ratio_bounds: tuple[float, float] | None = None
+    ck_bounds: tuple[float, float] | None = None
+    lines_labels: tuple[str, str] = ("2p3/2", "2p1/2")
+
+    kind = "doublet"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.ratio > 0:
+            raise ValidationError(f"{self.name}: ratio must be > 0, got {self.ratio}")
+        for f in ("splitting_bounds", "ratio_bounds", "ck_bounds"):
+            object.__setattr__(self, f, _bounds(getattr(self, f), f))
+        object.__setattr__(self, "lines_labels", tuple(self.lines_labels))
+
+    def lines(self) -> tuple[str, str]:
+        """Labels of the main and partner lines."""
+        return (str(self.lines_labels[0]), str(self.lines_labels[1]))
+
+
+@dataclass(frozen=True)
+class Satellite(Peak):
+    """A satellite tied to ``parent`` by an energy ``offset`` and an area ``ratio``.
+
+    ``center`` is ignored (the position is ``parent centre + offset``); a
+    satellite of a :class:`Doublet` is itself a doublet with the parent's
+    splitting and ratio.
+
+    Examples
+    --------
+    >>> Satellite("Ni sat 1", parent="Ni2+", offset=6.8, ratio=0.6).parent
+    'Ni2+'
+    """
+
+    center: float = 0.0
+    parent: str = ""
+    offset: float = 6.0
+    ratio: float = 0.5
+    offset_bounds: tuple[float, float] | None = None
+    ratio_bounds: tuple[float, float] | None = None
+
+    kind = "satellite"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.parent:
+            raise ValidationError(f"{self.name}: a satellite needs a parent component name")
+        if not self.ratio >= 0:
+            raise ValidationError(f"{self.name}: ratio must be >= 0, got {self.ratio}")
+        for f in ("offset_bounds", "ratio_bounds"):
+            object.__setattr__(self, f, _bounds(getattr(self, f), f))
+
+
+Component = Peak  # Doublet and Satellite are Peaks
+
+
+def component_from_dict(d: dict[str, Any]) -> Peak:
+    """Rebuild a component from :meth:`Peak.to_dict` output (or a preset entry)."""
+    d = dict(d)
+    kind = d.pop("kind", "peak")
+    cls = {"peak": Peak, "doublet": Doublet, "satellite": Satellite}.get(kind)
+    if cls is None:
+        raise ValidationError(f"component kind {kind!r} unknown")
+    known = {f.name for f in fields(cls)}
+    unknown = set(d) - known
+    if unknown:
+        raise ValidationError(f"component {d.get('name')!r}: unknown fields {sorted(unknown)}")
+    for k in ("center_bounds", "fwhm_bounds", "splitting_bounds", "ratio_bounds", "ck_bounds", "offset_bounds",
+              "fix", "free", "lines_labels"):
+        if k in d and isinstance(d[k], list):
+            d[k] = tuple(d[k])
+    return cls(**d)
+
+
+@lru_cache(maxsize=1)
+def _preset_data() -> dict[str, Any]:
+    text = resources.files("ncmsurf.xps._data").joinpath("ncm.json").read_text(encoding="utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def presets() -> list[str]:
+    """Names of the shipped NCM models.
+
+    Examples
+    --------
+    >>> presets()
+    ['Ni 2p', 'Co 2p', 'Mn 2p', 'Li 1s', 'O 1s', 'F 1s', 'C 1s', 'Al 2p']
+    """
+    return [k for k in _preset_data() if not k.startswith("_")]
+
+
+def normalize_region(region: str) -> str:
+    """Canonical core-level text: ``"ni2p"``, ``"Ni 2p3/2"`` → ``"Ni 2p"``.
+
+    Examples
+    --------
+    >>> normalize_region("ni2p3/2")
+    'Ni 2p'
+    """
+    m = re.match(r"^\s*([A-Za-z]{1,2})\s*(\d[spdf])", region)
+    if not m:
+        return region.strip()
+    el = m.group(1).capitalize()
+    return f"{el} {m.group(2).lower()}"
+
+
+def preset_info(name: str) -> dict[str, Any]:
+    """The preset entry: ``window`` (BE range), ``references``, ``components`` (dicts)."""
+    data = _preset_data()
+    key = normalize_region(name)
+    if key not in data or key.startswith("_"):
+        raise FitError(f"unknown preset {name!r}; shipped presets: {presets()}")
+    return dict(data[key])
+
+
+def preset_model(name: str) -> list[Peak]:
+    """The components of a preset as :class:`Peak`/:class:`Doublet`/:class:`Satellite`."""
+    return [component_from_dict(c) for c in preset_info(name)["components"]]
