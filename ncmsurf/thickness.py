@@ -147,10 +147,32 @@ def _rebuild_thickness(value: float, stderr: float | None, method: str, note: st
     return Thickness(value, stderr=stderr, method=method, note=note)
 
 
-class ArxpsResult(tuple):  # type: ignore[type-arg]
+class _Pair:
+    """Immutable result that unpacks and indexes like a tuple of its leading values."""
+
+    __slots__ = ("__dict__",)
+    _LEAD: tuple[str, ...] = ()
+
+    def _tuple(self) -> tuple[float, ...]:
+        return tuple(self.__dict__[k] for k in self._LEAD)
+
+    def __iter__(self) -> Any:
+        return iter(self._tuple())
+
+    def __len__(self) -> int:
+        return len(self._LEAD)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._tuple()[i]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+class ArxpsResult(_Pair):
     """``(thickness, stderr)`` of an angle-resolved fit, with the fit details as attributes.
 
-    Unpacks as a pair: ``d, err = from_arxps(...)``.
+    Unpacks and indexes as a pair: ``d, err = from_arxps(...)``.
 
     Attributes
     ----------
@@ -179,25 +201,23 @@ class ArxpsResult(tuple):  # type: ignore[type-arg]
     note: str
 
     _FIELDS = ("bulk_ratio", "bulk_ratio_stderr", "angles", "ratios", "fitted", "per_angle", "redchi", "note")
+    _LEAD = ("thickness", "stderr")
 
-    def __new__(cls, thickness: float, stderr: float, **extra: Any) -> ArxpsResult:
-        """Create the pair with the fit details (keywords in ``_FIELDS``)."""
-        obj = super().__new__(cls, (float(thickness), float(stderr)))
-        obj.__dict__.update({"thickness": float(thickness), "stderr": float(stderr)})
-        for k in cls._FIELDS:
-            obj.__dict__[k] = extra.get(k)
-        return obj
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("ArxpsResult is immutable")
+    def __init__(self, thickness: float, stderr: float, **extra: Any) -> None:
+        d = self.__dict__
+        d.update({"thickness": float(thickness), "stderr": float(stderr)})
+        for k in self._FIELDS:
+            d[k] = extra.get(k)
 
     def __reduce__(self) -> Any:
         return (_rebuild_arxps, (self.thickness, self.stderr, {k: self.__dict__[k] for k in self._FIELDS}))
 
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, tuple):
+            return self._tuple() == other
         if not isinstance(other, ArxpsResult):
-            return tuple.__eq__(self, other)
-        if tuple(self) != tuple(other):
+            return NotImplemented
+        if self._tuple() != other._tuple():
             return False
         for k in self._FIELDS:
             a, b = self.__dict__[k], other.__dict__[k]
@@ -239,8 +259,10 @@ def _rebuild_arxps(t: float, s: float, extra: dict[str, Any]) -> ArxpsResult:
     return ArxpsResult(t, s, **extra)
 
 
-class DepositionRate(tuple):  # type: ignore[type-arg]
+class DepositionRate(_Pair):
     """``(rate, low, high)``: nm per unit of n with its 95 % confidence interval.
+
+    Unpacks and indexes as a triple.
 
     Attributes
     ----------
@@ -261,16 +283,21 @@ class DepositionRate(tuple):  # type: ignore[type-arg]
     intercept: float
     n_points: int
 
-    def __new__(cls, rate: float, low: float, high: float, *, stderr: float, method: str | None = None,
-                intercept: float = 0.0, n_points: int = 0) -> DepositionRate:
-        """Create the triple with its extra attributes."""
-        obj = super().__new__(cls, (float(rate), float(low), float(high)))
-        obj.__dict__.update(rate=float(rate), low=float(low), high=float(high), stderr=float(stderr),
-                            method=method, intercept=float(intercept), n_points=int(n_points))
-        return obj
+    _LEAD = ("rate", "low", "high")
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("DepositionRate is immutable")
+    def __init__(self, rate: float, low: float, high: float, *, stderr: float, method: str | None = None,
+                 intercept: float = 0.0, n_points: int = 0) -> None:
+        self.__dict__.update(rate=float(rate), low=float(low), high=float(high), stderr=float(stderr),
+                             method=method, intercept=float(intercept), n_points=int(n_points))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, tuple):
+            return self._tuple() == other
+        if not isinstance(other, DepositionRate):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __reduce__(self) -> Any:
         d = self.__dict__
@@ -862,7 +889,8 @@ def cross_check(measurements: Mapping[Any, Mapping[str, Any]], *,
     Returns
     -------
     xarray.Dataset
-        Over ``sample`` (labels) × ``method``: ``thickness`` and ``stderr``
+        Over ``sample`` (labels) × ``technique`` (the method names; not called
+        ``method`` because that clashes with ``Dataset.sel``): ``thickness`` and ``stderr``
         (nm, NaN where a method is missing); over ``sample``: ``consensus``
         (inverse-variance weighted mean where errors are known, else the
         mean), ``consensus_stderr``, ``spread`` (relative), ``n_methods`` and
@@ -928,12 +956,12 @@ def cross_check(measurements: Mapping[Any, Mapping[str, Any]], *,
             warnings.warn(f"{labels[i]}: thickness methods disagree by {spread[i]:.0%} (> {tolerance:.0%})",
                           DisagreementWarning, stacklevel=2)
     return xr.Dataset(
-        {"thickness": (("sample", "method"), val, {"units": "nm"}),
-         "stderr": (("sample", "method"), err, {"units": "nm"}),
+        {"thickness": (("sample", "technique"), val, {"units": "nm"}),
+         "stderr": (("sample", "technique"), err, {"units": "nm"}),
          "consensus": ("sample", cons, {"units": "nm"}),
          "consensus_stderr": ("sample", cons_err, {"units": "nm"}),
          "spread": ("sample", spread),
          "n_methods": ("sample", nmeth),
          "disagree": ("sample", disagree)},
-        coords={"sample": labels, "method": methods_seen},
+        coords={"sample": labels, "technique": methods_seen},
         attrs={"tolerance": float(tolerance)})
