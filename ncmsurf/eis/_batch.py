@@ -1,0 +1,243 @@
+"""Batch fitting of many spectra (samples × cycles) with warm starts and optional dask.
+
+Spectra are grouped into *chains* (the cycles of one cell for a stacked
+DataArray, consecutive blocks of ``chain`` spectra for a list); inside a chain
+each fit starts from its neighbour's result, falling back to the automatic
+guess (with multi-start) when the warm start gives a worse fit. Chains are
+independent, so the parallel path (dask, one task per block of chains) does
+exactly the serial arithmetic and gives identical numbers.
+
+Examples
+--------
+>>> from ncmsurf.datasets.eis import synthetic_spectrum
+>>> specs = [synthetic_spectrum("R0-p(R1,C1)", {"R0": 1.0, "R1": r, "C1": 1e-3}, noise=0.0) for r in (5.0, 6.0)]
+>>> ds = fit_many(specs, "R0-p(R1,C1)")
+>>> [round(v, 6) for v in ds["R1"].values.tolist()]
+[5.0, 6.0]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ncmsurf.core.errors import FitError, NcmsurfError
+from ncmsurf.core.models import ImpedanceSpectrum
+from ncmsurf.eis._circuits import compile_circuit, resolve_circuit
+from ncmsurf.eis._fit import POOR_FIT, fit_circuit
+
+__all__ = ["fit_many"]
+
+_STATS = ("chi2", "aic", "bic", "relative_residual", "success", "nfev")
+
+
+def _fit_chain(f: np.ndarray, z: np.ndarray, circuit: str, names: tuple[str, ...], kw: Mapping[str, Any],
+               warm: bool) -> np.ndarray:
+    """Fit one chain: f, z of shape (member, freq) (NaN-padded) → (member, n_out)."""
+    n_out = 2 * len(names) + len(_STATS)
+    out = np.full((f.shape[0], n_out), np.nan)
+    prev: dict[str, float] | None = None
+    prev_rr = math.inf
+    user_guess = kw.get("initial_guess") is not None
+    for i in range(f.shape[0]):
+        ok = np.isfinite(f[i]) & np.isfinite(z[i])
+        if ok.sum() == 0:
+            continue
+        try:
+            spec = ImpedanceSpectrum(f[i][ok], z[i][ok])
+            fit = None
+            if warm and prev is not None and not user_guess:
+                opts = dict(kw)
+                opts["initial_guess"] = prev
+                cand = fit_circuit(spec, circuit, **opts)
+                rr = cand.relative_residual
+                if cand.success and (rr <= POOR_FIT or rr <= 1.5 * prev_rr):
+                    fit = cand
+            if fit is None:
+                fit = fit_circuit(spec, circuit, **kw)
+        except NcmsurfError:
+            out[i, -2] = 0.0
+            continue
+        vals = [fit.params[n] for n in names] + [fit.stderr[n] for n in names]
+        rr = fit.relative_residual
+        out[i] = vals + [fit.chi2, fit.aic, fit.bic, rr, float(fit.success), float(fit.nfev)]
+        if fit.success:
+            prev = {n: fit.params[n] for n in fit.free_names}
+            prev_rr = rr
+    return out
+
+
+def _fit_blocks(f: np.ndarray, zr: np.ndarray, zi: np.ndarray, *, circuit: str, names: tuple[str, ...],
+                kw: Mapping[str, Any], warm: bool) -> np.ndarray:
+    """apply_ufunc kernel: (..., member, freq) → (..., member, out)."""
+    lead = f.shape[:-2]
+    ff = f.reshape(-1, *f.shape[-2:])
+    zz = (zr + 1j * zi).reshape(-1, *f.shape[-2:])
+    res = np.stack([_fit_chain(ff[k], zz[k], circuit, names, kw, warm) for k in range(ff.shape[0])]) \
+        if ff.shape[0] else np.zeros((0, f.shape[-2], 2 * len(names) + len(_STATS)))
+    return res.reshape(*lead, f.shape[-2], -1)
+
+
+def _stack_list(spectra: Sequence[ImpedanceSpectrum], chain: int) -> tuple[np.ndarray, np.ndarray, int]:
+    n = len(spectra)
+    nf = max(s.frequency.size for s in spectra)
+    n_chains = math.ceil(n / chain)
+    f = np.full((n_chains * chain, nf), np.nan)
+    z = np.full((n_chains * chain, nf), np.nan + 0j)
+    for i, s in enumerate(spectra):
+        f[i, :s.frequency.size] = s.frequency
+        z[i, :s.frequency.size] = s.impedance
+    return f.reshape(n_chains, chain, nf), z.reshape(n_chains, chain, nf), n
+
+
+def fit_many(
+    spectra: Sequence[ImpedanceSpectrum] | xr.DataArray,
+    circuit: Any = "R0-p(R1,CPE1)-p(R2-W1,CPE2)",
+    *,
+    parallel: bool = False,
+    client: Any = None,
+    warm_start: bool = True,
+    chain: int = 25,
+    chunks: int | None = None,
+    **kw: Any,
+) -> xr.Dataset:
+    """Fit one circuit to many spectra; parameters and standard errors as a Dataset.
+
+    Parameters
+    ----------
+    spectra : sequence of ImpedanceSpectrum, or xarray.DataArray
+        A list (result over dimension ``spectrum``), or a complex DataArray
+        with a ``frequency`` dimension (coordinate in Hz) and any others, e.g.
+        (cell, cycle, frequency): the result is over the other dimensions and
+        each fit along the last of them warm-starts from the previous one.
+    circuit : str or CustomCircuit
+        As for :func:`ncmsurf.eis.fit`.
+    parallel : bool
+        Run through dask (``xarray.apply_ufunc(..., dask="parallelized")``).
+    client : dask.distributed.Client, optional
+        Use this client; with ``parallel=True`` and no client a LocalCluster
+        (one process per core) is started and closed afterwards.
+    warm_start : bool
+        Start each fit from its neighbour's result.
+    chain : int
+        For a list: spectra per warm-start chain (chains are the unit of
+        parallel work, so serial and parallel numbers agree exactly).
+    chunks : int, optional
+        Chains per dask task (default: spread over the workers, 4 tasks each).
+    **kw
+        Passed to :func:`ncmsurf.eis.fit` (``weighting``, ``constants``,
+        ``initial_guess``, ``bounds``, ``fmin``, ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per parameter (impedance.py names, with the physical
+        name in ``attrs["long_name"]`` for presets) and ``<name>_stderr``,
+        plus ``chi2``, ``aic``, ``bic``, ``relative_residual``, ``success``
+        and ``nfev``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from ncmsurf.datasets.eis import synthetic_spectrum
+    >>> zs = [[synthetic_spectrum("R0-p(R1,C1)", {"R0": 1.0, "R1": 5.0 + c, "C1": 1e-3}, noise=0.0).impedance
+    ...        for c in range(3)] for cell in range(2)]
+    >>> f = synthetic_spectrum("R0-p(R1,C1)", {"R0": 1.0, "R1": 5.0, "C1": 1e-3}).frequency
+    >>> da = xr.DataArray(np.array(zs), dims=("cell", "cycle", "frequency"),
+    ...                   coords={"cell": ["a", "b"], "cycle": [1, 2, 3], "frequency": f})
+    >>> ds = fit_many(da, "R0-p(R1,C1)")
+    >>> ds["R1"].dims, np.round(ds["R1"].values, 6).tolist()
+    (('cell', 'cycle'), [[5.0, 6.0, 7.0], [5.0, 6.0, 7.0]])
+    """
+    circuit_str, phys, cc_guess, cc_consts = resolve_circuit(circuit)
+    if cc_guess is not None:
+        kw.setdefault("initial_guess", cc_guess)
+    if cc_consts:
+        kw.setdefault("constants", cc_consts)
+    names = compile_circuit(circuit_str, kw.get("constants")).all_names
+    if chain < 1:
+        raise FitError(f"chain: must be >= 1, got {chain}")
+    if isinstance(spectra, xr.DataArray):
+        da = spectra
+        if "frequency" not in da.dims:
+            raise FitError(f"spectra: the DataArray needs a 'frequency' dimension, has {da.dims}")
+        other = [d for d in da.dims if d != "frequency"]
+        if not other:
+            da = da.expand_dims(spectrum=[0])
+            other = ["spectrum"]
+        da = da.transpose(*other, "frequency")
+        fr = np.asarray(da["frequency"].values, float)
+        zarr = np.asarray(da.values, complex)
+        lead_shape = zarr.shape[:-1]
+        zc = zarr.reshape(-1, lead_shape[-1], fr.size)  # chains along the last non-frequency dim
+        fc = np.broadcast_to(fr, zc.shape).copy()
+        n_total = None
+    else:
+        spectra = list(spectra)
+        if not spectra:
+            raise FitError("spectra: empty list")
+        for i, s in enumerate(spectra):
+            if not isinstance(s, ImpedanceSpectrum):
+                raise FitError(f"spectra[{i}]: expected an ImpedanceSpectrum, got {type(s).__name__}")
+        fc, zc, n_total = _stack_list(spectra, min(chain, len(spectra)))
+    n_chains = fc.shape[0]
+    n_out = 2 * len(names) + len(_STATS)
+    opts = {"circuit": circuit_str, "names": names, "kw": kw, "warm": warm_start}
+    dims = ["chain", "member", "freq"]
+    fda = xr.DataArray(fc, dims=dims)
+    zr = xr.DataArray(zc.real.copy(), dims=dims)
+    zi = xr.DataArray(zc.imag.copy(), dims=dims)
+    own_cluster = None
+    if parallel:
+        try:
+            import dask  # noqa: F401
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover - dask is in the runtime dependencies
+            raise NcmsurfError("parallel=True needs dask[distributed]") from exc
+        if client is None:
+            import os
+
+            nw = max(1, min(os.cpu_count() or 1, n_chains))
+            own_cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(own_cluster)
+        nworkers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
+        csize = chunks or max(1, math.ceil(n_chains / (4 * nworkers)))
+        fda, zr, zi = (x.chunk({"chain": csize, "member": -1, "freq": -1}) for x in (fda, zr, zi))
+        try:
+            res = xr.apply_ufunc(_fit_blocks, fda, zr, zi, input_core_dims=[["member", "freq"]] * 3,
+                                 output_core_dims=[["member", "out"]], dask="parallelized", kwargs=opts,
+                                 output_dtypes=[float], dask_gufunc_kwargs={"output_sizes": {"out": n_out}})
+            out = np.asarray(client.compute(res.data).result())
+        finally:
+            if own_cluster is not None:
+                client.close()
+                own_cluster.close()
+    else:
+        out = _fit_blocks(fc, zc.real, zc.imag, **opts)  # type: ignore[arg-type]
+    flat = out.reshape(-1, n_out)
+    if n_total is not None:
+        flat = flat[:n_total]
+        coords: dict[str, Any] = {"spectrum": np.arange(n_total)}
+        samples = [None if s.sample is None else s.sample.label for s in spectra]  # type: ignore[union-attr]
+        if any(x is not None for x in samples):
+            coords["sample"] = ("spectrum", np.array([x or "" for x in samples], dtype=object))
+        shape: tuple[int, ...] = (n_total,)
+        vdims: tuple[str, ...] = ("spectrum",)
+    else:
+        shape = tuple(lead_shape)
+        vdims = tuple(str(d) for d in other)
+        coords = {d: da[d].values for d in other if d in da.coords}
+    data_vars: dict[str, Any] = {}
+    for j, n in enumerate(names):
+        attrs = {"long_name": phys[n]} if n in phys else {}
+        data_vars[n] = (vdims, flat[:, j].reshape(shape), attrs)
+        data_vars[f"{n}_stderr"] = (vdims, flat[:, len(names) + j].reshape(shape), attrs)
+    for k, st in enumerate(_STATS):
+        col = flat[:, 2 * len(names) + k].reshape(shape)
+        data_vars[st] = (vdims, (col == 1.0) if st == "success" else col)
+    return xr.Dataset(data_vars, coords=coords, attrs={"circuit": circuit_str, "warm_start": int(warm_start),
+                                                       "names": dict(phys)})

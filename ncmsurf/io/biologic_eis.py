@@ -1,0 +1,251 @@
+"""BioLogic EC-Lab impedance files: .mpt (ASCII) reader and writer, .mpr through galvani.
+
+A .mpt file may hold several sweeps (PEIS/GEIS loops, or impedance steps in a
+longer technique sequence); they are split by the ``cycle number`` column
+(or ``z cycle``), and within one cycle wherever the frequency jumps back up,
+and each spectrum keeps its cycle in ``meta["cycle"]``. Rows with
+``freq/Hz`` = 0 (non-impedance steps) are counted in ``meta["non_eis_rows"]``.
+
+Examples
+--------
+>>> import tempfile, pathlib, numpy as np
+>>> from ncmsurf.core.models import ImpedanceSpectrum
+>>> a = ImpedanceSpectrum([1e3, 10.0, 0.1], [5 - 1j, 8 - 3j, 12 - 2j])
+>>> b = ImpedanceSpectrum([1e3, 10.0, 0.1], [6 - 1j, 9 - 3j, 14 - 2j])
+>>> p = write_mpt([a, b], pathlib.Path(tempfile.mkdtemp()) / "peis.mpt")
+>>> back = read_mpt(p)
+>>> len(back), [s.meta["cycle"] for s in back], np.allclose(back[1].impedance, b.impedance)
+(2, [1, 2], True)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ncmsurf.core.errors import ReadError, ValidationError
+from ncmsurf.core.models import ImpedanceSpectrum
+from ncmsurf.io._table import decode_text, looks_binary
+from ncmsurf.io.eis_instruments import make_spectra, parse_rows
+from ncmsurf.io.registry import SimpleReader
+
+__all__ = ["READERS", "read_mpr", "read_mpt", "write_mpt"]
+
+
+def _sniff_mpt(path: Path, head: bytes) -> float:
+    if looks_binary(head):
+        return 0.0
+    t = head[:4000].decode("latin-1", errors="replace")
+    if not t.startswith("EC-Lab ASCII FILE"):
+        return 0.0
+    if re.search(r"Impedance|PEIS|GEIS|freq/Hz", t):
+        return 0.95
+    return 0.3  # an EC-Lab file without impedance in the visible header (cycling)
+
+
+def _split_points(f: np.ndarray, cyc: np.ndarray | None) -> list[tuple[int, int]]:
+    n = f.size
+    cuts = {0, n}
+    if cyc is not None:
+        cuts |= {i + 1 for i in range(n - 1) if cyc[i + 1] != cyc[i]}
+    # a new sweep where the frequency rises again after falling (descending sweeps)
+    for i in range(1, n - 1):
+        if f[i + 1] > f[i] and f[i] < f[i - 1]:
+            cuts.add(i + 1)
+    s = sorted(cuts)
+    return [(a, b) for a, b in zip(s[:-1], s[1:], strict=True) if b > a]
+
+
+def read_mpt(path: str | Path, *, sample: Any = None, area: Any = None, normalize: bool = True,
+             **_: Any) -> list[ImpedanceSpectrum]:
+    """EC-Lab ASCII (.mpt) PEIS/GEIS export → one spectrum per cycle/loop.
+
+    Parameters
+    ----------
+    path : str or Path
+    sample : Sample or str, optional
+    area : float or Quantity, optional
+        Electrode area (cm²): the spectra are returned in ohm·cm².
+    normalize : bool
+        With ``area``, multiply the impedance by it (default) or only record it.
+
+    Raises
+    ------
+    ReadError
+        Missing ``freq/Hz``, ``Re(Z)/Ohm`` or ``-Im(Z)/Ohm`` column, a
+        truncated row, a non-numeric value, duplicate frequencies in a sweep.
+    """
+    path = Path(path)
+    text = decode_text(path)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if not lines[0].startswith("EC-Lab ASCII FILE"):
+        raise ReadError(path, 1, "not an EC-Lab ASCII file (first line is not 'EC-Lab ASCII FILE')")
+    m = re.match(r"Nb header lines\s*:\s*(\d+)", lines[1] if len(lines) > 1 else "")
+    if not m:
+        raise ReadError(path, 2, "no 'Nb header lines : N' line")
+    nh = int(m.group(1))
+    if nh < 2 or nh > len(lines):
+        raise ReadError(path, 2, f"header declares {nh} lines but the file has {len(lines)}")
+    meta: dict[str, Any] = {"format": "biologic-mpt", "instrument": "BioLogic EC-Lab"}
+    tech = lines[3].strip() if len(lines) > 3 else ""
+    if tech:
+        meta["technique"] = tech
+    for ln in lines[2:nh - 1]:
+        mm = re.match(r"\s*(Acquisition started on|Device|Electrode surface area|Characteristic mass|Run on channel|"
+                      r"Comments)\s*:\s*(.*)$", ln)
+        if mm:
+            meta[mm.group(1).strip()] = mm.group(2).strip()
+    header = lines[nh - 1].rstrip("\n").split("\t")
+    header = [h.strip() for h in header]
+    if header and header[-1] == "":
+        header = header[:-1]
+    for col in ("freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm"):
+        if col not in header:
+            raise ReadError(path, nh, f'"{col}" not found in column headers')
+    ci = [header.index("freq/Hz"), header.index("Re(Z)/Ohm"), header.index("-Im(Z)/Ohm")]
+    cyc_name = next((c for c in ("cycle number", "z cycle", "loop") if c in header), None)
+    cols = ci + ([header.index(cyc_name)] if cyc_name else [])
+    first = lines[nh] if nh < len(lines) else ""
+    dec = "," in first and "." not in first
+    vals, nums = parse_rows(path, lines, nh, len(lines), lambda s: s.split("\t"), cols,
+                            [header[c] for c in cols], min_fields=len(header), decimal_comma=dec)
+    if vals.shape[0] == 0:
+        raise ReadError(path, nh + 1, "no data rows after the column header")
+    eis = vals[:, 0] > 0
+    f, z = vals[eis, 0], vals[eis, 1] - 1j * vals[eis, 2]
+    cyc = vals[eis, 3] if cyc_name else None
+    nums = nums[eis]
+    if f.size == 0:
+        raise ReadError(path, nh + 1, "no rows with freq/Hz > 0 (no impedance data)")
+    out = []
+    for k, (a, b) in enumerate(_split_points(f, cyc)):
+        mt = dict(meta)
+        mt["cycle"] = int(cyc[a]) if cyc is not None else k + 1
+        mt["sweep"] = k + 1
+        mt["non_eis_rows"] = int((~eis).sum())
+        out.append(make_spectra(path, f[a:b], z[a:b], nums[a:b], mt, sample=sample, area=area, normalize=normalize))
+    return out
+
+
+def write_mpt(spectra: ImpedanceSpectrum | Sequence[ImpedanceSpectrum], path: str | Path) -> Path:
+    """Write spectra as an EC-Lab ASCII PEIS file (one ``cycle number`` per spectrum).
+
+    The columns are ``freq/Hz``, ``Re(Z)/Ohm``, ``-Im(Z)/Ohm``, ``|Z|/Ohm``,
+    ``Phase(Z)/deg``, ``time/s`` and ``cycle number``, tab-separated with
+    CRLF line ends in Latin-1, as EC-Lab writes them; :func:`read_mpt` and
+    impedance.py's ``readBioLogic`` read the file back.
+
+    Parameters
+    ----------
+    spectra : ImpedanceSpectrum or sequence of them
+        Impedance in ohm. The cycle number is ``meta["cycle"]`` when present, else 1, 2, ...
+    path : str or Path
+
+    Returns
+    -------
+    Path
+    """
+    specs = [spectra] if isinstance(spectra, ImpedanceSpectrum) else list(spectra)
+    if not specs:
+        raise ValidationError("write_mpt: no spectra")
+    for i, s in enumerate(specs):
+        if not isinstance(s, ImpedanceSpectrum):
+            raise ValidationError(f"write_mpt: spectra[{i}] is a {type(s).__name__}, not an ImpedanceSpectrum")
+        if s.units != "ohm":
+            raise ValidationError(f"write_mpt: spectra[{i}] is in {s.units}; EC-Lab files hold ohm")
+    path = Path(path)
+    now = _dt.datetime(2000, 1, 1).strftime("%m/%d/%Y %H:%M:%S")
+    body_head = [
+        "",
+        "Potentio Electrochemical Impedance Spectroscopy",
+        "",
+        "Run on channel : 1",
+        f"Acquisition started on : {now}",
+        "Device : ncmsurf write_mpt",
+        f"Electrode surface area : {specs[0].area if specs[0].area is not None else 0.001} cm²",
+        "Characteristic mass : 0.001 g",
+        "",
+    ]
+    cols = ["freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm", "|Z|/Ohm", "Phase(Z)/deg", "time/s", "cycle number"]
+    nh = 2 + len(body_head) + 1
+    out = ["EC-Lab ASCII FILE", f"Nb header lines : {nh}                          ", *body_head, "\t".join(cols) + "\t"]
+    t = 0.0
+    for k, s in enumerate(specs):
+        cyc = s.meta.get("cycle", k + 1)
+        for fi, zi in zip(s.frequency, s.impedance, strict=True):
+            t += 1.0 / fi + 1.0
+            out.append("\t".join([f"{fi:.10E}", f"{zi.real:.10E}", f"{-zi.imag:.10E}", f"{abs(zi):.10E}",
+                                  f"{np.degrees(np.angle(zi)):.10E}", f"{t:.10E}", f"{float(cyc):.15E}"]))
+    path.write_bytes(("\r\n".join(out) + "\r\n").encode("latin-1"))
+    return path
+
+
+# ---------------------------------------------------------------------- .mpr
+def _sniff_mpr(path: Path, head: bytes) -> float:
+    if not head.startswith(b"BIO-LOGIC MODULAR FILE"):
+        return 0.0
+    if re.search(rb"Impedance|PEIS|GEIS", head):
+        return 0.6
+    return 0.2
+
+
+def read_mpr(path: str | Path, *, sample: Any = None, area: Any = None, normalize: bool = True,
+             **_: Any) -> list[ImpedanceSpectrum]:
+    """EC-Lab binary .mpr: the impedance rows (freq/Hz > 0), read with the optional ``galvani`` package."""
+    path = Path(path)
+    try:
+        from galvani import BioLogic
+    except ImportError as exc:
+        raise ReadError(path, None, "reading .mpr needs the optional 'galvani' package: pip install 'ncmsurf[io]'") \
+            from exc
+    try:
+        mpr = BioLogic.MPRfile(str(path))
+    except Exception as exc:  # galvani raises many kinds of errors on damaged files
+        raise ReadError(path, None, f"galvani could not read the .mpr file: {type(exc).__name__}: {exc}") from exc
+    data = mpr.data
+    names = data.dtype.names or ()
+    if "freq/Hz" not in names:
+        raise ReadError(path, None, '"freq/Hz" not found in the .mpr columns (not an impedance record)')
+    f = np.asarray(data["freq/Hz"], float)
+    if "Re(Z)/Ohm" in names and "-Im(Z)/Ohm" in names:
+        zr = np.asarray(data["Re(Z)/Ohm"], float)
+        zi = -np.asarray(data["-Im(Z)/Ohm"], float)
+    elif "|Z|/Ohm" in names and "Phase(Z)/deg" in names:  # some techniques store modulus and phase only
+        zc = np.asarray(data["|Z|/Ohm"], float) * np.exp(1j * np.radians(np.asarray(data["Phase(Z)/deg"], float)))
+        zr, zi = zc.real, zc.imag
+    else:
+        raise ReadError(path, None, "neither Re(Z)/-Im(Z) nor |Z|/Phase(Z) columns in the .mpr file")
+    cyc_name = next((c for c in ("cycle number", "z cycle") if c in names), None)
+    cyc = np.asarray(data[cyc_name], float) if cyc_name else None
+    eis = f > 0
+    rows = np.flatnonzero(eis) + 1  # record numbers stand in for line numbers
+    if not eis.any():
+        raise ReadError(path, None, "no records with freq/Hz > 0 (no impedance data)")
+    f, z, rows = f[eis], zr[eis] + 1j * zi[eis], rows
+    cyc = cyc[eis] if cyc is not None else None
+    # impedance blocks in a technique sequence are separated by non-impedance records
+    gaps = {int(i) + 1 for i in np.flatnonzero(np.diff(rows) > 1)}
+    out = []
+    segs = _split_points(f, cyc)
+    bounds = sorted({b for seg in segs for b in seg} | gaps | {0, f.size})
+    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        if b <= a:
+            continue
+        meta: dict[str, Any] = {"format": "biologic-mpr", "instrument": "BioLogic EC-Lab", "sweep": k + 1,
+                                "cycle": int(cyc[a]) if cyc is not None else k + 1, "record": int(rows[a])}
+        out.append(make_spectra(path, f[a:b], z[a:b], rows[a:b], meta, sample=sample, area=area,
+                                normalize=normalize))
+    return out
+
+
+READERS = [
+    SimpleReader("biologic-mpt-eis", "eis", (".mpt",), _sniff_mpt, read_mpt,
+                 "BioLogic EC-Lab ASCII .mpt impedance (PEIS/GEIS), one spectrum per cycle"),
+    SimpleReader("biologic-mpr-eis", "eis", (".mpr",), _sniff_mpr, read_mpr,
+                 "BioLogic EC-Lab binary .mpr impedance records (needs galvani)"),
+]
