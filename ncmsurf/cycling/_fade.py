@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -162,7 +163,9 @@ def _fit_once(model: str, n: np.ndarray, q: np.ndarray, params: lmfit.Parameters
             starts.append(pp)
     for start in starts:
         try:
-            res = lmfit.minimize(resid, start, method="least_squares")
+            with warnings.catch_warnings():  # lmfit warns on singular covariances; reported via success
+                warnings.simplefilter("ignore", RuntimeWarning)
+                res = lmfit.minimize(resid, start, method="least_squares")
         except (ValueError, FloatingPointError, np.linalg.LinAlgError):
             continue
         if best is None or res.chisqr < best.chisqr:
@@ -188,7 +191,9 @@ def _knee_onset(n: np.ndarray, q: np.ndarray, knee: float, gamma: float) -> floa
         return _double_bacon_watts(n, v["a0"], v["a1"], v["a2"], v["a3"], v["n0"], v["n2"], v["gamma"]) - q
 
     try:
-        res = lmfit.minimize(resid, p, method="least_squares")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = lmfit.minimize(resid, p, method="least_squares")
     except (ValueError, FloatingPointError, np.linalg.LinAlgError):
         return None
     n0, n2 = float(res.params["n0"].value), float(res.params["n2"].value)
@@ -385,18 +390,19 @@ class FadeFit:
             return None, f"the fit failed: {self._d['message']}"
         c = self._d["cycle"]
         limit = self._limit()
-        grid = np.linspace(float(c[0]), 2 * limit, 8001)
-        value = float(self._crossing(fraction, self._d["params"], grid)[0])
+        far = float(c[0] + 100.0 * (limit - c[0]))
+        wide = np.concatenate((np.linspace(float(c[0]), limit, 6001)[:-1], np.geomspace(limit, far, 2000)))
+        value = float(self._crossing(fraction, self._d["params"], wide)[0])
         if not math.isfinite(value):
             return None, (f"the fitted {self.model} law does not fall to {fraction:.0%} of the first-cycle "
-                          f"capacity before cycle {2 * limit:g}")
+                          f"capacity before cycle {far:g}")
         if value > limit:
             return None, (f"the {fraction:.0%} crossing (cycle {value:.0f}) lies beyond about 3x the data "
                           f"(cycles {c[0]:g}-{c[-1]:g}); extrapolating that far is not supported")
         draws = self._draws()
         if draws is None:
             return (value, float("nan"), float("nan")), ""
-        xs = self._crossing(fraction, draws[0], grid)
+        xs = self._crossing(fraction, draws[0], wide)
         low = float(np.percentile(xs, 2.5))
         high = float(np.percentile(xs, 97.5))
         if high > limit:
@@ -589,8 +595,29 @@ def fit_fade(cycle: Any, capacity: Any, *, model: str = "auto", holdout: float =
             rmse = float("inf")
         cands[m] = (full.aic, rmse)
         fits[m] = full
+    note = ""
+    if not fits:  # too few points to hold any out: AIC on all points
+        for m in names:
+            if n.size < len(FADE_MODELS[m][1]) + 2:
+                continue
+            try:
+                full = _to_fit(m, _fit_once(m, n, q), n, q, units)
+            except FitError:
+                continue
+            cands[m] = (full.aic, float("nan"))
+            fits[m] = full
+        note = f"; {n.size} points are too few for a hold-out, chosen by AIC alone"
     if not fits:
         raise FitError(f"fit_fade: no model could be fitted to {n.size} points")
+    if note:
+        chosen = min(fits, key=lambda m: (not fits[m].success, cands[m][0]))
+        d = dict(fits[chosen]._d)
+        d["candidates"] = cands
+        d["message"] = f"{d['message']}{note}"
+        out0 = FadeFit(**{k: d[k] for k in ("model", "params", "stderr", "covariance", "varied", "aic", "bic",
+                                            "redchi", "cycle", "capacity", "knee", "knee_onset", "candidates",
+                                            "success", "message", "units")})
+        return _note_dropped(out0, dropped)
     best_rmse = min(v[1] for v in cands.values())
     ok = [m for m, v in cands.items() if v[1] <= 1.5 * best_rmse + 1e-12 and fits[m].success]
     if not ok:

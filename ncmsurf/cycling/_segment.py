@@ -12,7 +12,8 @@ charge, as in :class:`~ncmsurf.core.models.CyclingData`. ``"anode"``:
 negative current (lithiation of the working electrode of an anode half
 cell, the cycler's "discharge") is counted as the charge. A cycle is one
 charge half-cycle followed by one discharge half-cycle; a discharge before
-the first charge forms cycle 0.
+the first charge forms cycle 0, and a second discharge half-cycle (after a
+rest at a different current) starts a cycle of its own.
 """
 
 from __future__ import annotations
@@ -128,16 +129,38 @@ def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, stops
 
 
-def _halves(state: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _halves(state: np.ndarray, current: np.ndarray,
+            ratio: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Half-cycles: runs of one direction, rests inside allowed, unless the current level changes.
+
+    A run continues across a rest (GITT, interrupted steps) but a new
+    half-cycle starts when the first record after the rest differs from the
+    run's opening current and from the last record before the rest by more
+    than ``ratio`` (a control change, e.g. a fast discharge followed by a
+    slow one).
+    """
     nz = np.flatnonzero(state != 0)
     half = np.full(state.size, -1, np.int64)
     if nz.size == 0:
         return half, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8)
     s = state[nz]
-    starts, stops = _runs(s)
-    ids = np.zeros(nz.size, np.int64)
-    ids[starts[1:]] = 1
-    ids = np.cumsum(ids)
+    new = np.zeros(nz.size, bool)
+    new[0] = True
+    new[1:] = s[1:] != s[:-1]
+    gaps = np.flatnonzero((np.diff(nz) > 1) & ~new[1:]) + 1
+    if gaps.size:
+        a = np.abs(current[nz])
+        run_start = np.maximum.accumulate(np.where(new, np.arange(nz.size), 0))
+        last_split = -1
+        for g in gaps:
+            j = max(int(run_start[g - 1]), last_split)
+            lvl, before, now = a[j], a[g - 1], a[g]
+            if now > 0 and all(x > 0 and max(x / now, now / x) > ratio for x in (lvl, before)):
+                new[g] = True
+                last_split = int(g)
+    ids = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    stops = np.concatenate((starts[1:] - 1, [nz.size - 1]))
     half[nz] = ids
     return half, nz[starts], nz[stops], s[starts].astype(np.int8)
 
@@ -203,20 +226,23 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     dq, _ = interval_charge(data.time, current, data.voltage)
     ignored = 0
     for _ in range(3):
-        half, hs, he, hd = _halves(state)
+        half, hs, he, hd = _halves(state, current)
         owner = interval_owner(half)
         ok = owner >= 0
-        hq = np.abs(np.bincount(owner[ok], weights=dq[ok], minlength=hs.size))
-        med = float(np.median(hq)) if hq.size else 0.0
+        # charge passed in each half-cycle's own direction (a blip can even carry the opposite sign)
+        hq = np.bincount(owner[ok], weights=dq[ok], minlength=hs.size) * hd
+        med = float(np.median(np.abs(hq))) if hq.size else 0.0
         tiny = hq < min_fraction * med
         if not tiny.any():
             break
         ignored += int(tiny.sum())
         state[np.isin(half, np.flatnonzero(tiny))] = 0
-    half, hs, he, hd = _halves(state)
+    half, hs, he, hd = _halves(state, current)
     if not ((hd > 0).any() and (hd < 0).any()):
         raise ValidationError("current: after removing spikes the current never changes sign")
-    hcycle = np.cumsum(hd > 0).astype(np.int64)
+    # a cycle starts at every charge, and at a discharge that follows another discharge
+    prev = np.concatenate(([0], hd[:-1]))
+    hcycle = np.cumsum((hd > 0) | ((hd < 0) & (prev < 0))).astype(np.int64)
     # cycle per record: own half-cycle, rests take the previous one (leading rests the first)
     rec_cycle = np.where(half >= 0, hcycle[np.maximum(half, 0)], 0)
     idx = np.where(half >= 0, np.arange(n), -1)
