@@ -128,7 +128,7 @@ def time_to_depth(time: Any, rates: Any, *, boundaries: Any = ()) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Interface:
     """Position and width of an interface in a depth profile.
 
@@ -170,6 +170,17 @@ class Interface:
 
     def __bool__(self) -> bool:
         return self.success
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Interface):
+            return NotImplemented
+        for f in self.__dataclass_fields__:
+            a, b = getattr(self, f), getattr(other, f)
+            if a != b and not (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)):
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def value(self) -> float:
@@ -342,17 +353,17 @@ def interface(profile: DepthProfile, fragment: str, *, level: float = 0.5, direc
         bg = float(np.median(y[-tenth:]))
     else:
         bg = magnitude(background, "dimensionless", name="background")
-    what = "fall below" if direction == "falling" else "rise above"
+    what = "falls below" if direction == "falling" else "rises above"
     if plateau <= bg or (plateau - bg) < (1.0 - float(level)) * plateau:
         frac = bg / plateau if plateau else float("nan")
-        return fail(f"{fragment} never {what}s {level:.0%} of its plateau (the far end stays at {frac:.0%} of "
+        return fail(f"{fragment} never {what} {level:.0%} of its plateau (the far end stays at {frac:.0%} of "
                     f"the plateau); no interface in this profile", plateau, bg, direction)
     s = (ys - bg) / (plateau - bg)
     t50 = _crossing(t_use if direction == "falling" else -t_use, s, float(level), j)
     t84 = _crossing(t_use if direction == "falling" else -t_use, s, 0.84, j)
     t16 = _crossing(t_use if direction == "falling" else -t_use, s, 0.16, j)
     if t50 is None or t84 is None or t16 is None:
-        return fail(f"{fragment} never {what}s {level:.0%} of its plateau within the profile", plateau, bg,
+        return fail(f"{fragment} never {what} {level:.0%} of its plateau within the profile", plateau, bg,
                     direction)
     if direction == "rising":
         t50, t84, t16 = -t50, -t84, -t16
