@@ -52,7 +52,8 @@ def otsu_threshold(values: Any, *, nbins: int = 256) -> float:
     Returns
     -------
     float
-        Values strictly above it form the upper class.
+        Values strictly above it form the upper class. When the classes are
+        separated by empty bins, the middle of the gap.
 
     Raises
     ------
@@ -84,8 +85,16 @@ def otsu_threshold(values: Any, *, nbins: int = 256) -> float:
         mu1 = (mt - m0) / w1
         between = w0 * w1 * (mu0 - mu1) ** 2
     between[~np.isfinite(between)] = -1.0
-    k = int(np.argmax(between[:-1])) if between.size > 1 else 0
-    return float(edges[k + 1])
+    if between.size <= 1:
+        return float(edges[1])
+    b = between[:-1]
+    k = int(np.argmax(b))
+    # an empty gap between the classes gives a run of equal maxima: take its middle
+    top = b[k]
+    j = k
+    while j + 1 < b.size and b[j + 1] >= top * (1 - 1e-12):
+        j += 1
+    return float(edges[(k + j) // 2 + 1])
 
 
 def particle_mask(emap: ElementMap, elements: Any = None, *, min_size: int = 4) -> np.ndarray:
@@ -438,7 +447,10 @@ def radial_profile(emap: ElementMap, element: str, *, center: Any = None, mask: 
 
 @dataclass(frozen=True)
 class ShellWidth:
-    """FWHM of a shell's peak in a radial line profile (nm, or pixels without a pixel size)."""
+    """FWHM of a shell's peak in a radial line profile (nm, or pixels without a pixel size).
+
+    ``peak_radius`` is the middle of the two half-maximum points.
+    """
 
     element: str
     fwhm: float
@@ -511,4 +523,4 @@ def shell_width(emap: ElementMap, element: str, *, center: Any = None, mask: Any
     j = k + int(right[0])
     rl = r[i] + (half - y[i]) * (r[i + 1] - r[i]) / (y[i + 1] - y[i])
     rr_ = r[j - 1] + (y[j - 1] - half) * (r[j] - r[j - 1]) / (y[j - 1] - y[j])
-    return ShellWidth(element, float(rr_ - rl), float(r[k]), unit)
+    return ShellWidth(element, float(rr_ - rl), float(0.5 * (rr_ + rl)), unit)
