@@ -25,7 +25,7 @@ __all__ = ["NCM_TRUTH", "default_frequency", "synthetic_spectrum"]
 
 #: A plausible coated-NCM half-cell spectrum for the "ncm" preset (ohm, F·s^(α-1), s^-1/2 units).
 NCM_TRUTH: dict[str, float] = {"R0": 3.0, "R1": 25.0, "CPE1_0": 2e-5, "CPE1_1": 0.85, "R2": 60.0,
-                               "W1": 12.0, "CPE2_0": 5e-3, "CPE2_1": 0.9}
+                               "W1": 12.0, "CPE2_0": 1e-3, "CPE2_1": 0.9}
 
 
 def default_frequency(f_max: float = 1e5, f_min: float = 1e-2, per_decade: int = 10) -> np.ndarray:

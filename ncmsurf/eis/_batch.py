@@ -224,7 +224,7 @@ def fit_many(
         coords: dict[str, Any] = {"spectrum": np.arange(n_total)}
         samples = [None if s.sample is None else s.sample.label for s in spectra]  # type: ignore[union-attr]
         if any(x is not None for x in samples):
-            coords["sample"] = ("spectrum", np.array([x or "" for x in samples], dtype=object))
+            coords["sample"] = ("spectrum", np.array([x or "" for x in samples], dtype=str))
         shape: tuple[int, ...] = (n_total,)
         vdims: tuple[str, ...] = ("spectrum",)
     else:

@@ -69,6 +69,23 @@ def check_spectrum(spectrum: Any) -> tuple[np.ndarray, np.ndarray]:
     return f, z
 
 
+_UNIT = {"Ohm": "ohm", "F": "farad", "H": "henry", "sec": "s", "": "dimensionless"}
+
+
+def _constant_value(circuit: str, name: str, value: Any) -> float:
+    """A constant as a float; a Quantity is converted to the element's unit."""
+    if isinstance(value, (int, float, np.floating, np.integer)):
+        return float(value)
+    c = compile_circuit(circuit)
+    unit = c.units[c.param_names.index(name)] if name in c.param_names else None
+    if unit is None and name in c.element_names:
+        unit = c.units[c.param_names.index(name + "_0")] if name + "_0" in c.param_names else None
+    target = _UNIT.get(unit or "")
+    if target is None:
+        raise FitError(f"constants[{name!r}]: give a plain number in impedance.py units ({unit})")
+    return magnitude(value, target, name=f"constants[{name!r}]")
+
+
 def _weights(z: np.ndarray, weighting: str) -> tuple[np.ndarray, np.ndarray]:
     if weighting == "unity":
         one = np.ones(z.size)
@@ -378,7 +395,8 @@ def _covariance(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray
     singular = not np.isfinite(sv).all() or sv.size == 0 or sv[-1] <= 1e-10 * sv[0]
     if not np.isfinite(sv).all():
         return np.full((k, k), np.nan), True
-    inv_s2 = np.where(sv > 1e-12 * sv[0], 1.0 / sv**2, 0.0)
+    with np.errstate(divide="ignore", over="ignore"):
+        inv_s2 = np.where(sv > 1e-12 * sv[0], 1.0 / sv**2, 0.0)
     cov_s = (vt.T * inv_s2) @ vt
     cov = cov_s / np.outer(colscale, colscale) * s2
     if singular:
@@ -407,8 +425,7 @@ def fit_circuit(
     """Fit ``circuit`` to ``spectrum`` (implementation of :func:`ncmsurf.eis.fit`)."""
     circuit_str, names, cc_guess, cc_consts = resolve_circuit(circuit)
     consts = dict(cc_consts)
-    consts.update({k: magnitude(v, None, name=f"constants[{k!r}]") if not isinstance(v, (int, float)) else float(v)
-                   for k, v in (constants or {}).items()})
+    consts.update({str(k): _constant_value(circuit_str, str(k), v) for k, v in (constants or {}).items()})
     if initial_guess is None and cc_guess is not None:
         initial_guess = cc_guess
     f, z = check_spectrum(spectrum)
