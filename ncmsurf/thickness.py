@@ -92,6 +92,9 @@ class Thickness(float):
     """
 
     __slots__ = ("_method", "_note", "_stderr")
+    _method: str
+    _note: str
+    _stderr: float | None
 
     def __new__(cls, value: float, *, stderr: float | None = None, method: str = "", note: str = "") -> Thickness:
         """Create the value with its uncertainty, method and note."""
@@ -408,7 +411,7 @@ def imfp_tpp2m(kinetic_energy: Any, *, density: Any, molar_mass: Any, valence_el
     denom = ep * ep * (beta * math.log(gamma * e) - c / e + d / (e * e))
     if denom <= 0:
         raise ValidationError("TPP-2M: parameters give a non-positive denominator (energy too low for this material)")
-    return e / denom / 10.0
+    return float(e / denom / 10.0)
 
 
 def effective_attenuation_length(imfp: Any, *, albedo: float | None = None,
@@ -582,7 +585,11 @@ def from_ratio(i_overlayer: Any, i_substrate: Any, *, bulk_ratio: Any, attenuati
             return lo_ * c * math.log1p(x)
         if x == 0:
             return 0.0
-        f = lambda d: -math.expm1(-d / (lo_ * c)) * math.exp(d / (ls * c)) - x  # noqa: E731
+        l_s: float = ls
+
+        def f(d: float) -> float:
+            return -math.expm1(-d / (lo_ * c)) * math.exp(d / (l_s * c)) - x
+
         hi = lo_ * c
         while f(hi) < 0:
             hi *= 2.0
@@ -952,7 +959,7 @@ def cross_check(measurements: Mapping[Any, Mapping[str, Any]], *,
     disagree = np.isfinite(spread) & (spread > tolerance) | np.isinf(spread)
     if warn:
         import warnings
-        for i in np.flatnonzero(disagree):
+        for i in (int(k) for k in np.flatnonzero(disagree)):
             warnings.warn(f"{labels[i]}: thickness methods disagree by {spread[i]:.0%} (> {tolerance:.0%})",
                           DisagreementWarning, stacklevel=2)
     return xr.Dataset(

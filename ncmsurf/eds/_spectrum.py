@@ -41,6 +41,7 @@ class EDSSpectrum:
     """
 
     __slots__ = ("_data",)
+    _data: xr.DataArray
 
     def __init__(self, energy: Any, counts: Any, *, sample: Sample | str | None = None,
                  meta: dict[str, Any] | None = None) -> None:

@@ -186,11 +186,11 @@ def _read(path: Path, *, sample: Any = None, sputter_rate: Any = None, **_: Any)
     if not rows:
         raise ReadError(path, j + 1 if j < len(lines) else None, "no data rows after the header")
     arr = np.asarray(rows, dtype=float)
-    t = arr[:, 0] * tfactor
-    dec = np.flatnonzero(np.diff(t) < 0)
+    times = arr[:, 0] * tfactor
+    dec = np.flatnonzero(np.diff(times) < 0)
     if dec.size:
         raise ReadError(path, None, f"sputter time decreases at data row {int(dec[0]) + 2} "
-                        f"(t = {t[dec[0] + 1]:g} s after {t[dec[0]]:g} s)")
+                        f"(t = {times[dec[0] + 1]:g} s after {times[dec[0]]:g} s)")
     if sputter_rate is None and "Sputter rate (nm/s)" in head_meta:
         try:
             sputter_rate = float(head_meta["Sputter rate (nm/s)"])
@@ -201,7 +201,7 @@ def _read(path: Path, *, sample: Any = None, sputter_rate: Any = None, **_: Any)
     meta = {"source_file": str(path), "format": "surfacelab", "masses": dict(zip(clean, masses)),
             "header": head_meta, "last_line": int(last) + 1}
     try:
-        prof = DepthProfile(t, {n: arr[:, c + 1] for c, n in enumerate(clean)}, sample=sample,
+        prof = DepthProfile(times, {n: arr[:, c + 1] for c, n in enumerate(clean)}, sample=sample,
                             sputter_rate=sputter_rate, meta=meta)
     except ValidationError as exc:
         raise ReadError(path, None, str(exc)) from exc

@@ -176,9 +176,9 @@ def check_fragments(names: Iterable[str] | object, *, tolerance: float = 0.05) -
     >>> "Co-" in str(w[0].message)
     True
     """
-    frags = getattr(names, "fragments", names)
+    frags: Iterable[str] = getattr(names, "fragments", names)  # type: ignore[arg-type]
     valid = []
-    for n in frags:  # type: ignore[union-attr]
+    for n in frags:
         try:
             parse_formula(n)
         except ValidationError:
