@@ -169,7 +169,7 @@ def doniach_sunjic(x: np.ndarray, area: float, center: float, fwhm: float, gamma
     """
     x = np.asarray(x, dtype=float)
     xs = _fine_grid(x, min(fwhm, 2 * gamma + 1e-3), 5.0 * fwhm + 10 * gamma)
-    d = xs - center  # BE above the centre is the tail side
+    d = center - xs  # the DS tail (low kinetic energy) lies above the centre in binding energy
     g = max(gamma, 1e-6)
     ds = (gamma_fn(1.0 - alpha) * np.cos(np.pi * alpha / 2.0 + (1.0 - alpha) * np.arctan(d / g))
           / (g * g + d * d) ** ((1.0 - alpha) / 2.0)) / np.pi
