@@ -237,6 +237,22 @@ class ArxpsResult(_Pair):
         return (f"ArxpsResult(thickness={self.thickness:.4g} nm, stderr={self.stderr:.2g} nm, "
                 f"bulk_ratio={self.bulk_ratio:.4g})")
 
+    def plot(self, ax: Any = None, **kw: Any) -> Any:
+        """Plot measured and fitted ratios against emission angle (needs matplotlib)."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        d = self.__dict__
+        order = np.argsort(d["angles"])
+        ax.plot(d["angles"], d["ratios"], "o", label="measured", **kw)
+        ax.plot(d["angles"][order], d["fitted"][order], "-",
+                label=f"fit: d = {self.thickness:.2f} ± {self.stderr:.2f} nm")
+        ax.set_xlabel("emission angle from the normal (°)")
+        ax.set_ylabel("I(overlayer) / I(substrate)")
+        ax.legend()
+        return ax
+
     def to_dataset(self) -> xr.Dataset:
         """Storage form for :func:`ncmsurf.save`."""
         d = self.__dict__
