@@ -177,7 +177,8 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
         Which current sign is the charge (see the module notes).
     rest_current : float, optional
         |current| at or below which a record is a rest, A (default 0.1 % of
-        the largest |current|).
+        the largest |current|). Records of an impedance technique (a
+        ``freq`` column > 0, as read from BioLogic files) count as rest.
     min_fraction : float
         Half-cycles passing less than this fraction of the median
         half-cycle charge are spikes and are treated as rest (counted in
@@ -218,6 +219,9 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     if not tol >= 0:
         raise ValidationError(f"rest_current: must be >= 0, got {rest_current}")
     state = np.where(current > tol, 1, np.where(current < -tol, -1, 0)).astype(np.int8)
+    freq = next((v for k, v in data.columns.items() if k.lower() in ("freq", "frequency")), None)
+    if freq is not None:  # impedance records (PEIS/GEIS inside a sequence) are not galvanostatic
+        state[np.asarray(freq, dtype=float) > 0] = 0
     if not ((state > 0).any() and (state < 0).any()):
         direction = "charge" if (state > 0).any() else "discharge"
         raise ValidationError(
@@ -255,33 +259,50 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     return Segmentation(name, sign, state, control, half, rec_cycle, step, hs, he, hd, hcycle, tol, ignored)
 
 
+def _segment_reduce(func: np.ufunc, values: np.ndarray, hs: np.ndarray, he: np.ndarray) -> np.ndarray:
+    """``func.reduce`` of ``values`` over each inclusive record range [hs, he] (disjoint, ordered)."""
+    padded = np.concatenate((values, values[-1:]))
+    idx = np.empty(2 * hs.size, np.int64)
+    idx[0::2] = hs
+    idx[1::2] = he + 1
+    return func.reduceat(padded, idx)[0::2]  # type: ignore[no-any-return]
+
+
 def _control(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np.ndarray,
              he: np.ndarray) -> np.ndarray:
-    """CC vs CV within each half-cycle.
+    """CC vs CV within each half-cycle (vectorised over half-cycles).
 
-    A record is CV when its |current| is below 90 % of the half-cycle's CC
-    level (the 90th percentile of |current|) and its voltage lies within
-    10 mV of the voltage reached at the end of the CC part.
+    The CC level of a half-cycle is the largest |current| held for three
+    consecutive records (single-record spikes do not count). A record is CV
+    when its |current| is below 90 % of that level, it comes after the last
+    record at the CC level, and its voltage lies within 10 mV of the voltage
+    of that last CC record.
     """
     control = np.where(state != 0, CC, REST).astype(np.int8)
-    for a, b in zip(hs, he, strict=True):
-        sl = slice(int(a), int(b) + 1)
-        ia = np.abs(current[sl])
-        act = state[sl] != 0
-        if act.sum() < 3:
-            continue
-        level = float(np.percentile(ia[act], 90))
-        low = act & (ia < 0.9 * level)
-        if not low.any():
-            continue
-        high = np.flatnonzero(act & ~low)
-        if high.size == 0:
-            continue
-        v = voltage[sl]
-        v_end_cc = float(v[high[-1]])
-        after = np.arange(ia.size) > high[-1]
-        cv = low & after & (np.abs(v - v_end_cc) <= 0.01)
-        control[sl][cv] = CV
+    if hs.size == 0:
+        return control
+    a = np.abs(current) * (state != 0)
+    m3 = a.copy()
+    m3[1:] = np.minimum(m3[1:], a[:-1])
+    m3[:-1] = np.minimum(m3[:-1], a[1:])
+    level = _segment_reduce(np.maximum, m3, hs, he)
+    n = a.size
+    hidx = np.full(n, -1, np.int64)
+    lengths = he - hs + 1
+    owner = np.repeat(np.arange(hs.size), lengths)
+    rec = np.arange(n)
+    starts_mark = np.zeros(n + 1, np.int64)
+    np.add.at(starts_mark, hs, 1)
+    np.add.at(starts_mark, he + 1, -1)
+    inside = np.cumsum(starts_mark[:-1]) > 0
+    hidx[inside] = owner
+    lvl = np.where(inside, level[np.maximum(hidx, 0)], 0.0)
+    high = inside & (state != 0) & (a >= 0.9 * lvl) & (lvl > 0)
+    last_high = _segment_reduce(np.maximum, np.where(high, rec, -1), hs, he)
+    lh = np.where(inside, last_high[np.maximum(hidx, 0)], -1)
+    v_end = np.where(lh >= 0, voltage[np.maximum(lh, 0)], np.nan)
+    cv = inside & (state != 0) & (a < 0.9 * lvl) & (lh >= 0) & (rec > lh) & (np.abs(voltage - v_end) <= 0.01)
+    control[cv] = CV
     return control
 
 

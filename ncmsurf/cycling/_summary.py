@@ -16,21 +16,13 @@ __all__ = ["summary"]
 
 
 def _cc_current(current: np.ndarray, control: np.ndarray, half: np.ndarray, nhalf: int) -> np.ndarray:
-    """Median |current| of the CC records of each half-cycle, A."""
-    out = np.full(nhalf, np.nan)
+    """Mean |current| of the CC records of each half-cycle, A (NaN without CC records)."""
     sel = (control == CC) & (half >= 0)
     h = half[sel]
-    a = np.abs(current[sel])
-    if h.size == 0:
-        return out
-    order = np.argsort(h, kind="stable")
-    h = h[order]
-    a = a[order]
-    starts = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
-    stops = np.concatenate((starts[1:], [h.size]))
-    for s, e in zip(starts, stops, strict=True):
-        out[h[s]] = float(np.median(a[s:e]))
-    return out
+    tot = np.bincount(h, weights=np.abs(current[sel]), minlength=nhalf)
+    cnt = np.bincount(h, minlength=nhalf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)  # type: ignore[no-any-return]
 
 
 def summary(data: CyclingData, *, convention: str | int = "cathode", reference_capacity: Any = None,

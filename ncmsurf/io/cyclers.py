@@ -358,13 +358,17 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
     if names is None:
         raise ReadError(p, 1, f"not an Arbin CSV header (needs Test_Time, Current, Voltage): {header[:120]!r}")
     delim = next(d for d in (",", "\t", ";") if header.count(d) == len(names) - 1)
-    body = raw[nl + 1:] if nl >= 0 else b""
-    stripped = body.rstrip(b"\r\n \t")
-    if not stripped:
+    end = len(raw)
+    while end > 0 and raw[end - 1] in b"\r\n \t":
+        end -= 1
+    if nl < 0 or end <= nl + 1:
         raise ReadError(p, 1, "no data rows after the header")
-    nrows = stripped.count(b"\n") + 1
+    nrows = raw.count(b"\n", nl + 1, end) + 1
     lines = np.arange(2, nrows + 2, dtype=np.int64)
-    first_row = stripped.split(b"\n", 1)[0].decode("latin-1").rstrip("\r").split(delim)
+    first_end = raw.find(b"\n", nl + 1, end)
+    first_row = raw[nl + 1: first_end if first_end >= 0 else end].decode("latin-1").rstrip("\r").split(delim)
+    last_start = raw.rfind(b"\n", nl, end) + 1
+    last_fields = raw[last_start:end].count(delim.encode()) + 1
     numeric_cols = []
     text_cols = []
     for j, n in enumerate(names):
@@ -375,43 +379,43 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
         except ValueError:
             text_cols.append(n)
     try:
-        df = pd.read_csv(io.BytesIO(stripped), sep=delim, header=None, names=names, usecols=numeric_cols,
-                         dtype=dict.fromkeys(numeric_cols, np.float64), engine="c", skip_blank_lines=False,
-                         index_col=False, float_precision=None)
+        df = pd.read_csv(io.BytesIO(raw), sep=delim, header=None, names=names, usecols=numeric_cols,
+                         skiprows=1, nrows=nrows, dtype=dict.fromkeys(numeric_cols, np.float64), engine="c",
+                         skip_blank_lines=False, index_col=False)
     except (ValueError, pd.errors.ParserError) as exc:
         msg = str(exc)
         m = re.search(r"line (\d+)", msg)
         line = int(m.group(1)) + 1 if m else None
         if "could not convert" in msg or "Unable to parse" in msg:
-            line = _first_bad_line(stripped, delim, names, numeric_cols)
+            line = _first_bad_line(raw[nl + 1:end], delim, names, numeric_cols)
         raise ReadError(p, line, f"malformed Arbin row: {msg}") from exc
     if len(df) != nrows:
         raise ReadError(p, None, f"parsed {len(df)} rows but the file holds {nrows} data rows")
-    arr = df.to_numpy(dtype=float)
-    finite = np.isfinite(arr)
-    if not finite.all():
-        r, c = np.argwhere(~finite)[0]
-        raise ReadError(p, int(lines[r]), f"column {numeric_cols[c]!r}: missing or non-finite value "
-                                          "(row cut short or blank line?)")
-    last_fields = stripped.rsplit(b"\n", 1)[-1].rstrip(b"\r").count(delim.encode()) + 1
     if last_fields < len(names):
         raise ReadError(p, int(lines[-1]), f"last row has {last_fields} of {len(names)} fields (file cut mid-row?)")
+    cols = {n: df[n].to_numpy() for n in numeric_cols}
+    for n in numeric_cols:
+        fin = np.isfinite(cols[n])
+        if not fin.all():
+            r = int(np.flatnonzero(~fin)[0])
+            raise ReadError(p, int(lines[r]), f"column {n!r}: missing or non-finite value "
+                                              "(row cut short or blank line?)")
     base = {split_name_unit(n)[0]: n for n in numeric_cols}
     for r in _ARBIN_REQUIRED:
         if r not in base:
             raise ReadError(p, 2, f"column {r!r} is not numeric in the first row")
     tn, i_n, vn = base["Test_Time"], base["Current"], base["Voltage"]
-    t = df[tn].to_numpy() * _unit_factor(p, split_name_unit(tn)[1], "s", tn)
+    t = cols[tn] * _unit_factor(p, split_name_unit(tn)[1], "s", tn)
     _check_time(p, t, lines)
-    cur = df[i_n].to_numpy() * _unit_factor(p, split_name_unit(i_n)[1], "A", i_n)
-    volt = df[vn].to_numpy() * _unit_factor(p, split_name_unit(vn)[1], "V", vn)
+    cur = cols[i_n] * _unit_factor(p, split_name_unit(i_n)[1], "A", i_n)
+    volt = cols[vn] * _unit_factor(p, split_name_unit(vn)[1], "V", vn)
     cyc = stp = None
     used = {tn, i_n, vn}
     if "Cycle_Index" in base:
-        cyc = _integers(p, df[base["Cycle_Index"]].to_numpy(), "Cycle_Index", lines)
+        cyc = _integers(p, cols[base["Cycle_Index"]], "Cycle_Index", lines)
         used.add(base["Cycle_Index"])
     if "Step_Index" in base:
-        stp = _integers(p, df[base["Step_Index"]].to_numpy(), "Step_Index", lines)
+        stp = _integers(p, cols[base["Step_Index"]], "Step_Index", lines)
         used.add(base["Step_Index"])
     extra: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
@@ -420,7 +424,7 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
             continue
         nm, unit = split_name_unit(n)
         key = re.sub(r"\W+", "_", nm).strip("_").lower()
-        extra[key] = df[n].to_numpy()
+        extra[key] = cols[n]
         units[key] = unit or "1"
     meta = {"source_file": str(p), "format": "arbin-csv", "rows_read": int(nrows), "text_columns": text_cols,
             "instrument_columns": names}
@@ -449,13 +453,14 @@ ARBIN_CSV = SimpleReader("arbin-csv", "cycling", (".csv", ".txt"), _sniff_arbin,
 
 
 def write_arbin_csv(data: CyclingData, path: str | os.PathLike[str], *, convention: str | int = "cathode",
-                    start: str = "2024-01-01 00:00:00") -> Path:
+                    start: str = "2024-01-01 00:00:00", digits: int = 17) -> Path:
     """Write a record as an Arbin-style CSV export that :func:`read_arbin_csv` reads back exactly.
 
     Cycle and step numbers are the record's own when present, else those
     found by :func:`ncmsurf.cycling.segment`. Charge/discharge capacity and
     energy columns restart at each cycle, as Arbin writes them. Values are
-    written with 17 significant digits, so the round trip is exact.
+    written with ``digits`` significant digits (17, the default, makes the
+    round trip exact; instruments typically write 7-10).
 
     Parameters
     ----------
@@ -465,6 +470,8 @@ def write_arbin_csv(data: CyclingData, path: str | os.PathLike[str], *, conventi
         Used only when cycle numbers have to be derived.
     start : str
         Start date-time written in the ``Date_Time`` column.
+    digits : int
+        Significant digits of the numbers.
 
     Returns
     -------
@@ -509,7 +516,7 @@ def write_arbin_csv(data: CyclingData, path: str | os.PathLike[str], *, conventi
         "Charge_Capacity(Ah)": chg, "Discharge_Capacity(Ah)": dis, "Charge_Energy(Wh)": echg,
         "Discharge_Energy(Wh)": edis,
     })
-    df.to_csv(p, index=False, float_format="%.17g", lineterminator="\n")
+    df.to_csv(p, index=False, float_format=f"%.{int(digits)}g", lineterminator="\n")
     return p
 
 
