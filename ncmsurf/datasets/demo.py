@@ -278,7 +278,7 @@ def _cycling_record(s: Sample, t: dict[str, Any], seed: int) -> CyclingData:
 def _sims_profile(s: Sample, t: dict[str, Any], seed: int) -> DepthProfile:
     gen = _peer("ncmsurf.datasets.coating", "synthetic_profile")
     if gen is not None:
-        prof = gen(coating_thickness=float(t["thickness_nm"]), sputter_rate=SPUTTER_RATE, width=0.5, seed=seed,
+        prof = gen(coating_thickness=float(t["thickness_nm"]), sputter_rate=SPUTTER_RATE, width=0.2, seed=seed,
                    sample=s, depth_range=6.0)
         return prof.with_meta(synthetic=True)  # type: ignore[no-any-return]
     rng = np.random.default_rng(seed)

@@ -475,7 +475,7 @@ class Study:
             "study_manifest_extra": meta_copy(self.manifest_extra),
             "study_entries": [[e.sample.label, e.kind, e.source, e.error, e.measurement is not None]
                               for e in self._entries],
-            "study_results": list(self._results),
+            "study_results": [k for k in self._results if _storable(self._results[k])],
             "study_notes": {k: list(v) for k, v in self._notes.items()},
             "study_analyzed": self._metrics is not None,
         }
@@ -486,7 +486,7 @@ class Study:
         for i, e in enumerate(self._entries):
             if e.measurement is not None:
                 out[f"m{i:05d}"] = e.measurement
-        for j, obj in enumerate(self._results.values()):
+        for j, obj in enumerate(v for v in self._results.values() if _storable(v)):
             out[f"r{j:05d}"] = obj
         return out
 
@@ -524,7 +524,9 @@ class Study:
                 and deep_equal(self.manifest_extra, other.manifest_extra)
                 and self._notes == other._notes):
             return False
-        if len(self._entries) != len(other._entries) or list(self._results) != list(other._results):
+        mine = [k for k in self._results if _storable(self._results[k])]
+        theirs = [k for k in other._results if _storable(other._results[k])]
+        if len(self._entries) != len(other._entries) or mine != theirs:
             return False
         for a, b in zip(self._entries, other._entries):
             if (a.sample, a.kind, a.source, a.error) != (b.sample, b.kind, b.source, b.error):
@@ -532,8 +534,8 @@ class Study:
             if (a.measurement is None) != (b.measurement is None) or (a.measurement is not None
                                                                       and not a.measurement == b.measurement):
                 return False
-        for key, va in self._results.items():
-            if not _same(va, other._results[key]):
+        for key in mine:
+            if not _same(self._results[key], other._results[key]):
                 return False
         if (self._metrics is None) != (other._metrics is None):
             return False
@@ -546,6 +548,12 @@ class Study:
         state = "analyzed" if self.analyzed else "not analyzed"
         return (f"<Study {self.name!r}: {len(self.samples)} samples, {len(self._entries)} measurements, "
                 f"{state}>")
+
+
+def _storable(obj: Any) -> bool:
+    """Whether ``ns.save`` can store a fit result (others are kept in memory only)."""
+    return isinstance(obj, (xr.Dataset, xr.DataArray)) or (hasattr(obj, "to_dataset")
+                                                            and hasattr(type(obj), "from_dataset"))
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -463,6 +463,7 @@ def eds_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any])
     try:
         el = _coating_name(list(emap.elements), opts.get("eds_element"), "element")
         cov = eds.coverage(emap, el)
+        out.results["eds_coverage"] = cov
         if getattr(cov, "reason", ""):
             raise ValueError(cov.reason)
         v, s = _pair(cov)
@@ -471,6 +472,7 @@ def eds_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any])
             s = math.sqrt(max(v * (1 - v), 0.0) / npix)
         out.put("coverage", v, s, "1")
         uni = eds.uniformity(emap, el)
+        out.results["eds_uniformity"] = uni
         if getattr(uni, "reason", ""):
             out.fail("coverage_cv", f"uniformity: {uni.reason}")
         else:
