@@ -332,7 +332,8 @@ def initial_areas(cm: Compiled, p0: np.ndarray, x: np.ndarray, net: np.ndarray) 
 
 
 def solve(cm: Compiled, x: np.ndarray, y: np.ndarray, *, background: str = "shirley", weights: np.ndarray | None,
-          p0: np.ndarray | None = None, average: int = 5, max_nfev: int = 400) -> Solution:
+          p0: np.ndarray | None = None, average: int = 5, max_nfev: int = 400,
+          ftol: float = 1e-8) -> Solution:
     """Fit ``cm`` to ``y`` on ascending ``x``; never raises for a numerical failure (success=False)."""
     active = background == "active-shirley"
     bg_static = np.zeros_like(y) if active else static_background(background, x, y, average)
@@ -389,7 +390,7 @@ def solve(cm: Compiled, x: np.ndarray, y: np.ndarray, *, background: str = "shir
 
     try:
         res = least_squares(fun, p_init, jac=jacf, bounds=(lo, hi), method="trf", x_scale="jac",
-                            max_nfev=max_nfev, ftol=1e-10, xtol=1e-10, gtol=1e-10)
+                            max_nfev=max_nfev, ftol=ftol, xtol=ftol, gtol=ftol)
     except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
         nan = np.full(p_init.size, np.nan)
         return Solution(nan, None, np.zeros_like(y), bg_static, False, f"solver failed: {exc}", np.nan, np.nan, 0, {})
