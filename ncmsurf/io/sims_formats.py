@@ -156,7 +156,59 @@ def _read(path: Path, *, sample: Any = None, sputter_rate: Any = None, **_: Any)
     except Exception as exc:
         raise ReadError(path, j, f"sputter time unit {time_unit!r} is not a time") from exc
     ncol = 1 + nion
+    fast = _fast_block(lines, j, delim, ncol)
+    if fast is not None:
+        arr, last = fast
+    else:
+        arr, last = _slow_block(path, lines, j, delim, ncol, nion)
+    times = arr[:, 0] * tfactor
+    dec = np.flatnonzero(np.diff(times) < 0)
+    if dec.size:
+        raise ReadError(path, None, f"sputter time decreases at data row {int(dec[0]) + 2} "
+                        f"(t = {times[dec[0] + 1]:g} s after {times[dec[0]]:g} s)")
+    if sputter_rate is None and "Sputter rate (nm/s)" in head_meta:
+        try:
+            sputter_rate = float(head_meta["Sputter rate (nm/s)"])
+        except ValueError as exc:
+            raise ReadError(path, None, f"sputter rate {head_meta['Sputter rate (nm/s)']!r} is not a number") from exc
+    if sample is None and head_meta.get("Sample"):
+        sample = head_meta["Sample"]
+    meta = {"source_file": str(path), "format": "surfacelab", "masses": dict(zip(clean, masses)),
+            "header": head_meta, "last_line": int(last) + 1}
+    try:
+        prof = DepthProfile(times, {n: arr[:, c + 1] for c, n in enumerate(clean)}, sample=sample,
+                            sputter_rate=sputter_rate, meta=meta)
+    except ValidationError as exc:
+        raise ReadError(path, None, str(exc)) from exc
+    return [prof]
+
+
+def _fast_block(lines: list[str], j: int, delim: str | None, ncol: int) -> tuple[np.ndarray, int] | None:
+    """Parse a clean numeric block in one call; None when anything needs the careful path."""
+    body = [ln for ln in lines[j:] if ln.strip()]
+    if not body or delim not in ("\t", ",", None):
+        return None
+    text = "\n".join(body)
+    if "#" in text or (delim == "\t" and "," in text):
+        return None
+    flat = text.replace(delim, " ") if delim is not None else text
+    if delim is not None and any(ln.count(delim) != ncol - 1 for ln in body):
+        return None
+    try:
+        vals = np.array(flat.split(), dtype=float)
+    except ValueError:
+        return None
+    if vals.size != len(body) * ncol or not np.all(np.isfinite(vals)):
+        return None
+    last = max(k for k in range(j, len(lines)) if lines[k].strip())
+    return vals.reshape(len(body), ncol), last
+
+
+def _slow_block(path: Path, lines: list[str], j: int, delim: str | None, ncol: int,
+                nion: int) -> tuple[np.ndarray, int]:
+    """Line-by-line parse with the exact line and reason of the first problem."""
     rows: list[list[float]] = []
+    last = j
     decimal_comma = delim in ("\t", ";", None)
     for k in range(j, len(lines)):
         s = lines[k]
@@ -185,27 +237,7 @@ def _read(path: Path, *, sample: Any = None, sputter_rate: Any = None, **_: Any)
         last = k
     if not rows:
         raise ReadError(path, j + 1 if j < len(lines) else None, "no data rows after the header")
-    arr = np.asarray(rows, dtype=float)
-    times = arr[:, 0] * tfactor
-    dec = np.flatnonzero(np.diff(times) < 0)
-    if dec.size:
-        raise ReadError(path, None, f"sputter time decreases at data row {int(dec[0]) + 2} "
-                        f"(t = {times[dec[0] + 1]:g} s after {times[dec[0]]:g} s)")
-    if sputter_rate is None and "Sputter rate (nm/s)" in head_meta:
-        try:
-            sputter_rate = float(head_meta["Sputter rate (nm/s)"])
-        except ValueError as exc:
-            raise ReadError(path, None, f"sputter rate {head_meta['Sputter rate (nm/s)']!r} is not a number") from exc
-    if sample is None and head_meta.get("Sample"):
-        sample = head_meta["Sample"]
-    meta = {"source_file": str(path), "format": "surfacelab", "masses": dict(zip(clean, masses)),
-            "header": head_meta, "last_line": int(last) + 1}
-    try:
-        prof = DepthProfile(times, {n: arr[:, c + 1] for c, n in enumerate(clean)}, sample=sample,
-                            sputter_rate=sputter_rate, meta=meta)
-    except ValidationError as exc:
-        raise ReadError(path, None, str(exc)) from exc
-    return [prof]
+    return np.asarray(rows, dtype=float), last
 
 
 SURFACELAB = SimpleReader("surfacelab", "sims", (".txt", ".csv", ".tsv", ".dat"), _sniff, _read,

@@ -100,3 +100,10 @@ def test_no_warning_leak_from_reader(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", ReaderWarning)
         SURFACELAB.read(_write(tmp_path, SURFACELAB_TXT))
+
+
+def test_decimal_comma_export_takes_the_careful_path(tmp_path: Path) -> None:
+    text = "Name\tAlO-\tNiO2-\nMass (u)\t42,977\t89,926\nSputter time (s)\tI\tI\n0,0\t5,5\t1,0\n0,5\t4,0\t2,25\n"
+    prof = ns.read_sims(_write(tmp_path, text))
+    np.testing.assert_array_equal(prof.sputter_time, [0.0, 0.5])  # decimal commas, tab-separated
+    np.testing.assert_array_equal(prof["NiO2-"], [1.0, 2.25])
