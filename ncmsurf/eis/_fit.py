@@ -42,6 +42,8 @@ __all__ = ["WEIGHTINGS", "CircuitFit", "EISFitWarning", "check_spectrum", "fit_c
 WEIGHTINGS = ("unity", "modulus", "proportional")
 #: A fit whose relative RMS residual exceeds this is "poor": multi-start is tried.
 POOR_FIT = 0.02
+#: Multi-start stops after this many starts in a row without a 0.1 % lower chi-square.
+MULTISTART_PATIENCE = 4
 
 
 class EISFitWarning(NcmsurfWarning):
@@ -320,19 +322,30 @@ class _Transform:
 
     def to_p(self, x: np.ndarray) -> np.ndarray:
         """Parameters from unbounded values; ``x`` may be (k,) or (k, m)."""
+        if self.all_log:
+            return self.lower_col(x.ndim) + np.exp(x)  # type: ignore[no-any-return]
         p = np.array(x, dtype=float)
+        shape = (-1, *([1] * (p.ndim - 1)))
         lo, hi = self.lower, self.upper
         sel = self.log
         if sel.any():
-            p[sel] = lo[sel, None].reshape(-1, *([1] * (p.ndim - 1))) + np.exp(x[sel])
+            p[sel] = lo[sel].reshape(shape) + np.exp(x[sel])
         sel = self.logistic
         if sel.any():
-            shape = (-1, *([1] * (p.ndim - 1)))
             p[sel] = lo[sel].reshape(shape) + self.width[sel].reshape(shape) / (1 + np.exp(-x[sel]))
         sel = self.neglog
         if sel.any():
-            p[sel] = hi[sel].reshape(-1, *([1] * (p.ndim - 1))) - np.exp(x[sel])
+            p[sel] = hi[sel].reshape(shape) - np.exp(x[sel])
         return p
+
+    @property
+    def all_log(self) -> bool:
+        """Every parameter is on the shifted-log scale."""
+        return bool(self.log.all())
+
+    def lower_col(self, ndim: int) -> np.ndarray:
+        """Lower bounds shaped to broadcast against (k,) or (k, m) arrays."""
+        return self.lower if ndim == 1 else self.lower[:, None]
 
 
 def _solve(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray, wi: np.ndarray, p0: np.ndarray,
@@ -353,19 +366,20 @@ def _solve(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray, wi:
     eye = np.eye(k)
 
     def jac(x: np.ndarray) -> np.ndarray:
-        h = 1e-7 * np.maximum(np.abs(x), 1.0)
-        xs = np.concatenate((x[:, None] + eye * h, x[:, None] - eye * h), axis=1)  # (k, 2k)
-        ps = tr.to_p(xs)[:, :, None]  # (k, 2k, 1)
+        # forward differences, all k+1 parameter sets in one vectorised evaluation
+        h = 1.5e-8 * np.maximum(np.abs(x), 1.0)
+        xs = np.concatenate((x[:, None], x[:, None] + eye * h), axis=1)  # (k, k+1)
+        ps = tr.to_p(xs)[:, :, None]  # (k, k+1, 1)
         with np.errstate(all="ignore"):
-            zm = func(ps, w)  # (2k, n)
-        d = (zm[:k] - zm[k:]) / (2 * h)[:, None]
+            zm = func(ps, w)  # (k+1, n)
+        d = (zm[1:] - zm[0]) / h[:, None]
         out = np.concatenate((d.real / wr, d.imag / wi), axis=1).T
         out[~np.isfinite(out)] = 0.0
         return out  # type: ignore[no-any-return]
 
     x0 = tr.to_x(p0)
     method = "lm" if 2 * n >= k else "trf"
-    res = least_squares(resid, x0, jac=jac, method=method, x_scale="jac", ftol=1e-10, xtol=1e-10, gtol=1e-10,
+    res = least_squares(resid, x0, jac=jac, method=method, x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12,
                         max_nfev=max_nfev)
     res.p = tr.to_p(res.x)
     res.logp = tr.log
@@ -392,7 +406,7 @@ def _covariance(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray
     colscale[colscale == 0] = 1.0
     js = jac / colscale
     u, sv, vt = np.linalg.svd(js, full_matrices=False)
-    singular = not np.isfinite(sv).all() or sv.size == 0 or sv[-1] <= 1e-10 * sv[0]
+    singular = not np.isfinite(sv).all() or sv.size == 0 or sv[-1] <= 1e-7 * sv[0]
     if not np.isfinite(sv).all():
         return np.full((k, k), np.nan), True
     with np.errstate(divide="ignore", over="ignore"):
@@ -490,6 +504,7 @@ def fit_circuit(
     poor = best.status <= 0 or (user_guess is False and rel_res(best.p) > POOR_FIT)
     if poor and multistart > 0:
         rng = np.random.default_rng(seed)
+        stale = 0
         for _ in range(multistart):
             trial = p0.copy()
             logp = best.logp
@@ -502,8 +517,11 @@ def fit_circuit(
             nfev += int(r.nfev)
             starts += 1
             if r.status > 0 and (best.status <= 0 or r.cost < best.cost * (1 - 1e-9)):
+                stale = 0 if (best.status <= 0 or r.cost < best.cost * (1 - 1e-3)) else stale + 1
                 best, best_start = r, trial
-            if best.status > 0 and rel_res(best.p) <= POOR_FIT / 2:
+            else:
+                stale += 1
+            if best.status > 0 and (rel_res(best.p) <= POOR_FIT / 2 or stale >= MULTISTART_PATIENCE):
                 break
     p = best.p
     chi2 = float(2 * best.cost)
