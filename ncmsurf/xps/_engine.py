@@ -217,53 +217,95 @@ def _num_diff(func: Any, x: np.ndarray, area: float, args: list[float], k: int) 
     return area * (func(x, 1.0, *up) - func(x, 1.0, *dn)) / (2 * h)  # type: ignore[no-any-return]
 
 
+def _spec_matrix(specs: list[Spec], nfree: int) -> np.ndarray:
+    m = np.zeros((len(specs), nfree))
+    for k, (_, idx) in enumerate(specs):
+        for i in idx:
+            m[k, i] += 1.0
+    return m
+
+
+def _voigt_block(cm: Compiled) -> dict[str, Any]:
+    """Constant index data for evaluating all Voigt lines in one vectorised call."""
+    blk = cm.__dict__.get("_voigt_block")
+    if blk is None:
+        vidx = [k for k, ln in enumerate(cm.lines) if ln.shape == "voigt"]
+        lines = [cm.lines[k] for k in vidx]
+        blk = {
+            "idx": vidx,
+            "lines": lines,
+            "C": _spec_matrix([ln.center for ln in lines], cm.nfree),
+            "W": _spec_matrix([ln.fwhm for ln in lines], cm.nfree),
+            "G": _spec_matrix([ln.extras[0] for ln in lines], cm.nfree),
+        }
+        cm.__dict__["_voigt_block"] = blk
+    return blk
+
+
 def evaluate(cm: Compiled, p: np.ndarray, x: np.ndarray, *, jac: bool = False,
              per_line: bool = False) -> tuple[np.ndarray, np.ndarray | None, list[np.ndarray]]:
-    """Peak sum (and Jacobian ``(n, nfree)``) on ``x``."""
+    """Peak sum (and Jacobian ``(n, nfree)``) on ``x``.
+
+    All Voigt lines are evaluated together in one Faddeeva call with analytic
+    derivatives; other shapes line by line.
+    """
     n = x.size
     total = np.zeros(n)
     J = np.zeros((n, cm.nfree)) if jac else None
-    curves: list[np.ndarray] = []
-    for line in cm.lines:
-        area, center, fwhm, extras = line_params(line, p)
-        fwhm = max(fwhm, 1e-6)
-        func = SHAPES[line.shape][0]
-        if line.shape == "voigt":
-            if jac:
-                val, unit, dc, dw, dg = voigt_grad(x, area, center, fwhm, extras[0])
-                dext = [dg]
-            else:
-                val = func(x, area, center, fwhm, *extras)  # type: ignore[operator]
-        elif line.shape in ("gaussian", "lorentzian"):
-            if jac:
-                g = gaussian_grad if line.shape == "gaussian" else lorentzian_grad
-                val, unit, dc, dw = g(x, area, center, fwhm)
-                dext = []
-            else:
-                val = func(x, area, center, fwhm)  # type: ignore[operator]
-        else:
-            unit = func(x, 1.0, center, fwhm, *extras)  # type: ignore[operator]
-            val = area * unit
-            if jac:
-                args = [center, fwhm, *extras]
-                dc = _num_diff(func, x, area, args, 0) if line.center[1] else 0.0
-                dw = _num_diff(func, x, area, args, 1) if line.fwhm[1] else 0.0
-                dext = [_num_diff(func, x, area, args, 2 + k) if e[1] else 0.0 for k, e in enumerate(line.extras)]
-        total += val
+    curves: list[np.ndarray | None] = [None] * len(cm.lines) if per_line else []
+    blk = _voigt_block(cm)
+    if blk["idx"]:
+        pars = [line_params(ln, p) for ln in blk["lines"]]
+        area = np.array([q[0] for q in pars])
+        center = np.array([q[1] for q in pars])[:, None]
+        fwhm = np.maximum(np.array([q[2] for q in pars]), 1e-6)[:, None]
+        gam = np.array([q[3][0] for q in pars])[:, None]
+        val, unit, dc, dw, dg = voigt_grad(x[None, :], area[:, None], center, fwhm, gam)
+        total += val.sum(axis=0)
         if per_line:
-            curves.append(val)
+            for k, v in zip(blk["idx"], val):
+                curves[k] = v
+        if jac:
+            assert J is not None
+            A = np.zeros((len(pars), cm.nfree))
+            for k, ln in enumerate(blk["lines"]):
+                for i, partial in _area_partials(ln.area, p):
+                    A[k, i] += partial
+            J += unit.T @ A + dc.T @ blk["C"] + dw.T @ blk["W"] + dg.T @ blk["G"]
+    for k, line in enumerate(cm.lines):
+        if line.shape == "voigt":
+            continue
+        area_f, center_f, fwhm_f, extras = line_params(line, p)
+        fwhm_f = max(fwhm_f, 1e-6)
+        func = SHAPES[line.shape][0]
+        dext: list[Any] = []
+        if line.shape in ("gaussian", "lorentzian"):
+            g = gaussian_grad if line.shape == "gaussian" else lorentzian_grad
+            v1, unit1, dc1, dw1 = g(x, area_f, center_f, fwhm_f)
+        else:
+            unit1 = func(x, 1.0, center_f, fwhm_f, *extras)  # type: ignore[operator]
+            v1 = area_f * unit1
+            dc1 = dw1 = 0.0
+            if jac:
+                args = [center_f, fwhm_f, *extras]
+                dc1 = _num_diff(func, x, area_f, args, 0) if line.center[1] else 0.0
+                dw1 = _num_diff(func, x, area_f, args, 1) if line.fwhm[1] else 0.0
+                dext = [_num_diff(func, x, area_f, args, 2 + j) if e[1] else 0.0 for j, e in enumerate(line.extras)]
+        total += v1
+        if per_line:
+            curves[k] = v1
         if jac:
             assert J is not None
             for i, partial in _area_partials(line.area, p):
-                J[:, i] += unit * partial
+                J[:, i] += unit1 * partial
             for i in line.center[1]:
-                J[:, i] += dc
+                J[:, i] += dc1
             for i in line.fwhm[1]:
-                J[:, i] += dw
+                J[:, i] += dw1
             for e, d in zip(line.extras, dext):
                 for i in e[1]:
                     J[:, i] += d
-    return total, J, curves
+    return total, J, [c for c in curves if c is not None]
 
 
 # ------------------------------------------------------------------ solving

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy import integrate
@@ -217,9 +218,12 @@ def la(x: np.ndarray, area: float, center: float, fwhm: float, alpha: float, bet
 
 
 # ---------------------------------------------------------------- gradients
-def voigt_grad(x: np.ndarray, area: float, center: float, fwhm: float,
-               gamma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Voigt value and its derivatives with respect to area, center, fwhm and gamma (analytic, Faddeeva)."""
+def voigt_grad(x: np.ndarray, area: Any, center: Any, fwhm: Any,
+               gamma: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Voigt value and its derivatives with respect to area, center, fwhm and gamma (analytic, Faddeeva).
+
+    Broadcasts: several lines at once with parameter columns of shape ``(L, 1)``.
+    """
     sigma = fwhm / _S2L2
     s2 = sigma * _SQRT2
     z = ((x - center) + 1j * gamma) / s2

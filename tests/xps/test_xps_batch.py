@@ -68,7 +68,8 @@ def test_map_stack_and_failures():
 def test_stack_input_errors(stack):
     with pytest.raises(FitError, match="DataArray"):
         ns.xps.fit(stack.values, "Ni 2p")
-    bad = stack.assign_coords(binding_energy=stack["binding_energy"].values[[1, 0, *range(2, stack.sizes["binding_energy"])]])
+    be = stack["binding_energy"].values
+    bad = stack.assign_coords(binding_energy=be[[1, 0, *range(2, be.size)]])
     with pytest.raises(FitError, match="monotonic"):
         ns.xps.fit(bad, "Ni 2p")
     o = synthetic_stack("O 1s", 2)

@@ -80,17 +80,22 @@ def test_doublet_ratio_holds(ratio, split, area):
 
 
 @settings(max_examples=60, deadline=None)
-@given(lo=st.floats(0, 1e4), step=st.floats(0, 1e4), amp=st.floats(1, 1e5), c=st.floats(-3, 3))
-def test_shirley_monotone_between_endpoints(lo, step, amp, c):
-    # property of a peak on a rising step (y >= background everywhere): the Shirley background rises
-    # monotonically from the low-BE end level to the high-BE end level
-    x = np.linspace(-10, 10, 201)
-    y = lo + step / (1 + np.exp(-(x - c) * 3)) + amp * np.exp(-((x - c) ** 2))
+@given(lo=st.floats(0, 1e4), k=st.floats(0, 0.5), amp=st.floats(1, 1e5), c=st.floats(-3, 3),
+       w=st.floats(0.5, 3.0))
+def test_shirley_monotone_between_endpoints(lo, k, amp, c, w):
+    # a peak on its own Shirley step, y = lo + g + k * integral(g): the background rises monotonically from
+    # the low-BE end level to the high-BE end level (and recovers lo + k * integral(g))
+    from ncmsurf.xps._backgrounds import cumulative_integral
+
+    x = np.linspace(-12, 12, 241)
+    g = amp * np.exp(-(((x - c) / w) ** 2))
+    y = lo + g + k * cumulative_integral(x, g)
     b = ns.xps.shirley(x, y)
     assert b[0] == pytest.approx(y[0]) and b[-1] == pytest.approx(y[-1])
-    tol = 1e-4 * (abs(y).max() + 1)  # iteration stops at a 1e-6 relative change; trapezoid integration
+    tol = 1e-6 * (abs(y).max() + 1)
     assert np.all(np.diff(b) >= -tol)
     assert np.all((b >= y[0] - tol) & (b <= y[-1] + tol))
+    np.testing.assert_allclose(b, y - g, atol=1e-4 * (amp + 1) + 1e-6 * lo)
     # order of the energies does not matter
     np.testing.assert_allclose(ns.xps.shirley(x[::-1], y[::-1])[::-1], b, rtol=1e-10, atol=1e-9)
 
