@@ -5,8 +5,8 @@ Z(ω) = R_∞ + jωL + ∫ γ(ln τ) / (1 + jωτ) d ln τ is discretised on a l
 measured range at each end). Real and imaginary parts are fitted together,
 each residual divided by |Z|, with a second-difference penalty λ‖Dγ‖², under
 γ ≥ 0, R_∞ ≥ 0, L ≥ 0 (scipy NNLS on the stacked system). λ is chosen by
-generalised cross-validation over a log grid, with the effective number of
-parameters taken on the active (non-zero) set. Peaks are the local maxima of
+generalised cross-validation of the (unconstrained) ridge solution over a
+log grid; the unknowns are scaled by the median |Z| so λ is dimensionless. Peaks are the local maxima of
 γ; each peak's resistance is the area of γ between its neighbouring minima.
 
 Examples
@@ -154,7 +154,7 @@ def drt(
     inductance : bool
         Fit a series inductance (for inductive high-frequency points).
     lambdas : array_like, optional
-        Candidate λ values for the GCV search (default 10^-6 … 10^0, 19 values).
+        Candidate λ values for the GCV search (default 10^-8 … 10^1, 28 values).
 
     Returns
     -------
@@ -191,6 +191,9 @@ def drt(
     if inductance:
         lscale = 1.0 / w.max()
         a[:, 1] *= lscale
+    # unknowns in units of a typical |Z| so that lambda is dimensionless
+    zscale = float(np.median(mod))
+    a = a * zscale
     aw = np.vstack([(a.real / mod[:, None]), (a.imag / mod[:, None])])
     b = np.concatenate([z.real / mod, z.imag / mod])
     k = tau.size
@@ -199,42 +202,39 @@ def drt(
         dmat[i, extra + i:extra + i + 3] = (1.0, -2.0, 1.0)
     n = b.size
 
-    def solve(lam: float) -> tuple[np.ndarray, float]:
+    def solve(lam: float) -> np.ndarray:
         big = np.vstack([aw, np.sqrt(lam) * dmat])
         rhs = np.concatenate([b, np.zeros(k - 2)])
         x, _ = nnls(big, rhs, maxiter=50 * (extra + k))
+        return x  # type: ignore[no-any-return]
+
+    ata, atb, dtd = aw.T @ aw, aw.T @ b, dmat.T @ dmat
+
+    def gcv(lam: float) -> float:
+        """GCV score of the (unconstrained) ridge solution at lam."""
+        m = ata + lam * dtd
+        try:
+            x = np.linalg.solve(m, atb)
+            tr = float(np.trace(np.linalg.solve(m, ata)))
+        except np.linalg.LinAlgError:
+            return np.inf
         r = aw @ x - b
-        act = x > 0
-        if act.any():
-            aa = aw[:, act]
-            dd = dmat[:, act]
-            try:
-                h = aa @ np.linalg.solve(aa.T @ aa + lam * dd.T @ dd, aa.T)
-                tr = float(np.trace(h))
-            except np.linalg.LinAlgError:
-                tr = float(act.sum())
-        else:
-            tr = 0.0
-        return x, n * float(r @ r) / max(n - tr, 1e-12) ** 2
+        return n * float(r @ r) / max(n - tr, 1e-12) ** 2
 
     scores: dict[float, float] = {}
     if lambda_ is None:
-        grid = np.logspace(-6, 0, 19) if lambdas is None else np.asarray(lambdas, float)
-        best_lam, best_x, best_s = float(grid[0]), None, np.inf
+        grid = np.logspace(-8, 1, 28) if lambdas is None else np.asarray(lambdas, float)
         for lam in grid:
-            x, s = solve(float(lam))
-            scores[float(lam)] = s
-            if s < best_s:
-                best_lam, best_x, best_s = float(lam), x, s
-        assert best_x is not None
-        lam_used, x = best_lam, best_x
+            scores[float(lam)] = gcv(float(lam))
+        lam_used = min(scores, key=lambda key: scores[key])
     else:
         lam_used = float(lambda_)
         if not lam_used > 0:
             raise FitError(f"lambda_: must be > 0, got {lambda_}")
-        x, _ = solve(lam_used)
-    gamma = x[extra:]
+    x = solve(lam_used)
     zfit = a @ x
+    x = x * zscale
+    gamma = x[extra:]
     return DRTResult(tau=tau, gamma=gamma, peaks=_peaks(tau, gamma), lambda_=lam_used, r_inf=float(x[0]),
                      inductance=float(x[1] * lscale) if inductance else 0.0, frequency=f, impedance=z,
                      z_fit=zfit, gcv=scores)
