@@ -40,6 +40,12 @@ def _mask(mask: Any, shape: tuple[int, int], name: str = "mask") -> np.ndarray:
     return m
 
 
+def _substrate(emap: ElementMap, element: str) -> list[str]:
+    """The elements that define the particles when ``element`` is the coating (all others, if any)."""
+    others = [e for e in emap.elements if e != element]
+    return others or [element]
+
+
 def otsu_threshold(values: Any, *, nbins: int = 256) -> float:
     """Otsu's threshold: the cut that maximises the between-class variance.
 
@@ -98,7 +104,10 @@ def otsu_threshold(values: Any, *, nbins: int = 256) -> float:
 
 
 def particle_mask(emap: ElementMap, elements: Any = None, *, min_size: int = 4) -> np.ndarray:
-    """Particle pixels: Otsu threshold on the summed counts of ``elements``.
+    """Particle pixels: Otsu threshold on log(1 + summed counts of ``elements``).
+
+    The log scale keeps the particle/background split from being pulled
+    between coated and uncoated particle pixels.
 
     Parameters
     ----------
@@ -126,12 +135,13 @@ def particle_mask(emap: ElementMap, elements: Any = None, *, min_size: int = 4) 
     total = np.zeros(m.shape)
     for e in names:
         total += _element(m, e)
+    logt = np.log1p(np.clip(total, 0, None))
     try:
-        thr = otsu_threshold(total)
+        thr = otsu_threshold(logt)
     except ValidationError as exc:
         raise ValidationError(f"particle_mask: the summed map of {names} is uniform; no particles to separate "
                               f"({exc})") from exc
-    mask = total > thr
+    mask = logt > thr
     if min_size > 1 and mask.any():
         lab, n = ndimage.label(mask)
         sizes = np.bincount(lab.ravel())
@@ -206,7 +216,7 @@ def coverage(emap: ElementMap, element: str, *, mask: Any = None, threshold: Any
     A pixel is covered where the element's counts exceed ``threshold``
     (default: Otsu's threshold on log(1 + counts) over the whole map, never
     below ``min_counts``). The particle pixels are ``mask`` (default
-    :func:`particle_mask` on all elements).
+    :func:`particle_mask` on all the other elements, i.e. the substrate).
 
     Returns
     -------
@@ -222,7 +232,7 @@ def coverage(emap: ElementMap, element: str, *, mask: Any = None, threshold: Any
     """
     m = _emap(emap)
     v = _element(m, element)
-    pm = particle_mask(m) if mask is None else _mask(mask, m.shape)
+    pm = particle_mask(m, _substrate(m, element)) if mask is None else _mask(mask, m.shape)
     n = int(pm.sum())
     present, thr = _presence(v, threshold, min_counts)
     if n == 0:
@@ -303,7 +313,7 @@ def uniformity(emap: ElementMap, element: str, *, reference: str = "Ni", bin_siz
     if b < 1:
         raise ValidationError(f"bin_size: expected a positive integer, got {bin_size}")
     if mask is None:
-        pm = particle_mask(m)
+        pm = particle_mask(m, _substrate(m, element))
         if covered_only:
             pm = pm & _presence(a, threshold, min_counts)[0]
     else:
