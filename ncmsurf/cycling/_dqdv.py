@@ -34,7 +34,7 @@ def _half_records(data: CyclingData, seg: Segmentation, cycle: int, direction: s
     h = int(idx[0])
     a, b = int(seg.half_start[h]), int(seg.half_stop[h])
     rec = np.arange(a, b + 1)
-    return rec[seg.control[a:b + 1] == CC]
+    return np.asarray(rec[seg.control[a:b + 1] == CC])
 
 
 def _q_v(data: CyclingData, seg: Segmentation, cycle: int, direction: str,

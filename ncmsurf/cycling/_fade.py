@@ -188,7 +188,8 @@ def _knee_onset(n: np.ndarray, q: np.ndarray, knee: float, gamma: float) -> floa
 
     def resid(pp: lmfit.Parameters) -> np.ndarray:
         v = pp.valuesdict()
-        return _double_bacon_watts(n, v["a0"], v["a1"], v["a2"], v["a3"], v["n0"], v["n2"], v["gamma"]) - q
+        return np.asarray(_double_bacon_watts(n, v["a0"], v["a1"], v["a2"], v["a3"], v["n0"], v["n2"],
+                                              v["gamma"]) - q, dtype=float)
 
     try:
         with warnings.catch_warnings():
@@ -249,7 +250,7 @@ class FadeFit:
                  message: str = "", units: str = "") -> None:
         if model not in FADE_MODELS:
             raise ValidationError(f"model: expected one of {sorted(FADE_MODELS)}, got {model!r}")
-        d = {
+        d: dict[str, Any] = {
             "model": model, "params": {k: float(v) for k, v in params.items()},
             "stderr": {k: float(v) for k, v in stderr.items()},
             "covariance": np.array(covariance, dtype=float).reshape(len(varied), len(varied)),
@@ -500,7 +501,7 @@ def _to_fit(model: str, res: Any, n: np.ndarray, q: np.ndarray, units: str,
             onset = _knee_onset(n, q, n0, params["gamma"])
     return FadeFit(model=model, params=params, stderr=stderr, covariance=cov, varied=varied, aic=res.aic,
                    bic=res.bic, redchi=res.redchi, cycle=n, capacity=q, knee=knee, knee_onset=onset,
-                   candidates=candidates, success=ok, message=msg, units=units)
+                   candidates=candidates, success=bool(ok), message=msg, units=units)
 
 
 def fit_fade(cycle: Any, capacity: Any, *, model: str = "auto", holdout: float = 0.2,

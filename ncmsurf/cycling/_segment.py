@@ -82,6 +82,9 @@ class Segmentation:
         Current threshold below which a record is a rest, A.
     ignored : int
         Number of tiny half-cycles (spikes) reclassified as rest.
+    interval_charge : ndarray
+        Trapezoidal charge between consecutive records, A s, in the
+        convention's sign (positive = charge).
     """
 
     convention: str
@@ -97,6 +100,7 @@ class Segmentation:
     half_cycle: np.ndarray
     rest_current: float
     ignored: int
+    interval_charge: np.ndarray
 
     @property
     def n_half_cycles(self) -> int:
@@ -227,7 +231,7 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
         raise ValidationError(
             f"current: the current never changes sign (only {direction} with convention {name!r}); "
             "a cycle needs both a charge and a discharge")
-    dq, _ = interval_charge(data.time, current, data.voltage)
+    dq = 0.5 * (current[1:] + current[:-1]) * np.diff(data.time)
     ignored = 0
     for _ in range(3):
         half, hs, he, hd = _halves(state, current)
@@ -256,7 +260,7 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     rec_cycle = rec_cycle[idx]
     control = _control(current, data.voltage, state, hs, he)
     step = _steps(current, state, control)
-    return Segmentation(name, sign, state, control, half, rec_cycle, step, hs, he, hd, hcycle, tol, ignored)
+    return Segmentation(name, sign, state, control, half, rec_cycle, step, hs, he, hd, hcycle, tol, ignored, dq)
 
 
 def _segment_reduce(func: np.ufunc, values: np.ndarray, hs: np.ndarray, he: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import xarray as xr
 from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.models import CyclingData
 from ncmsurf.core.units import magnitude
-from ncmsurf.cycling._segment import CC, interval_charge, interval_owner, segment
+from ncmsurf.cycling._segment import CC, interval_owner, segment
 
 __all__ = ["summary"]
 
@@ -94,7 +94,9 @@ def summary(data: CyclingData, *, convention: str | int = "cathode", reference_c
     t = data.time
     cur = data.current * sign
     v = data.voltage
-    dq, de = interval_charge(t, cur, v)
+    dq = seg.interval_charge
+    pw = cur * v
+    de = 0.5 * (pw[1:] + pw[:-1]) * np.diff(t)
     owner = interval_owner(seg.half)
     ok = owner >= 0
     nh = seg.n_half_cycles

@@ -65,7 +65,7 @@ def ncm_ocv(x: Any, *, h2h3_weight: float = 1.0) -> np.ndarray:
     [3.0, 4.3]
     """
     xt, vt = _ocv_table(round(float(h2h3_weight), 4))
-    return np.interp(np.asarray(x, dtype=float), xt, vt)
+    return np.asarray(np.interp(np.asarray(x, dtype=float), xt, vt), dtype=float)
 
 
 def rate_factor(c_rate: Any) -> np.ndarray:

@@ -145,7 +145,7 @@ def read_mpt(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = No
     if not any(c in names for c in _TIME):
         raise ReadError(p, nhead, f"line {nhead} (the column header by 'Nb header lines') lacks 'time/s': "
                                   f"{names[:8]}")
-    body, numbers, _ = _split_body(p, text, k, "\t")
+    body, numbers, _nf = _split_body(p, text, k, "\t")
     try:
         df = pd.read_csv(io.StringIO("\n".join(ln.rstrip("\t\r") for ln in body)), sep="\t", header=None,
                          names=names, dtype=str, engine="c", keep_default_na=False, na_values=[""],

@@ -30,6 +30,7 @@ import io
 import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -255,7 +256,7 @@ def read_maccor(path: str | os.PathLike[str], *, mass: Any = None, sample: Any =
     if k is None:
         raise ReadError(p, None, "no Maccor column header (a line starting with 'Rec#') in the first 60 lines")
     names = [t.strip() for t in lines[k].rstrip("\t\r ").split("\t")]
-    body, numbers, _ = _split_body(p, text, k, "\t")
+    body, numbers, _nf = _split_body(p, text, k, "\t")
     width = max(len(names), max(ln.count("\t") + 1 for ln in body[:50]))
     names = names + [f"_blank{i}" for i in range(width - len(names))]
     seen: dict[str, int] = {}
@@ -316,6 +317,7 @@ MACCOR_TEXT = SimpleReader("maccor-text", "cycling", (".txt", ".csv") + tuple(f"
 
 # -------------------------------------------------------------------- Arbin
 _ARBIN_REQUIRED = ("Test_Time", "Current", "Voltage")
+_PARALLEL_ROWS = 200_000
 
 
 def _arbin_names(line: str) -> list[str] | None:
@@ -378,22 +380,40 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
             numeric_cols.append(n)
         except ValueError:
             text_cols.append(n)
-    try:
-        df = pd.read_csv(io.BytesIO(raw), sep=delim, header=None, names=names, usecols=numeric_cols,
-                         skiprows=1, nrows=nrows, dtype=dict.fromkeys(numeric_cols, np.float64), engine="c",
-                         skip_blank_lines=False, index_col=False)
-    except (ValueError, pd.errors.ParserError) as exc:
-        msg = str(exc)
-        m = re.search(r"line (\d+)", msg)
-        line = int(m.group(1)) + 1 if m else None
-        if "could not convert" in msg or "Unable to parse" in msg:
-            line = _first_bad_line(raw[nl + 1:end], delim, names, numeric_cols)
-        raise ReadError(p, line, f"malformed Arbin row: {msg}") from exc
-    if len(df) != nrows:
-        raise ReadError(p, None, f"parsed {len(df)} rows but the file holds {nrows} data rows")
     if last_fields < len(names):
         raise ReadError(p, int(lines[-1]), f"last row has {last_fields} of {len(names)} fields (file cut mid-row?)")
-    cols = {n: df[n].to_numpy() for n in numeric_cols}
+    dtypes = dict.fromkeys(numeric_cols, np.float64)
+
+    def parse(buf: Any) -> pd.DataFrame:
+        return pd.read_csv(io.BytesIO(buf), sep=delim, header=None, names=names, usecols=numeric_cols,
+                           dtype=dtypes, engine="c", skip_blank_lines=False, index_col=False)
+
+    cols: dict[str, np.ndarray] | None = None
+    if nrows >= _PARALLEL_ROWS:
+        # the C tokenizer releases the GIL: two threads on two halves cut at a line break
+        mid = raw.find(b"\n", nl + 1 + (end - nl) // 2, end)
+        if mid > 0:
+            view = memoryview(raw)
+            try:
+                with ThreadPoolExecutor(2) as pool:
+                    parts = list(pool.map(parse, (view[nl + 1:mid + 1], view[mid + 1:end])))
+                if sum(len(x) for x in parts) == nrows:
+                    cols = {n: np.concatenate([x[n].to_numpy() for x in parts]) for n in numeric_cols}
+            except (ValueError, pd.errors.ParserError):
+                cols = None  # parse again in one piece for a precise error
+    if cols is None:
+        try:
+            df = parse(memoryview(raw)[nl + 1:end])
+        except (ValueError, pd.errors.ParserError) as exc:
+            msg = str(exc)
+            m = re.search(r"line (\d+)", msg)
+            line = int(m.group(1)) + 1 if m else None
+            if "could not convert" in msg or "Unable to parse" in msg:
+                line = _first_bad_line(raw[nl + 1:end], delim, names, numeric_cols)
+            raise ReadError(p, line, f"malformed Arbin row: {msg}") from exc
+        if len(df) != nrows:
+            raise ReadError(p, None, f"parsed {len(df)} rows but the file holds {nrows} data rows")
+        cols = {n: df[n].to_numpy() for n in numeric_cols}
     for n in numeric_cols:
         fin = np.isfinite(cols[n])
         if not fin.all():
@@ -401,9 +421,9 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
             raise ReadError(p, int(lines[r]), f"column {n!r}: missing or non-finite value "
                                               "(row cut short or blank line?)")
     base = {split_name_unit(n)[0]: n for n in numeric_cols}
-    for r in _ARBIN_REQUIRED:
-        if r not in base:
-            raise ReadError(p, 2, f"column {r!r} is not numeric in the first row")
+    for req in _ARBIN_REQUIRED:
+        if req not in base:
+            raise ReadError(p, 2, f"column {req!r} is not numeric in the first row")
     tn, i_n, vn = base["Test_Time"], base["Current"], base["Voltage"]
     t = cols[tn] * _unit_factor(p, split_name_unit(tn)[1], "s", tn)
     _check_time(p, t, lines)
@@ -563,7 +583,7 @@ def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: A
         raise ReadError(p, None, "no Neware column header (step type, current, voltage, time) in the first 20 lines")
     k, delim = found
     names = [t.strip().strip('"') for t in lines[k].rstrip(delim + "\r ").split(delim)]
-    body, numbers, _ = _split_body(p, text, k, delim)
+    body, numbers, _nf = _split_body(p, text, k, delim)
     df = _frame(p, [ln.replace('"', "") for ln in body], names, delim, numbers)
     low = {n.lower(): n for n in names}
 
