@@ -83,7 +83,7 @@ def synthetic_spectrum(
     f = default_frequency() if frequency is None else np.atleast_1d(array_magnitude(frequency, "Hz", name="frequency"))
     p = np.array([float(params[n]) for n in c.param_names])
     z = c(p, f)
-    sigma = magnitude(noise, None, name="noise")
+    sigma = magnitude(noise, "dimensionless", name="noise")
     if sigma < 0:
         raise ValidationError(f"noise: must be >= 0, got {sigma}")
     rng = np.random.default_rng(seed)

@@ -202,8 +202,9 @@ def fit_many(
             import os
 
             nw = max(1, min(os.cpu_count() or 1, n_chains))
-            own_cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True, dashboard_address=None)
-            client = Client(own_cluster)
+            own_cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
+                                       dashboard_address=None)
+            client = Client(own_cluster)  # type: ignore[no-untyped-call]
         nworkers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
         csize = chunks or max(1, math.ceil(n_chains / (4 * nworkers)))
         fda, zr, zi = (x.chunk({"chain": csize, "member": -1, "freq": -1}) for x in (fda, zr, zi))
@@ -230,7 +231,7 @@ def fit_many(
     else:
         shape = tuple(lead_shape)
         vdims = tuple(str(d) for d in other)
-        coords = {d: da[d].values for d in other if d in da.coords}
+        coords = {str(d): da[d].values for d in other if d in da.coords}
     data_vars: dict[str, Any] = {}
     for j, n in enumerate(names):
         attrs = {"long_name": phys[n]} if n in phys else {}

@@ -378,11 +378,10 @@ def _solve(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray, wi:
         return out  # type: ignore[no-any-return]
 
     x0 = tr.to_x(p0)
-    method = "lm" if 2 * n >= k else "trf"
-    res = least_squares(resid, x0, jac=jac, method=method, x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12,
-                        max_nfev=max_nfev)
-    res.p = tr.to_p(res.x)
-    res.logp = tr.log
+    res = least_squares(resid, x0, jac=jac, method="lm" if 2 * n >= k else "trf", x_scale="jac",
+                        ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=max_nfev)
+    res.p = tr.to_p(res.x)  # type: ignore[attr-defined]
+    res.logp = tr.log  # type: ignore[attr-defined]
     return res
 
 

@@ -207,12 +207,12 @@ def initial_guess(circuit: CompiledCircuit, frequency: np.ndarray, impedance: np
             d, fa = arcs[k_block]
             k_block += 1
             names = _collect(node)
-            n_r = max(sum(element_type(n) == "R" for n in names), 1)
-            for n in names:
-                assign(n, d / n_r if element_type(n) == "R" else d, fa, False, False)
+            n_r = max(sum(element_type(e) == "R" for e in names), 1)
+            for e in names:
+                assign(e, d / n_r if element_type(e) == "R" else d, fa, False, False)
         else:
-            for n in _collect(node):
-                assign(n, 0.1 * span, f_mid, False, False)
+            for e in _collect(node):
+                assign(e, 0.1 * span, f_mid, False, False)
     out = np.empty(len(circuit.param_names))
     for i, name in enumerate(circuit.param_names):
         v = values.get(name, 0.1 * span)

@@ -115,17 +115,17 @@ def _taus(f: np.ndarray, m: int) -> np.ndarray:
     t_min, t_max = 1 / (2 * np.pi * f.max()), 1 / (2 * np.pi * f.min())
     if m == 1:
         return np.array([t_min])
-    return 10 ** (np.log10(t_min) + np.arange(m) / (m - 1) * np.log10(t_max / t_min))
+    return np.asarray(10 ** (np.log10(t_min) + np.arange(m) / (m - 1) * np.log10(t_max / t_min)), dtype=float)
 
 
 def _model(elements: np.ndarray, tau: np.ndarray, w: np.ndarray, add_cap: bool) -> np.ndarray:
     m = tau.size
-    z = elements[0] + (elements[1:m + 1][None, :] / (1 + 1j * w[:, None] * tau[None, :])).sum(axis=1)
+    z: np.ndarray = elements[0] + (elements[1:m + 1][None, :] / (1 + 1j * w[:, None] * tau[None, :])).sum(axis=1)
     z = z + 1j * w * elements[-1]
     if add_cap:
         with np.errstate(divide="ignore"):
             z = z - 1j * elements[-2] / w  # elements[-2] holds 1/C
-    return z  # type: ignore[no-any-return]
+    return z
 
 
 def _mu(r: np.ndarray) -> float:
