@@ -52,11 +52,14 @@ def _fit_rows(Y: np.ndarray, *, cm: Compiled, x: np.ndarray, background: str, p_
     for r, y in enumerate(flat):
         row = out[r]
         row[-2] = 0.0
-        if not np.all(np.isfinite(y)) or not _signal_to_noise(x, y, units == "counts") >= min_snr:
+        if not np.all(np.isfinite(y)):
             continue
-        net = y - static_background("shirley" if background == "active-shirley" else background, x, y)
-        p0 = initial_areas(cm, p_start, x, net)
-        sol = solve(cm, x, y, background=background, weights=poisson_weights(y, units), p0=p0)
+        sh = static_background("shirley", x, y)
+        if not _signal_to_noise(x, y, units == "counts", sh) >= min_snr:
+            continue
+        bg = sh if background in ("shirley", "active-shirley") else static_background(background, x, y)
+        p0 = initial_areas(cm, p_start, x, y - bg)
+        sol = solve(cm, x, y, background=background, weights=poisson_weights(y, units), p0=p0, static_bg=bg)
         if not np.all(np.isfinite(sol.p)):
             continue
         p = sol.p

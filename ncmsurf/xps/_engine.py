@@ -375,10 +375,16 @@ def initial_areas(cm: Compiled, p0: np.ndarray, x: np.ndarray, net: np.ndarray) 
 
 def solve(cm: Compiled, x: np.ndarray, y: np.ndarray, *, background: str = "shirley", weights: np.ndarray | None,
           p0: np.ndarray | None = None, average: int = 5, max_nfev: int = 400,
-          ftol: float = 1e-8) -> Solution:
-    """Fit ``cm`` to ``y`` on ascending ``x``; never raises for a numerical failure (success=False)."""
+          ftol: float = 1e-8, static_bg: np.ndarray | None = None) -> Solution:
+    """Fit ``cm`` to ``y`` on ascending ``x``; never raises for a numerical failure (success=False).
+
+    ``static_bg`` is the precomputed fixed background when the caller has it already.
+    """
     active = background == "active-shirley"
-    bg_static = np.zeros_like(y) if active else static_background(background, x, y, average)
+    if active:
+        bg_static = np.zeros_like(y)
+    else:
+        bg_static = static_background(background, x, y, average) if static_bg is None else static_bg
     net = y - bg_static
     lo_end = float(np.mean(y[:average]))
     hi_end = float(np.mean(y[-average:]))

@@ -81,8 +81,8 @@ def resolve_model(model: str | Sequence[Peak], spectrum_region: str | None = Non
     return comps, preset
 
 
-def _signal_to_noise(x: np.ndarray, y: np.ndarray, counts: bool) -> float:
-    net = y - shirley(x, y, average=5)
+def _signal_to_noise(x: np.ndarray, y: np.ndarray, counts: bool, bg: np.ndarray | None = None) -> float:
+    net = y - (shirley(x, y, average=5) if bg is None else bg)
     if counts and np.all(y >= 0):
         noise = float(np.sqrt(np.sum(np.maximum(y, 1.0))))
     else:
