@@ -81,3 +81,24 @@ def test_fit_many_marks_unfittable_spectrum() -> None:
     ds = ns.eis.fit_many([specs[0], bad, specs[1]], "ncm")
     assert ds["success"].values.tolist() == [True, False, True]
     assert np.isnan(ds["R1"].values[1])
+
+
+def test_fit_many_parallel_starts_its_own_cluster() -> None:
+    pytest.importorskip("distributed")
+    specs = _series(3)
+    par = ns.eis.fit_many(specs, "ncm", parallel=True, chain=1)
+    serial = ns.eis.fit_many(specs, "ncm", chain=1)
+    np.testing.assert_allclose(par["R2"].values, serial["R2"].values, rtol=1e-10, atol=0)
+
+
+def test_synthetic_spectrum_options() -> None:
+    s = synthetic_spectrum("ncm", NCM_TRUTH, frequency=[1.0, 10.0, 100.0] * ns.ureg.kHz, noise=0.0,
+                           area=2.0, sample="F(5)-NCM")
+    np.testing.assert_array_equal(s.frequency, [1e3, 1e4, 1e5])
+    assert s.area == 2.0 and str(s.sample) == "F(5)-NCM" and s.meta["true_params"] == NCM_TRUTH
+    z = ns.eis.compile_circuit("ncm")([NCM_TRUTH[k] for k in ns.eis.compile_circuit("ncm").param_names], s.frequency)
+    np.testing.assert_array_equal(s.impedance, z)  # noise=0 gives the model exactly
+    with pytest.raises(ns.ValidationError, match="missing"):
+        synthetic_spectrum("ncm", {"R0": 1.0})
+    with pytest.raises(ns.ValidationError, match="not parameters"):
+        synthetic_spectrum("R0", {"R0": 1.0, "R9": 2.0})

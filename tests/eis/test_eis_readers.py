@@ -239,3 +239,17 @@ def test_missing_frequencies_and_single_point(tmp_path: Path) -> None:
     assert spec.frequency.size == 1
     with pytest.raises(ns.FitError, match="at least 3 frequencies"):
         ns.eis.fit(spec)
+
+
+def test_mpr_through_read_eis_and_galvani_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("galvani")
+    path = shared_file("cycling", "biol.mpr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ns.NcmsurfWarning)  # other plugins may warn while loading
+        spectra = ns.read_eis(path)
+    assert len(spectra) == 5 and spectra[0].meta["format"] == "biologic-mpr"
+    import sys
+
+    monkeypatch.setitem(sys.modules, "galvani", None)
+    with pytest.raises(ReadError, match="optional 'galvani' package"):
+        read_mpr(path)
