@@ -84,6 +84,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(f"figures: {', '.join(rep.figures) if rep.figures else 'none'}")
     for name, why in rep.skipped.items():
         print(f"figure not made: {name}: {why}")
+    if rep.metrics_csv is not None:
+        print(f"metrics table: {rep.metrics_csv.resolve()}")
     print(f"report: {rep.path.resolve()}")
     return 0
 

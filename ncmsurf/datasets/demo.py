@@ -394,13 +394,11 @@ def _write_eds(emap: ElementMap, path: Path) -> str:
         except Exception:  # a writer with another signature: fall back to the plain layout
             pass
     p = path.with_suffix(".csv")
-    els = emap.elements
+    maps = emap.maps
     ny, nx = emap.shape
-    lines = ["x,y," + ",".join(els)]
-    for yy in range(ny):
-        for xx in range(nx):
-            lines.append(f"{xx},{yy}," + ",".join(f"{emap[e][yy, xx]:g}" for e in els))
-    p.write_text("\n".join(lines) + "\n")
+    yy, xx = np.divmod(np.arange(ny * nx), nx)
+    table = np.column_stack([xx, yy] + [np.asarray(maps[e], dtype=float).ravel() for e in maps])
+    np.savetxt(p, table, fmt="%.10g", delimiter=",", header="x,y," + ",".join(maps), comments="")
     return p.name
 
 
@@ -453,7 +451,8 @@ def _default_folder() -> Path:
         return Path(tempfile.mkdtemp(prefix="ncmsurf-demo-")) / "demo_study"
 
 
-def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, overwrite: bool = False) -> Path:
+def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, overwrite: bool = False,
+               kinds: tuple[str, ...] | list[str] | None = None) -> Path:
     """Write the synthetic demo study (files and ``study.toml``) and return its folder.
 
     Parameters
@@ -466,6 +465,9 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
         Seed of all the noise (the output is deterministic for a seed).
     overwrite : bool
         Rewrite the files even when a complete demo is already there.
+    kinds : sequence of str, optional
+        Write only these measurement kinds (``"xps"``, ``"eis"``,
+        ``"cycling"``, ``"sims"``, ``"eds"``); default all.
 
     Returns
     -------
@@ -475,17 +477,23 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
     Examples
     --------
     >>> import tempfile
-    >>> folder = demo_study(tempfile.mkdtemp())
-    >>> (folder / "study.toml").is_file()
-    True
+    >>> folder = demo_study(tempfile.mkdtemp(), kinds=["eis"])
+    >>> (folder / "study.toml").is_file(), len(list((folder / "eis").iterdir()))
+    (True, 14)
     """
     folder = Path(path) if path is not None else _default_folder()
     marker = folder / DEMO_MARKER
-    signature = f"seed={seed} writers={_writers_signature()}"
+    wanted = set(kinds) if kinds is not None else {"xps", "eis", "cycling", "sims", "eds"}
+    unknown = wanted - {"xps", "eis", "cycling", "sims", "eds"}
+    if unknown:
+        from ncmsurf.core.errors import ValidationError
+
+        raise ValidationError(f"kinds: unknown measurement kind(s) {sorted(unknown)}")
+    signature = f"seed={seed} writers={_writers_signature()} kinds={','.join(sorted(wanted))}"
     if marker.is_file() and (folder / "study.toml").is_file() and not overwrite \
             and marker.read_text().strip() == signature:
         return folder
-    for sub in ("xps", "eis", "cycling", "sims", "eds"):
+    for sub in sorted(wanted):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     truth = demo_truth()
     entries: list[dict[str, Any]] = []
@@ -493,17 +501,20 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
         t = truth["samples"][s.label]
         slug = _slug(s)
         base_seed = 1000 * seed + 17 * i
-        for name, extra in _write_xps(_xps_spectra(s, t, base_seed + 1), folder / "xps" / slug):
-            entries.append({"path": f"xps/{name}", "sample": s.label, "kind": "xps"} | extra)
-        name = _write_eis(_eis_spectrum(s, t, base_seed + 2), folder / "eis" / slug)
-        entries.append({"path": f"eis/{name}", "sample": s.label, "kind": "eis", "area": AREA_CM2})
-        if s.cycles == 0:
+        if "xps" in wanted:
+            for name, extra in _write_xps(_xps_spectra(s, t, base_seed + 1), folder / "xps" / slug):
+                entries.append({"path": f"xps/{name}", "sample": s.label, "kind": "xps"} | extra)
+        if "eis" in wanted:
+            name = _write_eis(_eis_spectrum(s, t, base_seed + 2), folder / "eis" / slug)
+            entries.append({"path": f"eis/{name}", "sample": s.label, "kind": "eis", "area": AREA_CM2})
+        if s.cycles == 0 and "cycling" in wanted:
             rec = _cycling_record(s, t, base_seed + 3)
             name = _write_cycling(rec, folder / "cycling" / slug)
             entries.append({"path": f"cycling/{name}", "sample": s.label, "kind": "cycling", "mass": t["mass_g"]})
-        if s.cycles == 0 and s.coated:
+        if s.cycles == 0 and s.coated and "sims" in wanted:
             name = _write_sims(_sims_profile(s, t, base_seed + 4), folder / "sims" / slug)
             entries.append({"path": f"sims/{name}", "sample": s.label, "kind": "sims"})
+        if s.cycles == 0 and s.coated and "eds" in wanted:
             name = _write_eds(_eds_map(s, t, base_seed + 5), folder / "eds" / slug)
             entries.append({"path": f"eds/{name}", "sample": s.label, "kind": "eds"})
     lines = [

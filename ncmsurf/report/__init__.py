@@ -5,15 +5,16 @@ for every missing value), the comparison of the routes at equal ``n``, the
 generating parameters when the study is the synthetic demo, and the figures
 (metrics against ``n`` for each route, Nyquist plots with fitted curves, XPS
 fits with components, rate ladders, retention curves, dQ/dV, depth profiles).
-Figures are embedded as base64 PNG and also written beside the HTML file.
+Figures are embedded as base64 PNG and also written beside the HTML file, with
+the metrics table as CSV.
 matplotlib (the ``plot`` extra) is imported only when a report is written.
 
 Examples
 --------
 >>> import ncmsurf as ns, tempfile, pathlib
 >>> st = ns.Study(name="tiny").add(ns.ImpedanceSpectrum([1e3, 1.0], [10 - 1j, 20 - 5j]), "P-NCM")
->>> rep = build_report(st.analyze(progress=False), pathlib.Path(tempfile.mkdtemp()) / "r.html")
->>> rep.path.is_file(), "nyquist" in rep.figures
+>>> rep = build_report(st, pathlib.Path(tempfile.mkdtemp()) / "r.html", figures=[])  # tables only
+>>> rep.path.is_file(), "Missing values and their reasons" in rep.path.read_text()
 (True, True)
 """
 
@@ -47,6 +48,9 @@ class Report:
     ----------
     path : pathlib.Path
         The HTML file.
+    metrics_csv : pathlib.Path or None
+        The metrics table as CSV beside it (``<stem>_metrics.csv``: one row
+        per sample, each metric and its ``_stderr``).
     figures : dict
         Figure name → PNG file written beside the report.
     skipped : dict
@@ -56,6 +60,7 @@ class Report:
     """
 
     path: Path
+    metrics_csv: Path | None = None
     figures: dict[str, Path] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     covered: list[str] = field(default_factory=list)
@@ -209,6 +214,8 @@ def build_report(study: Study, path: str | os.PathLike[str], *, title: str | Non
     figdir.mkdir(exist_ok=True)
     ds = study.metrics()
     rep = Report(out)
+    rep.metrics_csv = out.with_name(out.stem + "_metrics.csv")
+    ds.to_dataframe().to_csv(rep.metrics_csv)
     from ncmsurf.study._steps import METRICS
 
     kinds = []

@@ -65,6 +65,35 @@ def test_main_job_writes_report(main_job: tuple[Path, str]) -> None:
     assert "http://" not in html and "https://" not in html
 
 
+def test_reported_metrics_recover_the_demo_truth(main_job: tuple[Path, str]) -> None:
+    # the report's metrics table against the generator's truth (manifest [truth] table of the demo the
+    # command wrote): |found - truth| <= 3 stderr + 0.5 % of the truth (floor for near-noise-free parts)
+    import math
+    import sys
+
+    import pandas as pd
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    html_path, out = main_job
+    table = pd.read_csv(html_path.with_name("report_metrics.csv"), index_col="sample")
+    demo = Path(re.search(r"demo study \(synthetic\) written to (.*)", out).group(1).strip())
+    truth = tomllib.loads((demo / "study.toml").read_text())["truth"]
+    checked = 0
+    for label, t in truth.items():
+        for metric in ("r_ct", "ni2_fraction", "retention_100"):
+            if metric not in t:
+                continue
+            v, s = table.loc[label, metric], table.loc[label, f"{metric}_stderr"]
+            assert math.isfinite(v) and math.isfinite(s), (label, metric)
+            assert abs(v - t[metric]) <= 3 * s + 0.005 * abs(t[metric]), (label, metric, v, s, t[metric])
+            checked += 1
+    assert checked == 14 + 14 + 7
+
+
 def test_report_shows_truth_and_recovered_values(main_job: tuple[Path, str]) -> None:
     html = main_job[0].read_text()
     assert "generating parameters and what the analysis found" in html
