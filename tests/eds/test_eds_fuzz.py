@@ -17,8 +17,6 @@ from ncmsurf.core.errors import NcmsurfError
 from ncmsurf.eds import EDSSpectrum, read_msa, write_msa
 from ncmsurf.io.eds_formats import write_npz
 
-pytestmark = pytest.mark.filterwarnings("ignore::ncmsurf.io.registry.ReaderWarning")
-
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

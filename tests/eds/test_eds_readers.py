@@ -15,8 +15,6 @@ from ncmsurf.eds import EDSSpectrum, read_msa, write_msa
 from ncmsurf.io.eds_formats import write_npz
 from ncmsurf.io.registry import choose_reader
 
-pytestmark = pytest.mark.filterwarnings("ignore::ncmsurf.io.registry.ReaderWarning")
-
 
 def test_npz_round_trip_exact(tmp_path: Path) -> None:
     m = synthetic_map(coverage=0.5, cv=0.1, shape=(32, 48), seed=1, sample="A(3)-NCM@100")

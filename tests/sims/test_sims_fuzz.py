@@ -15,8 +15,6 @@ from ncmsurf.core.errors import NcmsurfError
 from ncmsurf.datasets.coating import synthetic_profile
 from ncmsurf.io.sims_formats import write_surfacelab_txt
 
-pytestmark = pytest.mark.filterwarnings("ignore::ncmsurf.io.registry.ReaderWarning")
-
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
