@@ -107,7 +107,7 @@ def synthetic_record(
     noise: float = 0.002,
     voltage_noise: float = 0.0005,
     points_per_cycle: int = 200,
-    cv_fraction: float = 0.04,
+    cv_fraction: float = 0.03,
     coulombic_efficiency: float = 0.998,
     first_coulombic_efficiency: float = 0.90,
     overpotential: float = 0.03,
@@ -143,7 +143,9 @@ def synthetic_record(
     points_per_cycle : int
         Records per cycle (at least 40).
     cv_fraction : float
-        Share of the charge passed in the CV tail at 0.1C (grows with rate).
+        Smallest share of the charge passed in the CV tail at 4.3 V (the CC
+        part ends where the open-circuit voltage plus the overpotential
+        reaches 4.3 V, so the CV share grows with rate and cycling).
     coulombic_efficiency, first_coulombic_efficiency : float
         CE of the later cycles and of cycle 1.
     overpotential : float
@@ -217,16 +219,18 @@ def synthetic_record(
         w3 = float(np.exp(-h2h3_decay * cyc[j]))
         eta = overpotential * c * (1.0 + overpotential_growth * cyc[j])
         cur = c * i1c
-        top = qc[j] / capacity  # state of charge swing (fraction of q0)
-        f_cv = min(0.5, cv_fraction * (1.0 + np.log1p(c / 0.1)))
-        q_cc = (1.0 - f_cv) * qc[j] * mass * 3.6  # A s
+        # state of charge y in [0, 1] of this cycle's own capacity: CC charge until the voltage
+        # (OCV + overpotential) reaches 4.3 V, at least `cv_fraction` left for the CV tail
+        y_cc = min(float(np.interp(4.3 - eta, *_ocv_table(round(w3, 4))[::-1])), 1.0 - cv_fraction)
+        y_cc = max(y_cc, 0.5)
+        f_cv = 1.0 - y_cc
+        q_cc = y_cc * qc[j] * mass * 3.6  # A s
         q_cv = f_cv * qc[j] * mass * 3.6
         t_cc = q_cc / cur
         tau = q_cv / (cur * (1.0 - 1.0 / 20.0))
         # CC charge
-        x = (1.0 - f_cv) * top * s_cc
         t_parts.append(t_now + t_cc * s_cc)
-        v_parts.append(np.minimum(ncm_ocv(x, h2h3_weight=w3) + eta, 4.3))
+        v_parts.append(np.minimum(ncm_ocv(y_cc * s_cc, h2h3_weight=w3) + eta, 4.3))
         i_parts.append(np.full(n_cc, cur))
         t_now += t_cc
         # CV tail at 4.3 V
@@ -234,21 +238,21 @@ def synthetic_record(
         v_parts.append(np.full(n_cv, 4.3))
         i_parts.append(cur * np.exp(-s_cv))
         t_now += tau * decay
-        # rest
-        v_top = float(ncm_ocv(top, h2h3_weight=w3))
+        # rest: relaxes towards the open-circuit voltage of the full state
+        v_top = float(ncm_ocv(1.0, h2h3_weight=w3))
         t_parts.append(t_now + rest * s_rest)
         v_parts.append(v_top + (4.3 - v_top) * np.exp(-s_rest * 5.0))
         i_parts.append(np.zeros(n_rest))
         t_now += rest
-        # CC discharge
+        # CC discharge over the delivered share of the charge
         t_dis = qd[j] * mass * 3.6 / cur
-        xd = top - (qd[j] / capacity) * s_cc
+        yd = 1.0 - (qd[j] / qc[j]) * s_cc
         t_parts.append(t_now + t_dis * s_cc)
-        v_parts.append(ncm_ocv(xd, h2h3_weight=w3) - eta)
+        v_parts.append(ncm_ocv(yd, h2h3_weight=w3) - eta)
         i_parts.append(np.full(n_cc, -cur))
         t_now += t_dis
         # rest
-        v_bot = float(ncm_ocv(xd[-1], h2h3_weight=w3))
+        v_bot = float(ncm_ocv(yd[-1], h2h3_weight=w3))
         t_parts.append(t_now + rest * s_rest)
         v_parts.append(v_bot - eta * np.exp(-s_rest * 5.0))
         i_parts.append(np.zeros(n_rest))
