@@ -157,7 +157,7 @@ def _read_block(c: _Lines, h: dict[str, Any], index: int) -> tuple[dict[str, Any
     m["date"] = date
     try:
         if date[0] > 0 and date[1] > 0 and date[2] > 0:
-            m["datetime"] = _dt.datetime(*date).isoformat()
+            m["datetime"] = _dt.datetime(date[0], date[1], date[2], date[3], date[4], date[5]).isoformat()
     except ValueError:
         pass
     nc = c.int("number of lines in block comment", 0, 10**6)
@@ -363,7 +363,7 @@ def read_vamas(path: str | os.PathLike[str], *, sample: Any = None, **_: Any) ->
     header["leading_blank_lines"] = start
     out: list[XPSSpectrum] = []
     for b in range(h["n_blocks"]):
-        m, table, _, labels = _read_block(c, h, b)
+        m, table, _unused, labels = _read_block(c, h, b)
         m["file"] = header
         out.append(_to_spectrum(p, m, table, labels, h["scan_mode"], sample))
     tail = [s for s in lines[c.i:] if s.strip()]

@@ -279,6 +279,8 @@ def evaluate(cm: Compiled, p: np.ndarray, x: np.ndarray, *, jac: bool = False,
         fwhm_f = max(fwhm_f, 1e-6)
         func = SHAPES[line.shape][0]
         dext: list[Any] = []
+        dc1: Any
+        dw1: Any
         if line.shape in ("gaussian", "lorentzian"):
             g = gaussian_grad if line.shape == "gaussian" else lorentzian_grad
             v1, unit1, dc1, dw1 = g(x, area_f, center_f, fwhm_f)

@@ -101,6 +101,7 @@ class XPSFit:
     """
 
     __slots__ = ("_ds",)
+    _ds: xr.Dataset
 
     def __init__(self, ds: xr.Dataset) -> None:
         object.__setattr__(self, "_ds", ds)
@@ -613,7 +614,7 @@ def charge_correct(spectra: XPSSpectrum | Sequence[XPSSpectrum], *, reference: s
     -0.8
     """
     single = isinstance(spectra, XPSSpectrum)
-    items = [spectra] if single else list(spectra)  # type: ignore[list-item]
+    items: list[XPSSpectrum] = [spectra] if isinstance(spectra, XPSSpectrum) else list(spectra)
     for s in items:
         if not isinstance(s, XPSSpectrum):
             raise ValidationError(f"charge_correct: expected XPSSpectrum objects, got {type(s).__name__}")
