@@ -268,6 +268,13 @@ class Uniformity:
         """The CV."""
         return float(self.cv)
 
+    @property
+    def stderr(self) -> float:
+        """Large-sample standard error of the CV, CV √((1 + 2 CV²) / (2 n)) for n bins (normal data)."""
+        if self.n_bins < 2 or not math.isfinite(self.cv):
+            return float("nan")
+        return float(self.cv * math.sqrt((1.0 + 2.0 * self.cv ** 2) / (2.0 * self.n_bins)))
+
     def to_dataset(self) -> xr.Dataset:
         """Storage form for :func:`ncmsurf.save`."""
         return xr.Dataset(attrs={k: getattr(self, k) for k in ("element", "reference", "cv", "mean_ratio",
