@@ -218,6 +218,18 @@ class XPSFit:
         return self._ds["background"].values  # type: ignore[no-any-return]
 
     @property
+    def transmission(self) -> np.ndarray | None:
+        """The spectrum's transmission column on the fitted points, if the file had one."""
+        if "transmission" in self._ds:
+            return self._ds["transmission"].values  # type: ignore[no-any-return]
+        return None
+
+    @property
+    def excitation_energy(self) -> float:
+        """Photon energy of the fitted spectrum, eV."""
+        return float(self._ds.attrs["excitation_energy"])
+
+    @property
     def residual(self) -> np.ndarray:
         """Data minus model."""
         return self.data - self.best_fit  # type: ignore[no-any-return]
@@ -429,6 +441,8 @@ def build_result(spec: XPSSpectrum, x: np.ndarray, y: np.ndarray, order: np.ndar
             "model": [c.to_dict() for c in cm.components],
         },
     )
+    if spec.transmission is not None:
+        ds["transmission"] = ("energy", np.asarray(spec.transmission, dtype=float))
     return XPSFit(ds)
 
 

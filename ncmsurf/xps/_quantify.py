@@ -97,7 +97,8 @@ def _rsf_lookup(rsf: str | Mapping[str, float]) -> Callable[[str], float]:
     return get
 
 
-def _areas_and_ke(areas: Any, kinetic_energy: Mapping[str, Any] | None) -> tuple[dict[str, float], dict[str, float]]:
+def _areas_and_ke(areas: Any, kinetic_energy: Mapping[str, Any] | None,
+                  file_t: dict[str, float] | None = None) -> tuple[dict[str, float], dict[str, float]]:
     from ncmsurf.xps._fit import XPSFit
 
     ke: dict[str, float] = {}
@@ -115,7 +116,12 @@ def _areas_and_ke(areas: Any, kinetic_energy: Mapping[str, Any] | None) -> tuple
             w = np.array([a[m][0] for m in mains])
             c = np.array([f.params[f"{m}.center"][0] for m in mains])
             be = float((w * c).sum() / w.sum()) if w.sum() > 0 else float(c.mean())
-            ke[name] = float(f._ds.attrs["excitation_energy"]) - be
+            ke[name] = f.excitation_energy - be
+            t = f.transmission
+            if file_t is not None and t is not None:
+                kk = f.excitation_energy - f.binding_energy
+                order = np.argsort(kk)
+                file_t[name] = float(np.interp(ke[name], kk[order], t[order]))
     else:
         raise ValidationError("quantify: areas must be a mapping name -> area or a list of XPSFit")
     bad = [k for k, v in out.items() if not np.isfinite(v) or v < 0]
@@ -137,7 +143,10 @@ def corrected_areas(areas: Any, *, rsf: str | Mapping[str, float] = "scofield-al
     >>> corrected_areas({"O 1s": 293.0})
     {'O 1s': 100.0}
     """
-    vals, ke = _areas_and_ke(areas, kinetic_energy)
+    file_t: dict[str, float] = {}
+    vals, ke = _areas_and_ke(areas, kinetic_energy, file_t)
+    if transmission is None and file_t and set(file_t) == set(vals):
+        transmission = file_t  # fits of spectra that carried a transmission column
     get = _rsf_lookup(rsf)
     x = float(imfp_exponent)
 
@@ -194,7 +203,9 @@ def quantify(areas: Any, *, rsf: str | Mapping[str, float] = "scofield-alka", tr
     areas : mapping or list of XPSFit
         Name (core level such as ``"Ni 2p"`` or any component name) → raw
         area; or fits (each contributes the total area of its region, at
-        the area-weighted kinetic energy of its main components).
+        the area-weighted kinetic energy of its main components; when every
+        fitted spectrum carried a transmission column and ``transmission`` is
+        None, the file's transmission at that energy is used).
     rsf : str or mapping
         ``"scofield-alka"`` (shipped), a registered set (:func:`register_rsf`)
         or name → RSF. Names are matched exactly, then by their core level

@@ -74,3 +74,18 @@ def test_quantify_list_of_fits():
     assert at["O 1s"] == pytest.approx(50, abs=1.5)
     assert sum(at.values()) == pytest.approx(100, rel=1e-12)
     assert np.isfinite(list(at.values())).all()
+
+
+def test_fits_use_the_file_transmission():
+    from ncmsurf.datasets.xps import synthetic_spectrum
+
+    def with_t(spec, t):
+        return spec.replace(transmission=np.full(spec.binding_energy.size, t))
+
+    o = with_t(synthetic_spectrum("O 1s", area=2.93e5, seed=1), 2.0)
+    f = with_t(synthetic_spectrum("F 1s", area=4.43e5, seed=1), 1.0)
+    fits = [ns.xps.fit(s, s.region, background="active-shirley") for s in (o, f)]
+    assert fits[0].transmission is not None
+    at = ns.xps.quantify(fits)
+    # analytic: equal area/RSF, transmission 2 vs 1 -> 1/3 : 2/3 (within the fit precision)
+    assert at["O 1s"] == pytest.approx(100 / 3, abs=1.0)
