@@ -352,16 +352,20 @@ def _solve(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray, wi:
            lower: np.ndarray, upper: np.ndarray, max_nfev: int) -> Any:
     tr = _Transform(lower, upper)
     func = c.func
-    zr, zi = z.real, z.imag
     k = p0.size
     n = z.size
 
+    # residuals interleaved (Re, Im) per point: order is irrelevant to least squares
+    iw = np.empty(2 * n)
+    iw[0::2], iw[1::2] = 1.0 / wr, 1.0 / wi
+    zc = np.ascontiguousarray(z, dtype=complex)
+
     def resid(x: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            zm = func(tr.to_p(x), w)
-        r = np.concatenate(((zm.real - zr) / wr, (zm.imag - zi) / wi))
-        r[~np.isfinite(r)] = 1e150
-        return r
+        zm = func(tr.to_p(x), w)
+        r = (np.ascontiguousarray(zm - zc)).view(np.float64) * iw
+        if not np.isfinite(r).all():
+            r[~np.isfinite(r)] = 1e150
+        return r  # type: ignore[no-any-return]
 
     eye = np.eye(k)
 
@@ -369,17 +373,17 @@ def _solve(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray, wi:
         # forward differences, all k+1 parameter sets in one vectorised evaluation
         h = 1.5e-8 * np.maximum(np.abs(x), 1.0)
         xs = np.concatenate((x[:, None], x[:, None] + eye * h), axis=1)  # (k, k+1)
-        ps = tr.to_p(xs)[:, :, None]  # (k, k+1, 1)
-        with np.errstate(all="ignore"):
-            zm = func(ps, w)  # (k+1, n)
-        d = (zm[1:] - zm[0]) / h[:, None]
-        out = np.concatenate((d.real / wr, d.imag / wi), axis=1).T
-        out[~np.isfinite(out)] = 0.0
+        zm = func(tr.to_p(xs)[:, :, None], w)  # (k+1, n)
+        d = np.ascontiguousarray((zm[1:] - zm[0]) / h[:, None])
+        out = (d.view(np.float64) * iw).T
+        if not np.isfinite(out).all():
+            out[~np.isfinite(out)] = 0.0
         return out  # type: ignore[no-any-return]
 
     x0 = tr.to_x(p0)
-    res = least_squares(resid, x0, jac=jac, method="lm" if 2 * n >= k else "trf", x_scale="jac",
-                        ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=max_nfev)
+    with np.errstate(all="ignore"):
+        res = least_squares(resid, x0, jac=jac, method="lm" if 2 * n >= k else "trf", x_scale="jac",
+                            ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=max_nfev)
     res.p = tr.to_p(res.x)  # type: ignore[attr-defined]
     res.logp = tr.log  # type: ignore[attr-defined]
     return res
