@@ -123,3 +123,16 @@ def test_check_fragments_on_a_profile() -> None:
     with pytest.warns(ns.sims.CloseMassWarning) as rec:
         ns.sims.check_fragments(p)
     assert len(rec) == 2  # AlO- vs C2F- and AlO2- vs Co-
+
+
+def test_interface_options_background_and_direction() -> None:
+    p = synthetic_profile(coating_thickness=5.0, sputter_rate=0.05, width=1.0, background=0.0, noise=0.0)
+    # no far-side background: zero baseline and tail baseline agree (generator truth 5 nm)
+    a = ns.sims.interface(p, "AlO-", background=None, smooth=1)
+    b = ns.sims.interface(p, "AlO-", background=0.0, direction="falling", smooth=1)
+    assert a.depth == pytest.approx(5.0, rel=1e-3) and b.depth == pytest.approx(5.0, rel=1e-3)
+    # level 0.84 of a falling erf lies sigma = width/2 before the centre (analytic)
+    c = ns.sims.interface(p, "AlO-", level=0.8413447460685429, smooth=1)
+    assert c.depth == pytest.approx(4.5, abs=0.01)
+    with pytest.raises(ValidationError, match="direction"):
+        ns.sims.interface(p, "AlO-", direction="up")

@@ -136,33 +136,13 @@ def test_from_arxps_bad_input() -> None:
         ns.thickness.from_arxps([0, 10, 20], [1.0, -1.0, 2.0], attenuation_length=2)
 
 
-def _shirley_fallback(y: np.ndarray, tol: float = 1e-8, max_iter: int = 200) -> np.ndarray:
-    """Plain iterative Shirley on a descending-BE array (used only if ns.xps.shirley is unavailable)."""
-    n = y.size
-    b = np.full(n, y[-1], dtype=float)
-    for _ in range(max_iter):
-        s = y - b
-        # cumulative area from the low-BE end (last index) towards each point
-        cum = np.concatenate([np.cumsum(0.5 * (s[1:] + s[:-1])[::-1])[::-1], [0.0]])
-        new = y[-1] + (y[0] - y[-1]) * cum / cum[0]
-        if np.max(np.abs(new - b)) < tol:
-            return new
-        b = new
-    return b
-
-
 def _al2p_ratio(spec: ns.XPSSpectrum) -> float:
     """Oxide/metal Al 2p area ratio: Shirley over BE 66-74 eV, split at the minimum between the peaks."""
     sp = spec.cropped(66.0, 74.0)
     be, y = sp.binding_energy, sp.intensity
     order = np.argsort(be)[::-1]  # descending binding energy
     be, y = be[order], y[order]
-    try:
-        from ncmsurf.xps import shirley
-        bg = np.asarray(shirley(be, y))
-    except ImportError:
-        bg = _shirley_fallback(y)
-    net = y - bg
+    net = y - np.asarray(ns.xps.shirley(be, y))
     # this insulated foil is charge-shifted by about -5 eV: metal at 67.6 eV, oxide at 70.2 eV
     # (2.6 eV apart; the metal's 15.3 eV bulk plasmon appears at 82.9 eV)
     valley = (be > 68.0) & (be < 69.5)
