@@ -2,7 +2,8 @@
 
 :func:`demo_study` writes P-NCM, A(1,3,5)-NCM and F(1,3,5)-NCM, fresh and
 after 100 cycles, as XPS (VAMAS), impedance (BioLogic ``.mpt``), cycling
-(Arbin-style CSV), ToF-SIMS depth profiles (SurfaceLab text) and EDS maps,
+(Arbin-style CSV), ToF-SIMS depth profiles (SurfaceLab text) and EDS maps
+(NumPy ``.npz`` element maps),
 with a ``study.toml`` manifest. **All data are synthetic**: they are computed
 from the physical parameters returned by :func:`demo_truth`, which the
 manifest also records under ``[generator]`` and ``[truth]``. When a vendor
@@ -381,18 +382,11 @@ def _write_sims(prof: DepthProfile, path: Path) -> str:
 
 
 def _write_eds(emap: ElementMap, path: Path) -> str:
-    mod = None
-    for name in ("write_eds_map", "write_map", "write_eds_csv", "write_bruker_csv"):
-        mod = _peer("ncmsurf.io.eds_formats", name)
-        if mod is not None:
-            break
-    if mod is not None:
-        p = path.with_suffix(".csv")
-        try:
-            mod(emap, p)
-            return p.name
-        except Exception:  # a writer with another signature: fall back to the plain layout
-            pass
+    w = _peer("ncmsurf.io.eds_formats", "write_npz")
+    if w is not None:
+        p = path.with_suffix(".npz")
+        w(emap, p)
+        return p.name
     p = path.with_suffix(".csv")
     maps = emap.maps
     ny, nx = emap.shape
@@ -432,7 +426,7 @@ def _writers_signature() -> str:
     names = [("ncmsurf.io.vamas", "write_vamas"), ("ncmsurf.io.biologic_eis", "write_mpt"),
              ("ncmsurf.io.cyclers", "write_arbin_csv"), ("ncmsurf.io.sims_formats", "write_surfacelab_txt"),
              ("ncmsurf.datasets.xps", "synthetic_spectrum"), ("ncmsurf.datasets.eis", "synthetic_spectrum"),
-             ("ncmsurf.datasets.coating", "synthetic_map"), ("ncmsurf.io.eds_formats", "write_eds_map")]
+             ("ncmsurf.datasets.coating", "synthetic_map"), ("ncmsurf.io.eds_formats", "write_npz")]
     return "".join("1" if _peer(m, f) is not None else "0" for m, f in names)
 
 
