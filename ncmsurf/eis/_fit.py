@@ -33,6 +33,7 @@ from scipy.optimize import least_squares
 
 from ncmsurf.core.errors import FitError, NcmsurfWarning
 from ncmsurf.core.models import ImpedanceSpectrum
+from ncmsurf.core.results import register_citation
 from ncmsurf.core.units import magnitude
 from ncmsurf.eis._circuits import CompiledCircuit, compile_circuit, resolve_circuit
 from ncmsurf.eis._guess import initial_guess as _auto_guess
@@ -44,6 +45,13 @@ WEIGHTINGS = ("unity", "modulus", "proportional")
 POOR_FIT = 0.02
 #: Multi-start stops after this many starts in a row without a 0.1 % lower chi-square.
 MULTISTART_PATIENCE = 4
+
+
+register_citation(
+    "murbach2020",
+    "M. D. Murbach, B. Gerwe, N. Dawson-Elli, L. Tsui, impedance.py: A Python package for electrochemical "
+    "impedance analysis, J. Open Source Softw. 5(52), 2349 (2020), doi:10.21105/joss.02349",
+)
 
 
 class EISFitWarning(NcmsurfWarning):
@@ -157,6 +165,9 @@ class CircuitFit:
     nfev: int = 0
     n_starts: int = 1
     constants: dict[str, float] = field(default_factory=dict)
+
+    #: Keys for :func:`ncmsurf.core.results.citations` (circuit syntax and element definitions).
+    citations = ("murbach2020",)
 
     # ------------------------------------------------------------- derived
     @property

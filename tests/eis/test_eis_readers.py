@@ -253,3 +253,31 @@ def test_mpr_through_read_eis_and_galvani_missing(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(sys.modules, "galvani", None)
     with pytest.raises(ReadError, match="optional 'galvani' package"):
         read_mpr(path)
+
+
+def test_autolab_nova_export_two_sweeps(tmp_path: Path) -> None:
+    from ncmsurf.datasets.eis import synthetic_spectrum
+
+    s = synthetic_spectrum("R0-p(R1,C1)", {"R0": 1.0, "R1": 5.0, "C1": 1e-3}, noise=0.0)
+    rows = ["Index;Frequency (Hz);Z' (Ω);-Z'' (Ω);Z (Ω);-Phase (°);Time (s)"]
+    for _sweep in range(2):
+        for i, (f, z) in enumerate(zip(s.frequency, s.impedance, strict=True)):
+            rows.append(f"{i + 1};{f:.6g};{z.real:.8g};{-z.imag:.8g};{abs(z):.8g};0;{i}".replace(".", ","))
+    p = tmp_path / "nova.txt"
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    back = ns.read_eis(p)
+    assert [b.meta["format"] for b in back] == ["autolab-nova"] * 2
+    # -Z'' negated back to Z''; decimal commas; 8 significant digits written
+    np.testing.assert_allclose(back[1].impedance, s.impedance, rtol=1e-7)
+
+
+def test_mpt_with_decimal_commas(tmp_path: Path) -> None:
+    from ncmsurf.datasets.eis import NCM_TRUTH, synthetic_spectrum
+
+    s = synthetic_spectrum("ncm", NCM_TRUTH, seed=3)
+    p = write_mpt(s, tmp_path / "fr.mpt")
+    lines = p.read_bytes().decode("latin-1").split("\r\n")
+    lines = lines[:11] + [ln.replace(".", ",") for ln in lines[11:]]
+    p.write_bytes("\r\n".join(lines).encode("latin-1"))
+    back = ns.read_eis(p)[0]
+    np.testing.assert_allclose(back.impedance, s.impedance, rtol=1e-10)
