@@ -214,8 +214,8 @@ def _eis_spectrum(s: Sample, t: dict[str, Any], seed: int) -> ImpedanceSpectrum:
     f = np.logspace(5, -2, 71)
     gen = _peer("ncmsurf.datasets.eis", "synthetic_spectrum")
     if gen is not None:
-        spec = gen("R0-p(R1,CPE1)-p(R2-W1,CPE2)", params, frequency=f, noise=0.005, seed=seed, area=AREA_CM2,
-                   sample=s)
+        spec: ImpedanceSpectrum = gen("R0-p(R1,CPE1)-p(R2-W1,CPE2)", params, frequency=f, noise=0.005, seed=seed,
+                                      area=AREA_CM2, sample=s)
     else:
         rng = np.random.default_rng(seed)
         z = _ncm_impedance(f, params)

@@ -91,7 +91,8 @@ def metrics_vs_n(study: Study) -> Any:
 
 def nyquist(study: Study) -> Any:
     """Nyquist plots with the fitted circuit curves, one panel per cycle state."""
-    specs = [(e.sample, e.measurement) for e in study.entries if e.kind == "eis" and e.measurement is not None]
+    specs: list[tuple[Sample, Any]] = [(e.sample, e.measurement) for e in study.entries
+                                      if e.kind == "eis" and e.measurement is not None]
     if not specs:
         raise ValueError("no impedance spectra")
     states = sorted({s.cycles for s, _ in specs})
@@ -244,7 +245,8 @@ def dqdv(study: Study) -> Any:
     """dQ/dV of the first cycle's charge for every cycled cell."""
     import ncmsurf.cycling as cyc
 
-    recs = [(e.sample, e.measurement) for e in study.entries if e.kind == "cycling" and e.measurement is not None]
+    recs: list[tuple[Sample, Any]] = [(e.sample, e.measurement) for e in study.entries
+                                      if e.kind == "cycling" and e.measurement is not None]
     if not recs:
         raise ValueError("no cycling records")
     fig, axes = new_figure(1, 1, width=7.0, height=4.0)
@@ -264,7 +266,8 @@ def dqdv(study: Study) -> Any:
 
 def depth_profiles(study: Study) -> Any:
     """ToF-SIMS depth profiles of the coated samples, coating fragment normalised."""
-    profs = [(e.sample, e.measurement) for e in study.entries if e.kind == "sims" and e.measurement is not None]
+    profs: list[tuple[Sample, Any]] = [(e.sample, e.measurement) for e in study.entries
+                                      if e.kind == "sims" and e.measurement is not None]
     if not profs:
         raise ValueError("no depth profiles")
     frag = study.analysis_options.get("sims_fragment")

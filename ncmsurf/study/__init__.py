@@ -177,7 +177,7 @@ class Study:
         ValidationError
             If it is not a model or no sample is known.
         """
-        items = list(measurement) if isinstance(measurement, (list, tuple)) else [measurement]
+        items: list[Any] = list(measurement) if isinstance(measurement, (list, tuple)) else [measurement]
         for m in items:
             kind = kind_of(m)
             s = _as_sample(sample) if sample is not None else m.sample

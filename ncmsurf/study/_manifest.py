@@ -25,6 +25,7 @@ Any further tables (``[generator]``, ``[truth]``, ...) are kept verbatim in
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -111,7 +112,7 @@ def _positive(value: Any, what: str) -> float | None:
     return float(value)
 
 
-def read_manifest(folder: str | Path) -> Manifest:
+def read_manifest(folder: str | os.PathLike[str]) -> Manifest:
     """Parse ``folder/study.toml``.
 
     Parameters

@@ -231,7 +231,7 @@ def eis_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any])
     """Fit the default NCM circuit; R_s, R_SEI, R_ct in ohm·cm² when the area is known."""
     out = StepOutput()
     eis = _engine("eis")
-    spec = ms[0]
+    spec: Any = ms[0]
     if len(ms) > 1:
         out.notes.append(f"{len(ms)} impedance spectra; the first is used for the metrics")
     kw: dict[str, Any] = {}
@@ -338,7 +338,7 @@ def cycling_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, A
     """Summary, rate capability, retention after 100 cycles and fitted cycles to 80 %."""
     out = StepOutput()
     cyc = _engine("cycling")
-    data = ms[0]
+    data: Any = ms[0]
     if len(ms) > 1:
         out.notes.append(f"{len(ms)} cycling records; the first is used for the metrics")
     cap_units = "mAh/g" if getattr(data, "mass", None) else "mAh"
@@ -430,7 +430,7 @@ def sims_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any]
     """Depth of the coating/substrate interface of the coating fragment."""
     out = StepOutput()
     sims = _engine("sims")
-    prof = ms[0]
+    prof: Any = ms[0]
     if not sample.coated:
         out.fail("thickness_sims", "pristine sample: no coating")
         return out
@@ -459,7 +459,7 @@ def eds_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any])
     """Coverage and uniformity of the coating element map."""
     out = StepOutput()
     eds = _engine("eds")
-    emap = ms[0]
+    emap: Any = ms[0]
     try:
         el = _coating_name(list(emap.elements), opts.get("eds_element"), "element")
         cov = eds.coverage(emap, el)
