@@ -205,6 +205,29 @@ class Interface:
         return (f"Interface({self.fragment!r}, {self.direction}, time={self.time:.4g} s, "
                 f"width_16_84={self.width_16_84:.3g} s{dep}, method={self.method!r})")
 
+    def plot(self, ax: Any = None, *, profile: DepthProfile | None = None, **kw: Any) -> Any:
+        """Mark the interface and its 16–84 % band (on depth when known), over ``profile``'s marker if given.
+
+        Needs matplotlib (the ``plot`` extra).
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        on_depth = self.depth is not None and self.width_depth is not None
+        if profile is not None:
+            x = profile.depth if on_depth else profile.sputter_time
+            ax.plot(x, profile[self.fragment], label=self.fragment, **kw)
+        if self.success:
+            c = float(self.depth) if on_depth else self.time  # type: ignore[arg-type]
+            w = float(self.width_depth) if on_depth else self.width_16_84  # type: ignore[arg-type]
+            ax.axvline(c, color="k", ls="--", label=f"interface {c:.3g} {'nm' if on_depth else 's'}")
+            ax.axvspan(c - w / 2, c + w / 2, color="k", alpha=0.1, label="16–84 %")
+        ax.set_xlabel("depth (nm)" if on_depth else "sputter time (s)")
+        ax.set_ylabel("intensity")
+        ax.legend()
+        return ax
+
     def to_dataset(self) -> xr.Dataset:
         """Storage form for :func:`ncmsurf.save`."""
         attrs: dict[str, Any] = {k: getattr(self, k) for k in ("fragment", "time", "width_16_84", "level",

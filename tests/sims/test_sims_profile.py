@@ -136,3 +136,14 @@ def test_interface_options_background_and_direction() -> None:
     assert c.depth == pytest.approx(4.5, abs=0.01)
     with pytest.raises(ValidationError, match="direction"):
         ns.sims.interface(p, "AlO-", direction="up")
+
+
+def test_interface_plot_runs() -> None:
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    p = synthetic_profile(coating_thickness=5.0, sputter_rate=0.05, width=1.0)
+    ax = ns.sims.interface(p, "AlO2-").plot(profile=p)
+    assert ax.get_xlabel() == "depth (nm)"
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
