@@ -223,6 +223,7 @@ def read_mpr(path: str | Path, *, sample: Any = None, area: Any = None, normaliz
     cyc_name = next((c for c in ("cycle number", "z cycle") if c in names), None)
     cyc = np.asarray(data[cyc_name], float) if cyc_name else None
     eis = f > 0
+    n_records, n_eis = int(f.size), int(eis.sum())
     rows = np.flatnonzero(eis) + 1  # record numbers stand in for line numbers
     if not eis.any():
         raise ReadError(path, None, "no records with freq/Hz > 0 (no impedance data)")
@@ -237,7 +238,8 @@ def read_mpr(path: str | Path, *, sample: Any = None, area: Any = None, normaliz
         if b <= a:
             continue
         meta: dict[str, Any] = {"format": "biologic-mpr", "instrument": "BioLogic EC-Lab", "sweep": k + 1,
-                                "cycle": int(cyc[a]) if cyc is not None else k + 1, "record": int(rows[a])}
+                                "cycle": int(cyc[a]) if cyc is not None else k + 1, "record": int(rows[a]),
+                                "non_eis_records": int(n_records - n_eis)}
         out.append(make_spectra(path, f[a:b], z[a:b], rows[a:b], meta, sample=sample, area=area,
                                 normalize=normalize))
     return out

@@ -395,6 +395,7 @@ def read_versastudio(path: str | Path, *, sample: Any = None, area: Any = None, 
     path = Path(path)
     lines = _lines(path)
     out: list[ImpedanceSpectrum] = []
+    skipped: list[int] = []
     i = 0
     while i < len(lines):
         m = re.match(r"\s*<Segment(\d+)>\s*$", lines[i])
@@ -416,9 +417,11 @@ def read_versastudio(path: str | Path, *, sample: Any = None, area: Any = None, 
             meta = {"format": "versastudio-par", "instrument": "VersaSTAT", "segment": seg}
             out.append(make_spectra(path, vals[:, 0], vals[:, 1] + 1j * vals[:, 2], nums, meta, sample=sample,
                                     area=area, normalize=normalize))
+        else:
+            skipped.append(seg)
         i = end + 1
     _require(path, bool(out), None, "no <SegmentN> with Frequency(Hz), Z Real and Z Imag columns")
-    return out
+    return [s.with_meta(skipped_segments=skipped) for s in out] if skipped else out
 
 
 # ------------------------------------------------------------ CH Instruments
