@@ -56,9 +56,25 @@ class Compiled:
     satellites: list[str] = field(default_factory=list)
     area_param: dict[str, str] = field(default_factory=dict)  # component -> name of its area-setting param
     components: list[Peak] = field(default_factory=list)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def ref(self, name: str, value: float, bounds: tuple[float, float] | None, vary: bool) -> tuple[str, Any]:
-        """Register a parameter; return ("p", index) when free or ("c", value) when fixed."""
+        """Register a parameter; return ("p", index) when free or ("c", value) when fixed.
+
+        ``overrides[name]`` (keys ``value``, ``min``, ``max``, ``vary``) replaces the component's settings.
+        """
+        ov = self.overrides.get(name)
+        if ov:
+            if ov.get("value") is not None:
+                value = float(ov["value"])
+            if ov.get("min") is not None or ov.get("max") is not None:
+                lo0, hi0 = bounds if bounds is not None else (-np.inf, np.inf)
+                bounds = (float(ov["min"]) if ov.get("min") is not None else lo0,
+                          float(ov["max"]) if ov.get("max") is not None else hi0)
+            if ov.get("vary") is not None:
+                vary = bool(ov["vary"])
+                if vary and bounds is None:
+                    bounds = (-np.inf, np.inf)
         value = float(value)
         if vary and bounds is not None and bounds[1] > bounds[0]:
             lo, hi = bounds
@@ -103,7 +119,8 @@ def _prod(*refs: tuple[str, Any]) -> Spec:
     return (c, tuple(idx))
 
 
-def compile_model(components: list[Peak], *, shift: float = 0.0, default_area: float = 1.0) -> Compiled:
+def compile_model(components: list[Peak], *, shift: float = 0.0, default_area: float = 1.0,
+                  overrides: dict[str, dict[str, Any]] | None = None) -> Compiled:
     """Compile components into a :class:`Compiled` model (centres shifted by ``shift`` eV).
 
     Raises
@@ -117,7 +134,7 @@ def compile_model(components: list[Peak], *, shift: float = 0.0, default_area: f
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise FitError(f"model: duplicate component names {dup}")
-    cm = Compiled(components=list(components))
+    cm = Compiled(components=list(components), overrides=dict(overrides or {}))
     refs: dict[str, dict[str, Any]] = {}
     for comp in components:
         if not isinstance(comp, Peak):
@@ -172,6 +189,9 @@ def compile_model(components: list[Peak], *, shift: float = 0.0, default_area: f
         if "splitting" in pr:
             cm.lines.append(Line(n, f"{n} (partner)", comp.shape, _prod(pr["area"], rat, pr["ratio"]),
                                  _sum(pr["center"], off, pr["splitting"]), _sum(fw), [_sum(e) for e in extras]))
+    unknown = sorted(set(cm.overrides) - set(cm.names) - set(cm.fixed))
+    if unknown:
+        raise FitError(f"params: unknown parameter(s) {unknown}; the model has {cm.names + list(cm.fixed)}")
     return cm
 
 

@@ -14,8 +14,9 @@ True
 
 from __future__ import annotations
 
+import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,13 +29,22 @@ from ncmsurf.core.results import FitStatus, register_citation
 from ncmsurf.core.sample import Sample
 from ncmsurf.core.units import magnitude
 from ncmsurf.xps._backgrounds import shirley
-from ncmsurf.xps._engine import BACKGROUNDS, Compiled, Solution, compile_model, evaluate, line_params, solve
+from ncmsurf.xps._engine import (
+    BACKGROUNDS,
+    Compiled,
+    Solution,
+    compile_model,
+    evaluate,
+    line_params,
+    solve,
+    static_background,
+)
 from ncmsurf.xps._peaks import Peak, component_from_dict, normalize_region, preset_info, preset_model
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["ChargeReferenceWarning", "XPSFit", "charge_correct", "fit", "resolve_model"]
+__all__ = ["ChargeReferenceWarning", "XPSFit", "charge_correct", "fit", "make_params", "resolve_model"]
 
 register_citation("levenberg-trf", "M. A. Branch, T. F. Coleman, Y. Li, SIAM J. Sci. Comput. 21, 1 (1999)")
 
@@ -314,7 +324,8 @@ class XPSFit:
 
 
 def _lmfit_name(name: str) -> str:
-    out = "".join(ch if ch.isalnum() else "_" for ch in name)
+    """``"Ni2+.fwhm"`` → ``"Ni2_fwhm"``: runs of other characters become one underscore."""
+    out = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_")
     return out if out[:1].isalpha() else f"p_{out}"
 
 
@@ -461,8 +472,6 @@ def _failed(spec: XPSSpectrum, x: np.ndarray, y: np.ndarray, order: np.ndarray, 
             background: str, preset: str | None, energy_range: Any, charge_shift: float) -> XPSFit:
     bg = np.zeros_like(y)
     try:
-        from ncmsurf.xps._engine import static_background
-
         bg = static_background("shirley" if background == "active-shirley" else background, x, y)
     except Exception:
         bg = np.zeros_like(y)
@@ -476,8 +485,8 @@ def _failed(spec: XPSSpectrum, x: np.ndarray, y: np.ndarray, order: np.ndarray, 
 
 # ------------------------------------------------------------------ public fit
 def prepare(spectrum: XPSSpectrum, model: str | Sequence[Peak], *, background: str, energy_range: Any,
-            charge_shift: Any) -> tuple[XPSSpectrum, np.ndarray, np.ndarray, np.ndarray, Compiled, str | None,
-                                        float]:
+            charge_shift: Any, overrides: dict[str, dict[str, Any]] | None = None,
+            ) -> tuple[XPSSpectrum, np.ndarray, np.ndarray, np.ndarray, Compiled, str | None, float]:
     """Validate inputs, crop, shift and compile (shared by the single and batch paths)."""
     if not isinstance(spectrum, XPSSpectrum):
         raise FitError(f"fit: expected an XPSSpectrum (or a stack as xarray.DataArray), got {type(spectrum).__name__}")
@@ -497,7 +506,7 @@ def prepare(spectrum: XPSSpectrum, model: str | Sequence[Peak], *, background: s
     order = np.argsort(be, kind="stable")
     x = be[order]
     y = spec.intensity[order]
-    cm = compile_model(comps)
+    cm = compile_model(comps, overrides=overrides)
     if x.size < cm.nfree + 3:
         raise FitError(f"fit: {x.size} points cannot determine {cm.nfree} free parameters")
     return spec, x, y, order, cm, preset, shift
@@ -510,9 +519,128 @@ def poisson_weights(y: np.ndarray, units: str) -> np.ndarray | None:
     return None
 
 
+def make_params(model: str | Sequence[Peak], *, background: str = "shirley") -> Any:
+    """The model's parameters as :class:`lmfit.Parameters` (names with ``.``/``+`` replaced by ``_``).
+
+    Change values, bounds, ``vary`` or add ``expr`` constraints and pass them
+    back with ``fit(..., params=...)``; expressions need ``method="lmfit"``.
+
+    Examples
+    --------
+    >>> ps = make_params("O 1s")
+    >>> ps["lattice_center"].value, ps["lattice_center"].min
+    (529.3, 528.8)
+    """
+    import lmfit
+
+    comps, _ = resolve_model(model)
+    cm = compile_model(comps)
+    ps = lmfit.Parameters()
+    for n, v, lo, hi in zip(cm.names, cm.init, cm.lo, cm.hi):
+        ps.add(_lmfit_name(n), value=v, min=lo, max=hi, vary=True)
+    for n, v in cm.fixed.items():
+        ps.add(_lmfit_name(n), value=v, vary=False)
+    if background == "active-shirley":
+        ps.add("bg_offset", value=0.0)
+        ps.add("bg_k", value=0.0)
+    return ps
+
+
+def _overrides(params: Any, comps: Sequence[Peak]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Overrides keyed by ncmsurf parameter name, and lmfit expressions keyed by ncmsurf name."""
+    if params is None:
+        return {}, {}
+    cm = compile_model(list(comps))
+    names = list(cm.names) + list(cm.fixed)
+    by_lm = {_lmfit_name(n): n for n in names}
+    out: dict[str, dict[str, Any]] = {}
+    exprs: dict[str, str] = {}
+    items = params.items() if isinstance(params, Mapping) else []
+    for key, par in items:
+        name = key if key in names else by_lm.get(key)
+        if name is None:
+            if str(key).startswith("bg_"):
+                continue
+            raise FitError(f"params: {key!r} is not a parameter of the model ({sorted(by_lm)})")
+        if isinstance(par, Mapping):
+            out[name] = {k: par.get(k) for k in ("value", "min", "max", "vary")}
+            if par.get("expr"):
+                exprs[name] = str(par["expr"])
+        else:  # lmfit.Parameter
+            lo = None if par.min is None or not np.isfinite(par.min) else par.min
+            hi = None if par.max is None or not np.isfinite(par.max) else par.max
+            out[name] = {"value": par.value, "min": lo, "max": hi, "vary": bool(par.vary) or bool(par.expr)}
+            if par.expr:
+                exprs[name] = str(par.expr)
+    return out, exprs
+
+
+def _solve_lmfit(cm: Compiled, x: np.ndarray, y: np.ndarray, background: str, weights: np.ndarray | None,
+                 exprs: dict[str, str]) -> Solution:
+    """The flexible path: lmfit.minimize (least_squares) with lmfit expressions between parameters."""
+    import lmfit
+
+    p0 = solve(cm, x, y, background=background, weights=weights, max_nfev=1).p  # starting areas, background
+    names = list(cm.names) + (["bg.offset", "bg.k"] if background == "active-shirley" else [])
+    lo = list(cm.lo) + ([-np.inf, -np.inf] if background == "active-shirley" else [])
+    hi = list(cm.hi) + ([np.inf, np.inf] if background == "active-shirley" else [])
+    ps = lmfit.Parameters()
+    for n, v, a, b in zip(names, p0, lo, hi):
+        ps.add(_lmfit_name(n), value=float(v), min=a, max=b)
+    for n, v in cm.fixed.items():
+        ps.add(_lmfit_name(n), value=v, vary=False)
+    for n, e in exprs.items():
+        ps[_lmfit_name(n)].set(expr=e)
+    keys = [_lmfit_name(n) for n in names]
+    active = background == "active-shirley"
+    bg_static = np.zeros_like(y) if active else static_background(background, x, y)
+    net = y - bg_static
+    w = np.ones_like(y) if weights is None else weights
+    from ncmsurf.xps._backgrounds import cumulative_integral
+
+    def model_of(vec: np.ndarray) -> np.ndarray:
+        pk = evaluate(cm, vec[:cm.nfree], x)[0]
+        if active:
+            return pk + vec[cm.nfree] + vec[cm.nfree + 1] * cumulative_integral(x, pk)  # type: ignore[no-any-return]
+        return pk
+
+    def resid(pars: Any) -> np.ndarray:
+        vec = np.array([pars[k].value for k in keys])
+        return (model_of(vec) - net) * w  # type: ignore[no-any-return]
+
+    res = lmfit.minimize(resid, ps, method="least_squares")
+    vec = np.array([res.params[k].value for k in keys])
+    r = resid(res.params)
+    chisqr = float(r @ r)
+    cov = None
+    if res.covar is not None:
+        var = list(res.var_names)
+        # map the covariance of lmfit's varying parameters onto the compiled vector (expressions included)
+        G = np.zeros((len(keys), len(var)))
+        base = res.params.copy()
+        for j, vn in enumerate(var):
+            h = 1e-6 * max(abs(base[vn].value), 1e-3)
+            up = base.copy()
+            up[vn].set(value=base[vn].value + h)
+            up.update_constraints()
+            G[:, j] = (np.array([up[k].value for k in keys]) - vec) / h
+        cov = G @ res.covar @ G.T
+    pk = evaluate(cm, vec[:cm.nfree], x)[0]
+    bgp: dict[str, tuple[float, float]] = {}
+    if active:
+        bg = vec[cm.nfree] + vec[cm.nfree + 1] * cumulative_integral(x, pk)
+        err = np.sqrt(np.diag(cov)) if cov is not None else np.full(vec.size, np.nan)
+        bgp = {"bg.offset": (float(vec[cm.nfree]), float(err[cm.nfree])),
+               "bg.k": (float(vec[cm.nfree + 1]), float(err[cm.nfree + 1]))}
+    else:
+        bg = bg_static
+    return Solution(vec, cov, pk, bg, bool(res.success), f"lmfit: {res.message}", chisqr, float(res.redchi),
+                    int(res.nfev), bgp)
+
+
 def fit(spectrum: Any, model: str | Sequence[Peak], *, background: str = "shirley", energy_range: Any = None,
         charge_shift: Any = 0.0, monte_carlo: int = 0, seed: int = 0, min_snr: float = 5.0,
-        dask: bool | None = None, client: Any = None) -> Any:
+        params: Any = None, method: str = "fast", dask: bool | None = None, client: Any = None) -> Any:
     """Fit a core-level spectrum (or a stack of spectra) with a preset or a list of components.
 
     Parameters
@@ -538,6 +666,14 @@ def fit(spectrum: Any, model: str | Sequence[Peak], *, background: str = "shirle
     min_snr : float
         Minimum signal-to-noise of the background-subtracted area; below it
         the fit is returned failed with the reason.
+    params : lmfit.Parameters or dict, optional
+        Starting values, bounds and ``vary`` flags replacing the model's
+        (see :func:`make_params`; plain dicts ``{"Ni2+.fwhm": {"vary":
+        False}}`` work too). lmfit ``expr`` constraints need ``method="lmfit"``.
+    method : {"fast", "lmfit"}
+        ``"fast"``: compiled vector, analytic Jacobian, scipy least_squares.
+        ``"lmfit"``: the same residual through :func:`lmfit.minimize`
+        (slower; supports expressions between parameters).
     dask, client :
         Stack fits only (see :func:`ncmsurf.xps.fit_stack`).
 
@@ -557,8 +693,18 @@ def fit(spectrum: Any, model: str | Sequence[Peak], *, background: str = "shirle
 
         return fit_stack(spectrum, model, background=background, energy_range=energy_range,
                          charge_shift=charge_shift, dask=dask, client=client)
+    if method not in ("fast", "lmfit"):
+        raise FitError(f"method: expected 'fast' or 'lmfit', got {method!r}")
+    exprs: dict[str, str] = {}
+    overrides: dict[str, dict[str, Any]] = {}
+    if params is not None:
+        comps0, _ = resolve_model(model)
+        overrides, exprs = _overrides(params, comps0)
+        if exprs and method != "lmfit":
+            raise FitError(f"params: expressions {sorted(exprs)} need method='lmfit'")
     spec, x, y, order, cm, preset, shift = prepare(spectrum, model, background=background,
-                                                   energy_range=energy_range, charge_shift=charge_shift)
+                                                   energy_range=energy_range, charge_shift=charge_shift,
+                                                   overrides=overrides)
     kw: dict[str, Any] = {"background": background, "preset": preset, "energy_range": energy_range,
                           "charge_shift": shift}
     snr = _signal_to_noise(x, y, spec.units == "counts")
@@ -566,6 +712,9 @@ def fit(spectrum: Any, model: str | Sequence[Peak], *, background: str = "shirle
         return _failed(spec, x, y, order, cm, f"no significant signal above the background "
                        f"(signal-to-noise {snr:.2g} < {min_snr:g})", **kw)
     w = poisson_weights(y, spec.units)
+    if method == "lmfit":
+        sol = _solve_lmfit(cm, x, y, background, w, exprs)
+        return build_result(spec, x, y, order, cm, sol, stderr_method="lmfit-covariance", **kw)
     sol = solve(cm, x, y, background=background, weights=w)
     if monte_carlo and sol.success:
         cov = _monte_carlo(cm, x, sol, background, int(monte_carlo), seed, spec.units)

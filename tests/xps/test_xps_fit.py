@@ -81,7 +81,8 @@ def test_result_contents_and_storage(tmp_path):
     assert back == res
     assert back.fraction("Ni2+") == res.fraction("Ni2+")
     ps = res.to_lmfit_params()
-    assert ps["Ni2p_center"].value == pytest.approx(res.params["Ni2+.center"][0]) if "Ni2p_center" in ps else True
+    assert ps["Ni2_center"].value == res.params["Ni2+.center"][0]
+    assert ps["Ni2_center"].stderr == res.params["Ni2+.center"][1]
     assert len(ps) == len(res.params)
     rows = ns.xps.line_table(res)
     assert [r["line"] for r in rows][:2] == ["Ni2+ 2p3/2", "Ni2+ 2p1/2"]
@@ -217,3 +218,29 @@ def test_plot_returns_axes():
     res = ns.xps.fit(synthetic_spectrum("O 1s", seed=0), "O 1s")
     ax = res.plot()
     assert ax.get_xlabel() == "Binding energy (eV)"
+
+
+def test_lmfit_parameters_and_lmfit_method():
+    pytest.importorskip("lmfit")
+    spec = synthetic_spectrum("Ni 2p", fractions={"Ni2+": 0.6, "Ni3+": 0.4}, area=1e6, seed=8)
+    fast = ns.xps.fit(spec, "Ni 2p", background="active-shirley")
+    slow = ns.xps.fit(spec, "Ni 2p", background="active-shirley", method="lmfit")
+    assert slow.success and slow.meta["stderr_method"] == "lmfit-covariance"
+    # same model and data, two solvers: same optimum and uncertainties
+    assert slow.fraction("Ni2+")[0] == pytest.approx(fast.fraction("Ni2+")[0], abs=2e-3)
+    assert slow.fraction("Ni2+")[1] == pytest.approx(fast.fraction("Ni2+")[1], rel=0.1)
+    ps = ns.xps.make_params("Ni 2p", background="active-shirley")
+    ps["Ni2_fwhm"].set(value=2.0, vary=False)
+    held = ns.xps.fit(spec, "Ni 2p", background="active-shirley", params=ps)
+    assert held.params["Ni2+.fwhm"] == (2.0, 0.0)  # held fixed at the given value
+    # an lmfit expression: both doublets share one width
+    ps = ns.xps.make_params("Ni 2p")
+    ps["Ni3_fwhm"].set(expr="Ni2_fwhm")
+    tied = ns.xps.fit(spec, "Ni 2p", background="active-shirley", params=ps, method="lmfit")
+    assert tied.params["Ni3+.fwhm"][0] == pytest.approx(tied.params["Ni2+.fwhm"][0], rel=1e-12)
+    with pytest.raises(FitError, match="method='lmfit'"):
+        ns.xps.fit(spec, "Ni 2p", params=ps)
+    with pytest.raises(FitError, match="not a parameter"):
+        ns.xps.fit(spec, "Ni 2p", params={"nope": {"value": 1}})
+    dict_style = ns.xps.fit(spec, "Ni 2p", params={"Ni2+.center": {"value": 854.4, "vary": False}})
+    assert dict_style.params["Ni2+.center"] == (854.4, 0.0)
