@@ -117,6 +117,11 @@ def _fit_xps(paths: Sequence[str], model: str | None) -> None:
     presets = set(ns.xps.presets())
     for p in paths:
         specs = ns.read_xps(p)
+        if model is not None:
+            chosen = [sp for sp in specs if sp.region == model] or (specs if len(specs) == 1 else [])
+            if not chosen:
+                raise _Fail(f"{p}: no {model!r} block (blocks: {[sp.region for sp in specs]})")
+            specs = chosen
         for spec in specs:
             region = model or spec.region
             if region not in presets:
@@ -130,6 +135,9 @@ def _fit_xps(paths: Sequence[str], model: str | None) -> None:
             for name, (a, s) in fit.areas.items():
                 rows.append([name, *_vs(a, s), f"{100 * float(a) / total:.1f}"])
             print(_table(rows, ["component", "area", "stderr", "% of area"]))
+            if region == "Ni 2p" and fit.success:
+                v, e = fit.fraction("Ni2+", among=["Ni2+", "Ni3+"])
+                print(f"Ni2+ / (Ni2+ + Ni3+) = {_cell(float(v))} +- {_cell(float(e))}")
 
 
 def _fit_eis(paths: Sequence[str], circuit: str | None) -> None:

@@ -483,7 +483,9 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
         from ncmsurf.core.errors import ValidationError
 
         raise ValidationError(f"kinds: unknown measurement kind(s) {sorted(unknown)}")
-    signature = f"seed={seed} writers={_writers_signature()} kinds={','.join(sorted(wanted))}"
+    from ncmsurf import __version__
+
+    signature = f"ncmsurf={__version__} seed={seed} writers={_writers_signature()} kinds={','.join(sorted(wanted))}"
     if marker.is_file() and (folder / "study.toml").is_file() and not overwrite \
             and marker.read_text().strip() == signature:
         return folder

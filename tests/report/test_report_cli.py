@@ -196,4 +196,6 @@ def test_cli_info_and_fit_tables(tmp_path: Path, capsys: pytest.CaptureFixture[s
         xps = sorted((folder / "xps").iterdir())[0]
         assert main(["fit", "xps", str(xps)]) == 0
         out = capsys.readouterr().out
-        assert "component" in out
+        assert "component" in out and "Ni2+ / (Ni2+ + Ni3+)" in out
+        assert main(["fit", "xps", str(xps), "--model", "Co 2p"]) == 2
+        assert "no 'Co 2p' block" in capsys.readouterr().err
