@@ -254,6 +254,10 @@ def _flatten(obj: Any, group: str, out: list[tuple[str, xr.Dataset]]) -> None:
         extra = {"ncmsurf_dataarray_name": "" if obj.name is None else str(obj.name)}
     elif isinstance(obj, xr.Dataset):
         ds, cls, extra = obj, "xarray:Dataset", {}
+    elif hasattr(obj, "to_dataset") and hasattr(type(obj), "from_dataset"):
+        ds, cls, extra = obj.to_dataset(), _class_path(obj), {}
+        if hasattr(obj, "_storage_children"):
+            children = obj._storage_children()
     elif isinstance(obj, (list, tuple)):
         ds, cls, extra = xr.Dataset(), "builtins:" + type(obj).__name__, {"ncmsurf_len": len(obj)}
         children = {f"item{i:05d}": x for i, x in enumerate(obj)}
@@ -263,10 +267,6 @@ def _flatten(obj: Any, group: str, out: list[tuple[str, xr.Dataset]]) -> None:
             raise ValidationError("save: dictionary keys must be strings")
         ds, cls, extra = xr.Dataset(), "builtins:dict", {"ncmsurf_keys": json.dumps(keys)}
         children = {f"item{i:05d}": obj[k] for i, k in enumerate(keys)}
-    elif hasattr(obj, "to_dataset") and hasattr(type(obj), "from_dataset"):
-        ds, cls, extra = obj.to_dataset(), _class_path(obj), {}
-        if hasattr(obj, "_storage_children"):
-            children = obj._storage_children()
     else:
         raise ValidationError(f"save: objects of type {type(obj).__name__} cannot be stored")
     enc = _encode_dataset(ds)
