@@ -5,7 +5,7 @@ Run with the benchmark environment (ncmsurf, cellpy, galvani installed)::
     python benchmarks/bench_cycling.py [--rows 1000000] [--repeats 3] [--out benchmarks/results/cycling.md]
 
 Both libraries read the same file (written by
-``ncmsurf.io.cyclers.write_arbin_csv`` from a seeded synthetic record, 10
+``ncmsurf.io.cyclers.write_arbin_csv`` from a seeded synthetic record, 8
 significant digits as an instrument writes them; cellpy reads it with its
 ``arbin_sql_csv`` loader) and build their per-cycle summary. Runs are
 interleaved in one process; the table gives medians and the ratio, plus the
@@ -53,44 +53,83 @@ def _peak(func: Callable[[], Any]) -> float:
     return peak / 1e6
 
 
+def _ours_only(rows: int, repeats: int) -> None:
+    import pandas
+
+    rec = synthetic_record(n_cycles=max(2, rows // 1000), points_per_cycle=1000, seed=0)
+    tmp = Path(tempfile.mkdtemp(prefix="ncmsurf_bench_"))
+    try:
+        path = write_arbin_csv(rec, tmp / "synthetic_arbin.csv", digits=8)
+        t_read, t_sum = [], []
+        for _ in range(repeats):
+            dt, data = _timed(lambda: read_arbin_csv(path, mass=0.01))
+            t_read.append(dt)
+            t_sum.append(_timed(lambda d=data: summary(d))[0])
+        peak = _peak(lambda: summary(read_arbin_csv(path, mass=0.01)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"ncmsurf only, {len(rec):,} rows, pandas {pandas.__version__}, numpy {np.__version__}: "
+          f"read {statistics.median(t_read):.3f} s + summary {statistics.median(t_sum):.3f} s "
+          f"(medians of {repeats}); peak {peak:.0f} MB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=None, help="write the markdown results here")
+    ap.add_argument("--no-peer", action="store_true", help="time ncmsurf only (any environment)")
     args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    if args.no_peer:
+        _ours_only(args.rows, args.repeats)
+        return
 
     import cellpy
     from cellpy import prms
 
     prms.Reader.sep = ","
-    warnings.simplefilter("ignore")
 
     per_cycle = 1000
     n_cycles = max(2, args.rows // per_cycle)
     rec = synthetic_record(n_cycles=n_cycles, points_per_cycle=per_cycle, seed=0)
     tmp = Path(tempfile.mkdtemp(prefix="ncmsurf_bench_"))
     try:
-        path = write_arbin_csv(rec, tmp / "synthetic_arbin.csv", digits=10)
+        path = write_arbin_csv(rec, tmp / "synthetic_arbin.csv", digits=8)
         size_mb = path.stat().st_size / 1e6
         mass_g = rec.mass or 0.01
 
         def ours() -> Any:
             return summary(read_arbin_csv(path, mass=mass_g))
 
+        def ours_lean() -> Any:
+            return summary(read_arbin_csv(path, mass=mass_g, extra_columns=False))
+
         def theirs() -> Any:
             c = cellpy.get(str(path), instrument="arbin_sql_csv", mass=mass_g * 1000, auto_summary=True)
             return c.data.summary
 
         t_ours: list[float] = []
+        t_lean: list[float] = []
         t_theirs: list[float] = []
+        c_ours: list[float] = []
+        c_lean: list[float] = []
+        c_theirs: list[float] = []
         s_ours = s_theirs = None
         for _ in range(args.repeats):
+            p0 = time.process_time()
             dt, s_ours = _timed(ours)
             t_ours.append(dt)
+            p1 = time.process_time()
+            t_lean.append(_timed(ours_lean)[0])
+            p2 = time.process_time()
             dt, s_theirs = _timed(theirs)
             t_theirs.append(dt)
-        m_ours, m_theirs = _peak(ours), _peak(theirs)
+            p3 = time.process_time()
+            c_ours.append(p1 - p0)
+            c_lean.append(p2 - p1)
+            c_theirs.append(p3 - p2)
+        m_ours, m_lean, m_theirs = _peak(ours), _peak(ours_lean), _peak(theirs)
         assert s_ours is not None and s_theirs is not None
         # sanity: same discharge capacities (cellpy: mAh/g in "discharge_capacity_gravimetric")
         q_ours = s_ours.discharge_capacity.values
@@ -101,8 +140,16 @@ def main() -> None:
             k = min(q_ours.size, q_theirs.size)
             agree = float(np.nanmax(np.abs(q_ours[:k] / q_theirs[:k] - 1)))
 
-        rows = [("read + summary, Arbin CSV", len(rec), size_mb, statistics.median(t_ours),
-                 statistics.median(t_theirs), m_ours, m_theirs, "cellpy " + cellpy.__version__)]
+        med = statistics.median
+        peer = "cellpy " + cellpy.__version__
+        rows = [("read + summary, Arbin CSV (all columns kept)", len(rec), size_mb, med(t_ours), med(t_theirs),
+                 m_ours, m_theirs, peer),
+                ("same, CPU time (process_time)", len(rec), size_mb, med(c_ours), med(c_theirs), m_ours, m_theirs,
+                 peer),
+                ("read + summary, `extra_columns=False`", len(rec), size_mb, med(t_lean), med(t_theirs), m_lean,
+                 m_theirs, peer),
+                ("same, CPU time (process_time)", len(rec), size_mb, med(c_lean), med(c_theirs), m_lean, m_theirs,
+                 peer)]
 
         mpr = SHARED / "biol.mpr"
         if mpr.exists():
@@ -130,7 +177,9 @@ def main() -> None:
     for task, n, mb, a, b, ma, mb2, peer in rows:
         lines.append(f"| {task} | {n:,} | {mb:.1f} | {a:.3f} | {b:.3f} | {b / a:.1f}x | {ma:.0f} | {mb2:.0f} "
                      f"| {peer} |")
-    env = (f"Machine: {os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}, "
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    env = (f"Machine: {os.cpu_count()} CPU cores (load average {load:.1f} at the end of the run), "
+           f"{platform.machine()}, Python {platform.python_version()}, "
            f"numpy {np.__version__}, pandas {pandas.__version__} (cellpy's environment), ncmsurf {ns.__version__}; "
            f"{args.repeats} interleaved repeats, medians; peak = tracemalloc peak of one extra run. "
            f"Max relative difference of the per-cycle discharge capacities ncmsurf vs cellpy: {agree:.2e}.")

@@ -309,10 +309,10 @@ def read_maccor(path: str | os.PathLike[str], *, mass: Any = None, sample: Any =
         raise ReadError(p, None, str(exc)) from exc
 
 
-MACCOR_TEXT = SimpleReader("maccor-text", "cycling", (".txt", ".csv") + tuple(f".{i:03d}" for i in range(1000)),
+MACCOR_TEXT = SimpleReader("maccor-text", "cycling", (".txt", ".csv"),
                            _sniff_maccor, lambda path, **kw: [read_maccor(path, **kw)],
-                           "Maccor tab-separated text export (Rec#, Cyc#, Step, TestTime or Test (Sec), "
-                           "Amps, Volts, State)")
+                           "Maccor tab-separated text export, also with .NNN channel suffixes (Rec#, Cyc#, Step, "
+                           "TestTime or Test (Sec), Amps, Volts, State)")
 
 
 # -------------------------------------------------------------------- Arbin
@@ -337,13 +337,25 @@ def _sniff_arbin(path: Path, head: bytes) -> float:
 
 
 def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
-                   **_: Any) -> CyclingData:
+                   extra_columns: bool | Sequence[str] = True, **_: Any) -> CyclingData:
     """Read an Arbin CSV export (MITS Pro / SQL export column names).
 
     Columns ``Test_Time(s)``, ``Current(A)``, ``Voltage(V)`` are required;
     ``Cycle_Index`` and ``Step_Index`` are kept as cycle and step, other
     numeric columns in ``columns`` (text columns such as ``Date_Time`` are
     listed in ``meta["text_columns"]``).
+
+    Parameters
+    ----------
+    path : path-like
+    mass : float or pint.Quantity, optional
+        Active mass, g.
+    sample : Sample or str, optional
+    extra_columns : bool or sequence of str
+        Keep every further numeric column (default), none (``False``: only
+        time, current, voltage, cycle and step are converted, about a third
+        faster on large files), or the named header columns. Every row is
+        read and checked either way.
 
     Raises
     ------
@@ -382,6 +394,21 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
             text_cols.append(n)
     if last_fields < len(names):
         raise ReadError(p, int(lines[-1]), f"last row has {last_fields} of {len(names)} fields (file cut mid-row?)")
+    dbyte = delim.encode()
+    if raw.count(dbyte, nl + 1, end) != nrows * (len(names) - 1) and raw.find(b'"', nl + 1, end) < 0:
+        want = len(names) - 1
+        for k, ln in enumerate(raw[nl + 1:end].split(b"\n")):
+            if ln.rstrip(b"\r").count(dbyte) != want:
+                raise ReadError(p, k + 2, f"row has {ln.count(dbyte) + 1} fields, the header {len(names)}")
+    core = {n for n in numeric_cols if split_name_unit(n)[0] in _ARBIN_REQUIRED + ("Cycle_Index", "Step_Index")}
+    if extra_columns is False:
+        numeric_cols = [n for n in numeric_cols if n in core]
+    elif extra_columns is not True:
+        wanted = set(extra_columns)
+        unknown = wanted - set(names)
+        if unknown:
+            raise ReadError(p, 1, f"extra_columns: {sorted(unknown)} not in the header {names}")
+        numeric_cols = [n for n in numeric_cols if n in core or n in wanted]
     dtypes = dict.fromkeys(numeric_cols, np.float64)
 
     def parse(buf: Any) -> pd.DataFrame:

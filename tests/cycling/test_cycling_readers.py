@@ -213,3 +213,22 @@ def test_mpr_via_galvani() -> None:
     # a single direction: summary refuses with a clear message
     with pytest.raises(NcmsurfError, match="never changes sign"):
         summary(rec)
+
+
+def test_arbin_minimal_columns_and_short_middle_row(record: ns.CyclingData, tmp_path: Path) -> None:
+    p = write_arbin_csv(record, tmp_path / "cell.csv")
+    lean = read_arbin_csv(p, extra_columns=False)
+    assert lean.columns == {} and lean.cycle is not None
+    np.testing.assert_array_equal(lean.current, record.current)
+    some = read_arbin_csv(p, extra_columns=["Discharge_Capacity(Ah)"])
+    assert set(some.columns) == {"discharge_capacity"}
+    with pytest.raises(ReadError, match="extra_columns"):
+        read_arbin_csv(p, extra_columns=["nope"])
+    # a row missing its last field in the middle of the file is found even when that column is not read
+    lines = _lines(p)
+    lines[40] = lines[40].rsplit(",", 1)[0]
+    q = tmp_path / "short.csv"
+    q.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ReadError, match="line 41.*fields") as exc:
+        read_arbin_csv(q, extra_columns=False)
+    assert exc.value.line == 41
