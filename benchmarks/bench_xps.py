@@ -151,13 +151,14 @@ def main() -> None:
     s = bench_single(3 if a.quick else 7)
     b = bench_batch(200 if a.quick else 1000, workers)
     m = bench_map(16 if a.quick else 48, workers)
+    from importlib.metadata import version
+
     import lmfit
-    import lmfitxps
     import scipy
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; Python {sys.version.split()[0]}, "
           f"numpy {np.__version__}, scipy {scipy.__version__}, lmfit {lmfit.__version__}, "
-          f"lmfitxps {getattr(lmfitxps, '__version__', '?')}, ncmsurf {ns.__version__}")
+          f"lmfitxps {version('lmfitxps')}, ncmsurf {ns.__version__}")
     print()
     print("| case | ncmsurf | lmfitxps | ratio |")
     print("|---|---|---|---|")
