@@ -384,9 +384,11 @@ def write_vamas(spectra: Sequence[XPSSpectrum] | XPSSpectrum, path: str | os.Pat
                 operator: str = "Not specified", experiment: str = "ncmsurf") -> Path:
     """Write spectra to a VAMAS file (NORM, REGULAR, kinetic-energy abscissa as in the standard).
 
-    Each block's identifier is the region (``"spectrum"`` when unknown) and
-    its sample identifier the sample label, so :func:`read_vamas` gives back
-    the region and the :class:`~ncmsurf.core.sample.Sample`. The energy
+    Each block's identifier is the region followed by the sample label
+    (``"Ni 2p A(3)-NCM"``; ``"spectrum"`` when the region is unknown), its
+    species/transition fields carry the region and its sample identifier the
+    sample label, so :func:`read_vamas` gives back the region and the
+    :class:`~ncmsurf.core.sample.Sample`. The energy
     grid must be uniform (REGULAR scan); values are written with full
     double precision, so energies and intensities read back exactly (to
     floating-point rounding of start + i * step). A transmission column is
@@ -422,7 +424,8 @@ def write_vamas(spectra: Sequence[XPSSpectrum] | XPSSpectrum, path: str | os.Pat
         comment = meta.get("block_comment", [])
         comment = comment.splitlines() if isinstance(comment, str) else [str(x) for x in comment]
         ncv = 1 if s.transmission is None else 2
-        blk = [region or "spectrum", "" if s.sample is None else s.sample.label,
+        label = "" if s.sample is None else s.sample.label
+        blk = [" ".join(t for t in (region or "spectrum", label) if t), label,
                *[str(int(v)) for v in list(date)[:6]], "0", str(len(comment)), *comment,
                "XPS", str(meta.get("source_label", "Al")), _fmt(hv), "1e+37", "1e+37", "1e+37",
                "1e+37", "1e+37", "FAT", _fmt(meta.get("pass_energy", 20.0)), "1e+37",

@@ -134,3 +134,19 @@ def test_background_input_errors():
         ns.xps.linear([1, 2, 3], [1, 2])
     with pytest.raises(ValidationError, match="kind"):
         ns.xps.tougaard([1, 2, 3], [1, 2, 3], kind="U9")
+
+
+def test_sgl_matches_casaxps_export():
+    """CasaXPS's own SGL(30) component curves for FeO_analyzed.vms (FeO_analyzed_lineshapes_cols.txt).
+
+    The export's component columns are background + component in counts; CasaXPS areas are in CPS*eV and
+    Counts = CPS * 2 s (README), so component = 2 * sgl(KE, area, position, fwhm, 0.3).
+    """
+    from conftest import shared_file
+
+    d = np.loadtxt(shared_file("xps", "FeO_analyzed_lineshapes_cols.txt"), skiprows=8, usecols=range(8))
+    ke, bg = d[:, 0], d[:, 6]
+    for col, area, fwhm, pos in [(3, 35837.064, 8.0, 770.61), (5, 17705.155, 7.8295407, 756.72212)]:
+        casa = d[:, col] - bg
+        ours = 2.0 * ls.sgl(ke, area, pos, fwhm, 0.3)
+        assert np.abs(ours - casa).max() < 2e-3 * casa.max()

@@ -188,3 +188,11 @@ def test_specs_xy_reader(tmp_path):
     with pytest.raises(ReadError) as ei:
         read_specs_xy(p)
     assert ei.value.line == 18
+
+
+def test_written_block_identifier_has_region_and_sample(tmp_path):
+    back = read_vamas(write_vamas(_spectra()[:2], tmp_path / "ids.vms"))
+    assert back[0].meta["block_identifier"] == "Ni 2p A(3)-NCM@100" or back[0].meta["block_identifier"].startswith(
+        "Ni 2p A(3)-NCM")
+    assert back[1].meta["block_identifier"] == "O 1s P-NCM"
+    assert back[0].meta["sample_identifier"] == str(_spectra()[0].sample)
