@@ -121,3 +121,22 @@ def test_progress_bar_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr()
     assert out.out == ""
     assert "analyze" in out.err and "5/5" in out.err
+
+
+def test_missing_engine_gives_nan_with_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ncmsurf.study._steps as steps
+
+    real = steps._engine
+
+    def fake(name: str):
+        if name == "eis":
+            raise steps.EngineUnavailable("the eis engine (ncmsurf.eis) is not available: test")
+        return real(name)
+
+    monkeypatch.setattr(steps, "_engine", fake)
+    s = ns.Sample.parse("F(3)-NCM")
+    st = ns.Study().add(_eis_spectrum(s, _sample_truth(s), seed=1))
+    ds = st.analyze(progress=False).metrics()
+    assert math.isnan(float(ds["r_ct"].values[0]))
+    assert ds.attrs["reasons"]["r_ct"]["F(3)-NCM"] == "the eis engine (ncmsurf.eis) is not available: test"
+    assert ds.attrs["reasons"]["ni2_fraction"]["F(3)-NCM"] == "no xps file for this sample"
