@@ -43,6 +43,7 @@ from ncmsurf.core.models import (
     XPSSpectrum,
 )
 from ncmsurf.core.sample import Sample, methods
+from ncmsurf.core.units import magnitude
 from ncmsurf.study._manifest import KINDS, Manifest, ManifestEntry, read_manifest
 from ncmsurf.study._steps import METRICS, STEPS, EngineUnavailable, StepOutput, rate_metric_name
 
@@ -324,7 +325,8 @@ class Study:
 
         Notes
         -----
-        Options (``[analysis]`` table of the manifest or ``Study(analysis=...)``):
+        Options (``[analysis]`` table of the manifest or ``Study(analysis=...)``;
+        numbers with units also accept a pint Quantity):
         ``attenuation_length`` (nm, Ni 2p photoelectrons in the coating, for
         ``thickness_xps``), ``emission_angle`` (degrees, default 0),
         ``eis_circuit``, ``retention_cycles`` (default 100), ``fade_model``,
@@ -604,7 +606,7 @@ def _thickness_xps(samples: Sequence[Sample], values: dict[Sample, dict[str, tup
     """Ni 2p attenuation thickness against the pristine sample at the same cycles."""
     metric = "thickness_xps"
     L = opts.get("attenuation_length")
-    angle = float(opts.get("emission_angle", 0.0))
+    angle = magnitude(opts.get("emission_angle", 0.0), "degree", name="emission_angle")
     refs = {(s.cathode, s.cycles): s for s in samples if not s.coated}
     for s in samples:
         if not s.coated:
@@ -621,11 +623,12 @@ def _thickness_xps(samples: Sequence[Sample], values: dict[Sample, dict[str, tup
             reasons[s][metric] = "no attenuation_length in the [analysis] options"
             continue
         (i, si), (i0, si0) = values[s]["ni2p_area"], values[ref]["ni2p_area"]
-        lcos = float(L) * math.cos(math.radians(angle))
+        L = magnitude(L, "nm", name="attenuation_length")
+        lcos = L * math.cos(math.radians(angle))
         try:
             from ncmsurf import thickness
 
-            d = float(thickness.from_attenuation(i, i0, attenuation_length=float(L), angle=angle))
+            d = float(thickness.from_attenuation(i, i0, attenuation_length=L, angle=angle))
         except ImportError:
             d = lcos * math.log(i0 / i)
         except Exception as exc:

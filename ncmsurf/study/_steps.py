@@ -18,6 +18,7 @@ import numpy as np
 
 from ncmsurf.core.models import Measurement
 from ncmsurf.core.sample import Sample
+from ncmsurf.core.units import magnitude
 
 __all__ = [
     "METRICS",
@@ -170,8 +171,8 @@ def xps_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any])
     errors: dict[str, str] = {}
     if "C 1s" in by_region and opts.get("charge_correct", True) and hasattr(xps, "charge_correct"):
         try:
-            corrected = xps.charge_correct(list(by_region.values()), reference="C 1s",
-                                           to=float(opts.get("charge_reference", 284.8)))
+            to = magnitude(opts.get("charge_reference", 284.8), "eV", name="charge_reference")
+            corrected = xps.charge_correct(list(by_region.values()), reference="C 1s", to=to)
             by_region = dict(zip(by_region, corrected))
         except Exception as exc:
             out.notes.append(f"charge correction skipped: {_short(exc)}")
@@ -438,7 +439,7 @@ def sims_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any]
         frag = _coating_name(list(prof.fragments), opts.get("sims_fragment"), "fragment")
         rate = opts.get("sputter_rate")
         if prof.sputter_rate is None and rate is not None:
-            prof = prof.replace(sputter_rate=float(rate))
+            prof = prof.replace(sputter_rate=magnitude(rate, "nm/s", name="sputter_rate"))
         itf = sims.interface(prof, frag, level=0.5)
         out.results["sims_interface"] = itf
         depth = getattr(itf, "depth", None)

@@ -140,3 +140,17 @@ def test_missing_engine_gives_nan_with_reason(monkeypatch: pytest.MonkeyPatch) -
     assert math.isnan(float(ds["r_ct"].values[0]))
     assert ds.attrs["reasons"]["r_ct"]["F(3)-NCM"] == "the eis engine (ncmsurf.eis) is not available: test"
     assert ds.attrs["reasons"]["ni2_fraction"]["F(3)-NCM"] == "no xps file for this sample"
+
+
+def test_analysis_options_accept_quantities() -> None:
+    # Beer-Lambert on made-up areas: d = L ln(I0 / I) (analytic), L given as a pint Quantity in angstrom
+    from ncmsurf.study import _thickness_xps
+
+    p, a = ns.Sample.parse("P-NCM"), ns.Sample.parse("A(3)-NCM")
+    values = {p: {"ni2p_area": (1000.0, 10.0)}, a: {"ni2p_area": (500.0, 10.0)}}
+    reasons: dict = {p: {}, a: {}}
+    _thickness_xps([p, a], values, reasons, {"attenuation_length": ns.ureg.Quantity(18.0, "angstrom")})
+    d, s = values[a]["thickness_xps"]
+    assert d == pytest.approx(1.8 * math.log(2.0), rel=1e-9)
+    assert s == pytest.approx(1.8 * math.hypot(10 / 500, 10 / 1000), rel=1e-9)
+    assert reasons[p]["thickness_xps"] == "pristine sample: no coating"
