@@ -97,6 +97,22 @@ ELEMENTS: dict[str, ElementSpec] = {
                         (_INF, _INF, 1.0), pre="{t} = {1} * np.exp({2} * lw) * np.exp(1j * HP * {2})"),
 }
 
+# Analytic derivatives dZ/dp_i of the elements, in terms of the element impedance ``{z}``,
+# the parameters and the temporary ``{t}``. Elements missing here use finite differences.
+DERIVATIVES: dict[str, tuple[str, ...]] = {
+    "R": ("ONE",),
+    "C": ("(-{z} / {0})",),
+    "L": ("(1j * w)",),
+    "W": ("((1 - 1j) / np.sqrt(w))",),
+    "CPE": ("(-{z} / {0})", "(-{z} * (lw + 1j * HP))"),
+    "La": ("(np.exp({1} * lw) * np.exp(1j * HP * {1}))", "({z} * (lw + 1j * HP))"),
+    "Wo": ("(1.0 / ({t} * np.tanh({t})))",
+           "(-{0} * ({t} * ((1.0 / np.tanh({t})) ** 2 - 1.0) + 1.0 / np.tanh({t})) / (2.0 * {1} * {t}))"),
+    "Ws": ("(np.tanh({t}) / {t})",
+           "({0} * ((1.0 - np.tanh({t}) ** 2) * {t} - np.tanh({t})) / (2.0 * {1} * {t}))"),
+    "K": ("(1.0 / (1 + jw * {1}))", "(-{0} * jw / (1 + jw * {1}) ** 2)"),
+}
+
 #: Presets: circuit string and physical names of the parameters.
 PRESETS: dict[str, tuple[str, dict[str, str]]] = {
     "randles": ("R0-p(R1-Wo1,C1)", {"R0": "R_s", "R1": "R_ct", "Wo1_0": "Z_W", "Wo1_1": "tau_W", "C1": "C_dl"}),
@@ -229,6 +245,10 @@ class CompiledCircuit:
         Unit of each free parameter.
     source : str
         Generated Python source.
+    jac_source : str or None
+        Source of the analytic derivative ``(z, dz/dp)`` function (``None``
+        when an element has no analytic derivative; fits then use finite
+        differences).
     """
 
     circuit: str
@@ -241,6 +261,8 @@ class CompiledCircuit:
     units: tuple[str, ...]
     source: str
     func: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    jac_source: str | None = None
+    jac_func: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
     def impedance(self, params: Sequence[float] | np.ndarray, omega: np.ndarray) -> np.ndarray:
         """Complex impedance at angular frequencies ``omega`` for free parameters ``params``."""
@@ -325,8 +347,71 @@ def _compile_cached(circuit: str, constants_items: tuple[tuple[str, float], ...]
     source = "\n".join(head + [f"    {ln}" for ln in lines] + [f"    return {body} + 0j * w", ""])
     namespace: dict[str, Any] = {"np": np, "HP": np.pi / 2, "E4": np.exp(1j * np.pi / 4)}
     exec(compile(source, f"<circuit {circuit}>", "exec"), namespace)
+    jac_source = _jacobian_source(tree, symbol, free)
+    jac_func = None
+    if jac_source is not None:
+        exec(compile(jac_source, f"<circuit jacobian {circuit}>", "exec"), namespace)
+        jac_func = namespace["_dz"]
     return CompiledCircuit(circuit, tree, tuple(all_names), tuple(free), constants, np.array(lower),
-                           np.array(upper), tuple(units), source, namespace["_z"])
+                           np.array(upper), tuple(units), source, namespace["_z"], jac_source, jac_func)
+
+
+def _jacobian_source(tree: Node, symbol: Mapping[str, str], free: Sequence[str]) -> str | None:
+    """Source of ``_dz(p, w) -> (z, dz)`` with dz[i] = ∂Z/∂p[i], or None if an element lacks a derivative."""
+    if any(element_type(e) not in DERIVATIVES for e in _elements(tree)):
+        return None
+    lines: list[str] = []
+    index = {name: i for i, name in enumerate(free)}
+    counter = [0]
+
+    def new(prefix: str) -> str:
+        counter[0] += 1
+        return f"{prefix}{counter[0]}"
+
+    def gen(node: Node) -> tuple[str, dict[int, str]]:
+        if node[0] == "e":
+            name = node[1]
+            et = element_type(name)
+            spec = ELEMENTS[et]
+            names = _names_of(name)
+            args = [symbol[n] for n in names]
+            t = new("t")
+            if spec.pre:
+                lines.append(spec.pre.format(*args, t=t))
+            z = new("z")
+            lines.append(f"{z} = {spec.code.format(*args, t=t)} + ZERO")
+            ds: dict[int, str] = {}
+            for k, pname in enumerate(names):
+                if pname in index:
+                    d = new("d")
+                    lines.append(f"{d} = {DERIVATIVES[et][k].format(*args, t=t, z=z)} + ZERO")
+                    ds[index[pname]] = d
+            return z, ds
+        parts = [gen(c) for c in node[1]]
+        z = new("z")
+        if node[0] == "s":
+            lines.append(f"{z} = " + " + ".join(p[0] for p in parts))
+            merged: dict[int, str] = {}
+            for _, ds in parts:
+                merged.update(ds)
+            return z, merged
+        lines.append(f"{z} = 1.0 / (" + " + ".join(f"1.0 / {p[0]}" for p in parts) + ")")
+        merged = {}
+        for zc, ds in parts:
+            if ds:
+                f = new("f")
+                lines.append(f"{f} = ({z} / {zc}) ** 2")
+                for i, d in ds.items():
+                    merged[i] = f"({f} * {d})"
+        return z, merged
+
+    z, ds = gen(tree)
+    body = [f"    {ln}" for ln in lines]
+    out = ["def _dz(p, w):", "    jw = 1j * w", "    lw = np.log(w)", "    ZERO = 0j * w", "    ONE = 1.0 + ZERO",
+           *body, f"    dz = np.empty(({len(free)},) + np.shape({z}), dtype=complex)"]
+    out += [f"    dz[{i}] = {ds[i]}" for i in range(len(free))]
+    out += [f"    return {z}, dz", ""]
+    return "\n".join(out)
 
 
 def compile_circuit(circuit: str, constants: Mapping[str, float] | None = None) -> CompiledCircuit:

@@ -25,11 +25,12 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares, leastsq
 
 from ncmsurf.core.errors import FitError, NcmsurfWarning
 from ncmsurf.core.models import ImpedanceSpectrum
@@ -349,6 +350,15 @@ class _Transform:
             p[sel] = hi[sel].reshape(shape) - np.exp(x[sel])
         return p
 
+    def dpdx(self, p: np.ndarray) -> np.ndarray:
+        """Derivative of the parameters with respect to the unbounded values, at parameters ``p``."""
+        out = np.ones_like(p)
+        lo, hi = self.lower, self.upper
+        out[self.log] = (p - lo)[self.log]
+        out[self.logistic] = ((p - lo) * (hi - p) / self.width)[self.logistic]
+        out[self.neglog] = -(hi - p)[self.neglog]
+        return out
+
     @property
     def all_log(self) -> bool:
         """Every parameter is on the shifted-log scale."""
@@ -379,6 +389,17 @@ def _solve(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray, wi:
         return r  # type: ignore[no-any-return]
 
     eye = np.eye(k)
+    analytic = c.jac_func
+
+    def jac_analytic(x: np.ndarray) -> np.ndarray:
+        p = tr.to_p(x)
+        assert analytic is not None
+        _, dz = analytic(p, w)
+        d = np.ascontiguousarray(dz * tr.dpdx(p)[:, None])
+        out = (d.view(np.float64) * iw).T
+        if not np.isfinite(out).all():
+            out[~np.isfinite(out)] = 0.0
+        return out  # type: ignore[no-any-return]
 
     def jac(x: np.ndarray) -> np.ndarray:
         # forward differences, all k+1 parameter sets in one vectorised evaluation
@@ -392,9 +413,20 @@ def _solve(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray, wi:
         return out  # type: ignore[no-any-return]
 
     x0 = tr.to_x(p0)
+    jfun = jac if analytic is None else jac_analytic
+    res: Any
     with np.errstate(all="ignore"):
-        res = least_squares(resid, x0, jac=jac, method="lm" if 2 * n >= k else "trf", x_scale="jac",
-                            ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=max_nfev)
+        if 2 * n >= k:
+            # MINPACK lmder directly (scipy.optimize.leastsq): least overhead per iteration;
+            # diag=None scales the steps by the Jacobian column norms
+            x, _, info, msg, ier = leastsq(resid, x0, Dfun=jfun, full_output=True, ftol=1e-11, xtol=1e-11,
+                                           gtol=1e-11, maxfev=max_nfev)
+            r = info["fvec"]
+            res = SimpleNamespace(x=x, cost=0.5 * float(r @ r), nfev=int(info["nfev"]), message=str(msg),
+                                 status=int(ier) if ier in (1, 2, 3, 4) else (0 if ier == 5 else -1))
+        else:
+            res = least_squares(resid, x0, jac=jfun, method="trf", x_scale="jac", ftol=1e-11, xtol=1e-11,
+                                gtol=1e-11, max_nfev=max_nfev)
     res.p = tr.to_p(res.x)  # type: ignore[attr-defined]
     res.logp = tr.log  # type: ignore[attr-defined]
     return res
