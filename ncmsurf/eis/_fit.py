@@ -4,8 +4,10 @@ Positive parameters without an upper bound are fitted as their logarithm
 (scale-free steps across ohms, farads and seconds); bounded ones (CPE
 exponents) directly. The residual is the complex misfit divided by a weight:
 ``"unity"`` (1), ``"modulus"`` (|Z|) or ``"proportional"`` (|Z′| for the real
-and |Z″| for the imaginary part). When the first fit is poor, seeded
-multi-start fits from perturbed starts are tried and the best kept.
+and |Z″| for the imaginary part). The Levenberg–Marquardt solver (MINPACK)
+uses the circuit's generated analytic Jacobian where available. When the fit
+from the automatic guess is poor, seeded multi-start fits from perturbed
+starts are tried and the best kept.
 
 Examples
 --------
