@@ -90,6 +90,10 @@ def read_specs_xy(path: str | os.PathLike[str], *, sample: Any = None, **_: Any)
         ncol = len(rows[0])
         arr = np.asarray(rows, dtype=float)
         meta = dict(cur_header)
+        announced = meta.get("values_per_curve")
+        if announced is not None and int(announced) != len(rows):
+            raise ReadError(p, end_line, f"curve starting at line {start_line} has {len(rows)} rows but the "
+                            f"header announces Values/Curve: {announced} (truncated file?)")
         hv = float(meta.get("excitation_energy", AL_KALPHA))
         labels = [str(x) for x in meta.get("column_labels", [])]
         axis = str(meta.get("energy_axis", "")).lower()

@@ -196,3 +196,15 @@ def test_written_block_identifier_has_region_and_sample(tmp_path):
         "Ni 2p A(3)-NCM")
     assert back[1].meta["block_identifier"] == "O 1s P-NCM"
     assert back[0].meta["sample_identifier"] == str(_spectra()[0].sample)
+
+
+def test_specs_xy_values_per_curve_checked(tmp_path):
+    rows = [f" {870 - 0.1 * i:.1f}  {100 + i}" for i in range(10)]
+    head = ["# Created by:        SpecsLab Prodigy", "# Region:            Ni2p", "# Values/Curve:      10",
+            "# ColumnLabels: energy counts"]
+    p = tmp_path / "v.xy"
+    p.write_text("\n".join(head + rows) + "\n")
+    assert read_specs_xy(p)[0].binding_energy.size == 10
+    p.write_text("\n".join(head + rows[:7]) + "\n")
+    with pytest.raises(ReadError, match="Values/Curve"):
+        ns.read_xps(p)
