@@ -67,7 +67,10 @@ def test_main_job_writes_report(main_job: tuple[Path, str]) -> None:
 
 def test_reported_metrics_recover_the_demo_truth(main_job: tuple[Path, str]) -> None:
     # the report's metrics table against the generator's truth (manifest [truth] table of the demo the
-    # command wrote): |found - truth| <= 3 stderr + 0.5 % of the truth (floor for near-noise-free parts)
+    # command wrote): |found - truth| <= 3 stderr + floor; floors as in tests/study/test_study_demo.py
+    # (0.5 % of the truth for R_ct and retention; 0.06 absolute for the Ni2+ share, whose covariance
+    # stderr understates the scatter of the overlapping Ni2+/Ni3+ doublets)
+    floors = {"r_ct": (0.005, 0.0), "ni2_fraction": (0.0, 0.06), "retention_100": (0.005, 0.0)}
     import math
     import sys
 
@@ -89,7 +92,8 @@ def test_reported_metrics_recover_the_demo_truth(main_job: tuple[Path, str]) -> 
                 continue
             v, s = table.loc[label, metric], table.loc[label, f"{metric}_stderr"]
             assert math.isfinite(v) and math.isfinite(s), (label, metric)
-            assert abs(v - t[metric]) <= 3 * s + 0.005 * abs(t[metric]), (label, metric, v, s, t[metric])
+            rel, absolute = floors[metric]
+            assert abs(v - t[metric]) <= 3 * s + rel * abs(t[metric]) + absolute, (label, metric, v, s, t[metric])
             checked += 1
     assert checked == 14 + 14 + 7
 
