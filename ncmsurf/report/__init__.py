@@ -142,6 +142,25 @@ def _compare_table(study: Study, metric: str) -> str:
     return "".join(rows)
 
 
+def _rate_table(study: Study, ds: Any) -> str:
+    rows = []
+    for metric in (m for m in ("thickness_xps", "thickness_sims") if m in ds):
+        cmp = study.compare(metric)
+        for meth in cmp["method"].values:
+            for c in cmp["cycles"].values:
+                v = float(cmp["slope"].sel({"method": meth, "cycles": c}))
+                e = float(cmp["slope_stderr"].sel({"method": meth, "cycles": c}))
+                if math.isfinite(v):
+                    rows.append(f"<tr><td class='l'>{html.escape(metric)}</td><td class='l'>{html.escape(str(meth))}"
+                                f"</td><td>{int(c)}</td><td>{html.escape(_fmt(v, e))}</td></tr>")
+    if not rows:
+        return ""
+    return ("<h2>Deposition rate of each route</h2><p class='small'>Weighted straight line of the thickness "
+            "against n (slope in nm per minute of deposition).</p><div class='scroll'><table><tr>"
+            "<th class='l'>thickness</th><th class='l'>route</th><th>cycles</th><th>rate (nm/min)</th></tr>"
+            f"{''.join(rows)}</table></div>")
+
+
 def _truth_table(study: Study, ds: Any) -> str:
     truth = study.manifest_extra.get("truth")
     if not isinstance(truth, dict):
@@ -268,6 +287,7 @@ def build_report(study: Study, path: str | os.PathLike[str], *, title: str | Non
 {_metrics_table(ds)}
 <h2>Routes compared at equal n</h2>
 {cmp_html}
+{_rate_table(study, ds)}
 {_truth_table(study, ds)}
 <h2>Figures</h2>
 {''.join(parts)}
