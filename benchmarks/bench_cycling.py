@@ -60,17 +60,19 @@ def _ours_only(rows: int, repeats: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ncmsurf_bench_"))
     try:
         path = write_arbin_csv(rec, tmp / "synthetic_arbin.csv", digits=8)
-        t_read, t_sum = [], []
-        for _ in range(repeats):
-            dt, data = _timed(lambda: read_arbin_csv(path, mass=0.01))
-            t_read.append(dt)
-            t_sum.append(_timed(lambda d=data: summary(d))[0])
-        peak = _peak(lambda: summary(read_arbin_csv(path, mass=0.01)))
+        for label, extra in (("all columns kept", True), ("extra_columns=False", False)):
+            wall, cpu = [], []
+            for _ in range(repeats):
+                p0 = time.process_time()
+                wall.append(_timed(lambda e=extra: summary(read_arbin_csv(path, mass=0.01, extra_columns=e)))[0])
+                cpu.append(time.process_time() - p0)
+            peak = _peak(lambda e=extra: summary(read_arbin_csv(path, mass=0.01, extra_columns=e)))
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            print(f"| ncmsurf only ({label}), pandas {pandas.__version__}, numpy {np.__version__} | {len(rec):,} | "
+                  f"wall {statistics.median(wall):.3f} s | CPU {statistics.median(cpu):.3f} s | peak {peak:.0f} MB "
+                  f"| load {load:.1f} |")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"ncmsurf only, {len(rec):,} rows, pandas {pandas.__version__}, numpy {np.__version__}: "
-          f"read {statistics.median(t_read):.3f} s + summary {statistics.median(t_sum):.3f} s "
-          f"(medians of {repeats}); peak {peak:.0f} MB")
 
 
 def main() -> None:
