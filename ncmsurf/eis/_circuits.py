@@ -106,10 +106,10 @@ DERIVATIVES: dict[str, tuple[str, ...]] = {
     "W": ("((1 - 1j) / np.sqrt(w))",),
     "CPE": ("(-{z} / {0})", "(-{z} * (lw + 1j * HP))"),
     "La": ("(np.exp({1} * lw) * np.exp(1j * HP * {1}))", "({z} * (lw + 1j * HP))"),
-    "Wo": ("(1.0 / ({t} * np.tanh({t})))",
-           "(-{0} * ({t} * ((1.0 / np.tanh({t})) ** 2 - 1.0) + 1.0 / np.tanh({t})) / (2.0 * {1} * {t}))"),
-    "Ws": ("(np.tanh({t}) / {t})",
-           "({0} * ((1.0 - np.tanh({t}) ** 2) * {t} - np.tanh({t})) / (2.0 * {1} * {t}))"),
+    "Wo": ("(1.0 / ({t} * {th}))",
+           "(-{0} * ({t} * (1.0 / ({th} * {th})) - {t} + 1.0 / {th}) / (2.0 * {1} * {t}))"),
+    "Ws": ("({th} / {t})",
+           "({0} * ((1.0 - {th} * {th}) * {t} - {th}) / (2.0 * {1} * {t}))"),
     "K": ("(1.0 / (1 + jw * {1}))", "(-{0} * jw / (1 + jw * {1}) ** 2)"),
 }
 
@@ -378,13 +378,18 @@ def _jacobian_source(tree: Node, symbol: Mapping[str, str], free: Sequence[str])
             t = new("t")
             if spec.pre:
                 lines.append(spec.pre.format(*args, t=t))
+            th = new("th")
+            code = spec.code.format(*args, t=t)
+            if any("{th}" in d for d in DERIVATIVES[et]):
+                lines.append(f"{th} = np.tanh({t})")
+                code = code.replace(f"np.tanh({t})", th)
             z = new("z")
-            lines.append(f"{z} = {spec.code.format(*args, t=t)} + ZERO")
+            lines.append(f"{z} = {code}" + (" + ZERO" if et == "R" else ""))
             ds: dict[int, str] = {}
             for k, pname in enumerate(names):
                 if pname in index:
                     d = new("d")
-                    lines.append(f"{d} = {DERIVATIVES[et][k].format(*args, t=t, z=z)} + ZERO")
+                    lines.append(f"{d} = {DERIVATIVES[et][k].format(*args, t=t, z=z, th=th)}")
                     ds[index[pname]] = d
             return z, ds
         parts = [gen(c) for c in node[1]]
@@ -400,7 +405,8 @@ def _jacobian_source(tree: Node, symbol: Mapping[str, str], free: Sequence[str])
         for zc, ds in parts:
             if ds:
                 f = new("f")
-                lines.append(f"{f} = ({z} / {zc}) ** 2")
+                lines.append(f"{f} = {z} / {zc}")
+                lines.append(f"{f} = {f} * {f}")
                 for i, d in ds.items():
                     merged[i] = f"({f} * {d})"
         return z, merged
