@@ -180,3 +180,15 @@ def test_prediag_thinned_cycles_are_flagged() -> None:
     for ref in (4.715, 4.709, 4.611):
         assert np.min(np.abs(d - ref)) < 0.01
     assert int((~s.resolved).sum()) > 300  # one record per step elsewhere
+
+
+def test_bacon_watts_knee_from_generated_record() -> None:
+    # generator truth: linear fade that steepens at cycle 120 (slope -0.05 before, -0.05 - 2 x 0.4 after)
+    law = {"model": "bacon-watts", "a0": 190.0, "a1": -0.45, "a2": -0.4, "n0": 120.0, "gamma": 1e-3}
+    rec = synthetic_record(n_cycles=160, fade=law, c_rate=0.1, noise=0.001, seed=8, points_per_cycle=50)
+    s = summary(rec)
+    fit = fit_fade(s.cycle, s.discharge_capacity, model="bacon-watts")
+    assert fit.knee is not None
+    assert abs(fit.knee - 120.0) <= max(3.0, 1.96 * fit.stderr["n0"])
+    for name in ("a1", "a2"):
+        assert abs(fit.params[name] - law[name]) <= 1.96 * fit.stderr[name] + 1e-3, name

@@ -127,6 +127,14 @@ def test_rate_test_summary_matches_stored_table() -> None:
     # cycle 1 in mAh/g (README 370.49 / 350.16) and CE (94.51 %)
     np.testing.assert_allclose([s.charge_capacity[0], s.discharge_capacity[0]], [370.49, 350.16], rtol=1e-3)
     np.testing.assert_allclose(float(s.coulombic_efficiency[0]), 94.51, atol=0.1)
+    # README protocol: CV hold at 20 mV after the CC lithiation; the instrument's step file also holds the
+    # delithiation at its 1.5 V cut-off after the fast steps. Detected CV records sit at one of the two.
+    seg = segment(rec, convention="anode")
+    cv = seg.control == 2
+    assert cv.sum() > 1000
+    v = rec.voltage[cv]
+    assert np.all((np.abs(v - 0.020) < 0.005) | (np.abs(v - 1.5) < 0.005))
+    assert np.all(np.abs(rec.voltage[cv & (seg.state == 1)] - 0.020) < 0.005)
 
 
 def _integral_check(rec: CyclingData) -> None:
