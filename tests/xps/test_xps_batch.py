@@ -75,3 +75,13 @@ def test_stack_input_errors(stack):
     o = synthetic_stack("O 1s", 2)
     with pytest.raises(FitError, match="does not match"):
         ns.xps.fit(o, "Ni 2p")
+
+
+def test_stack_result_and_failed_fit_are_storable(tmp_path, serial):
+    back = ns.load(ns.save(serial, tmp_path / "stack.nc"))
+    assert back.identical(serial)
+    flat = ns.XPSSpectrum(np.linspace(892, 842, 501), np.random.default_rng(1).poisson(5000, 501).astype(float),
+                          region="Ni 2p")
+    failed = ns.xps.fit(flat, "Ni 2p")
+    assert not failed.success
+    assert ns.load(ns.save(failed, tmp_path / "failed.nc")) == failed
