@@ -109,7 +109,7 @@ def bench_batch(n: int, workers: int) -> dict:
     out["serial_cpu"] = time.process_time() - c0
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
             Client(cl) as client:
         client.run(_warm)  # imports in the workers, not timed (cluster start-up is not fitting)
         t0 = time.perf_counter()
@@ -133,7 +133,7 @@ def bench_map(side: int, workers: int) -> dict:
     c0 = time.process_time()
     ns.xps.fit(sub, "Ni 2p", background="active-shirley")
     cpu_px = (time.process_time() - c0) / (4 * side)
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
             Client(cl) as client:
         client.run(_warm)
         t0 = time.perf_counter()

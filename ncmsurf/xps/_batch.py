@@ -87,7 +87,7 @@ def _fit_rows(Y: np.ndarray, *, cm: Compiled, x: np.ndarray, background: str, p_
 
 def fit_stack(stack: Any, model: Any, *, background: str = "shirley", energy_range: Any = None,
               charge_shift: Any = 0.0, dask: bool | None = None, client: Any = None, units: str | None = None,
-              min_snr: float = 5.0) -> xr.Dataset:
+              min_snr: float = 5.0, binding_energy: Any = None, region: str | None = None) -> xr.Dataset:
     """Fit every spectrum of a stack in one call.
 
     Parameters
@@ -108,6 +108,11 @@ def fit_stack(stack: Any, model: Any, *, background: str = "shirley", energy_ran
         Override ``attrs["units"]``.
     min_snr : float
         Spectra with a lower signal-to-noise are marked failed (NaN values).
+    binding_energy : array_like, optional
+        Energies of the last axis when ``stack`` is a plain numpy array
+        (``(n,)``, ``(spectrum, n)`` or ``(y, x, n)``).
+    region : str, optional
+        Region of a numpy stack (checked against a preset).
 
     Returns
     -------
@@ -119,9 +124,17 @@ def fit_stack(stack: Any, model: Any, *, background: str = "shirley", energy_ran
     """
     if isinstance(stack, XPSSpectrum):
         raise FitError("fit_stack: got a single XPSSpectrum; use ncmsurf.xps.fit")
+    if isinstance(stack, np.ndarray) and binding_energy is not None:
+        arr = np.asarray(stack, dtype=float)
+        lead = {1: (), 2: ("spectrum",), 3: ("y", "x")}.get(arr.ndim, tuple(f"dim_{i}" for i in range(arr.ndim - 1)))
+        be_arr = np.asarray(binding_energy, dtype=float)
+        if be_arr.ndim != 1 or be_arr.size != arr.shape[-1]:
+            raise FitError(f"binding_energy: expected {arr.shape[-1]} energies (last axis), got shape {be_arr.shape}")
+        stack = xr.DataArray(arr, dims=(*lead, "binding_energy"), coords={"binding_energy": be_arr},
+                             attrs={} if region is None else {"region": region})
     if not isinstance(stack, xr.DataArray):
-        raise FitError("fit_stack: a stack must be an xarray.DataArray with a 'binding_energy' dimension "
-                       "(a bare numpy array carries no energies)")
+        raise FitError("fit_stack: a stack must be an xarray.DataArray with a 'binding_energy' dimension, "
+                       "or a numpy array with binding_energy= given (a bare array carries no energies)")
     edim = next((d for d in _ENERGY_DIMS if d in stack.dims), None)
     if edim is None:
         raise FitError(f"fit_stack: no energy dimension ({' or '.join(_ENERGY_DIMS)}) in {stack.dims}")
@@ -147,7 +160,7 @@ def fit_stack(stack: Any, model: Any, *, background: str = "shirley", energy_ran
             raise FitError(f"energy_range: fewer than 3 points between {lo} and {hi} eV")
     idx = order[keep]
     x = x[keep]
-    region = stack.attrs.get("region")
+    region = stack.attrs.get("region", region)
     comps, preset = resolve_model(model, region, (float(x.min()), float(x.max())))
     cm = compile_model(comps)
     u = units or str(stack.attrs.get("units", "counts"))

@@ -640,7 +640,8 @@ def _solve_lmfit(cm: Compiled, x: np.ndarray, y: np.ndarray, background: str, we
 
 def fit(spectrum: Any, model: str | Sequence[Peak], *, background: str = "shirley", energy_range: Any = None,
         charge_shift: Any = 0.0, monte_carlo: int = 0, seed: int = 0, min_snr: float = 5.0,
-        params: Any = None, method: str = "fast", dask: bool | None = None, client: Any = None) -> Any:
+        params: Any = None, method: str = "fast", dask: bool | None = None, client: Any = None,
+        binding_energy: Any = None) -> Any:
     """Fit a core-level spectrum (or a stack of spectra) with a preset or a list of components.
 
     Parameters
@@ -674,8 +675,9 @@ def fit(spectrum: Any, model: str | Sequence[Peak], *, background: str = "shirle
         ``"fast"``: compiled vector, analytic Jacobian, scipy least_squares.
         ``"lmfit"``: the same residual through :func:`lmfit.minimize`
         (slower; supports expressions between parameters).
-    dask, client :
-        Stack fits only (see :func:`ncmsurf.xps.fit_stack`).
+    dask, client, binding_energy :
+        Stack fits only (see :func:`ncmsurf.xps.fit_stack`); ``binding_energy``
+        gives the energies of a plain numpy stack such as ``(y, x, energy)``.
 
     Returns
     -------
@@ -692,7 +694,8 @@ def fit(spectrum: Any, model: str | Sequence[Peak], *, background: str = "shirle
         from ncmsurf.xps._batch import fit_stack
 
         return fit_stack(spectrum, model, background=background, energy_range=energy_range,
-                         charge_shift=charge_shift, dask=dask, client=client)
+                         charge_shift=charge_shift, dask=dask, client=client, binding_energy=binding_energy,
+                         min_snr=min_snr)
     if method not in ("fast", "lmfit"):
         raise FitError(f"method: expected 'fast' or 'lmfit', got {method!r}")
     exprs: dict[str, str] = {}

@@ -48,7 +48,7 @@ def test_dask_equals_serial(stack, serial):
 
 def test_dask_distributed_client(stack, serial):
     distributed = pytest.importorskip("distributed")
-    with distributed.Client(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as client:
+    with distributed.Client(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as client:
         par = ns.xps.fit(stack, "Ni 2p", background="active-shirley", client=client)
     np.testing.assert_allclose(par["params"].values, serial["params"].values, rtol=1e-10, atol=0)
 
@@ -65,9 +65,19 @@ def test_map_stack_and_failures():
     assert np.all(np.isnan(out["params"].values[1, 2]))
 
 
+def test_numpy_map_with_energies():
+    m = synthetic_map("O 1s", (2, 2), seed=3, area=5e5)
+    a = ns.xps.fit(m, "O 1s")
+    b = ns.xps.fit(m.values, "O 1s", binding_energy=m["binding_energy"].values)
+    assert b["params"].dims == ("y", "x", "param")
+    np.testing.assert_array_equal(a["params"].values, b["params"].values)
+
+
 def test_stack_input_errors(stack):
     with pytest.raises(FitError, match="DataArray"):
         ns.xps.fit(stack.values, "Ni 2p")
+    with pytest.raises(FitError, match="energies"):
+        ns.xps.fit(stack.values, "Ni 2p", binding_energy=[1.0, 2.0])
     be = stack["binding_energy"].values
     bad = stack.assign_coords(binding_energy=be[[1, 0, *range(2, be.size)]])
     with pytest.raises(FitError, match="monotonic"):
