@@ -218,7 +218,7 @@ def track_peaks(data: CyclingData, *, cycles: Sequence[int] | None = None, direc
     Returns
     -------
     xarray.Dataset
-        Over (``cycle``, ``peak``): ``position`` (V), ``height`` (|dQ/dV|
+        Over (``cycle``, ``peak``): ``position`` (V), ``height`` (absolute dQ/dV
         at the maximum), ``area`` (capacity passed within the window). A
         peak whose maximum sits on a window edge has NaN position/height.
 

@@ -180,8 +180,8 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     convention : {"cathode", "full-cell", "anode"} or {+1, -1}
         Which current sign is the charge (see the module notes).
     rest_current : float, optional
-        |current| at or below which a record is a rest, A (default 0.1 % of
-        the largest |current|). Records of an impedance technique (a
+        Absolute current at or below which a record is a rest, A (default 0.1 % of
+        the largest absolute current). Records of an impedance technique (a
         ``freq`` column > 0, as read from BioLogic files) count as rest.
     min_fraction : float
         Half-cycles passing less than this fraction of the median
@@ -276,9 +276,9 @@ def _control(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np
              he: np.ndarray) -> np.ndarray:
     """CC vs CV within each half-cycle (vectorised over half-cycles).
 
-    The CC level of a half-cycle is the largest |current| held for three
+    The CC level of a half-cycle is the largest absolute current held for three
     consecutive records (single-record spikes do not count). A record is CV
-    when its |current| is below 90 % of that level, it comes after the last
+    when its absolute current is below 90 % of that level, it comes after the last
     record at the CC level, and its voltage lies within 10 mV of the voltage
     of that last CC record.
     """

@@ -16,7 +16,7 @@ __all__ = ["summary"]
 
 
 def _cc_current(current: np.ndarray, control: np.ndarray, half: np.ndarray, nhalf: int) -> np.ndarray:
-    """Mean |current| of the CC records of each half-cycle, A (NaN without CC records)."""
+    """Mean absolute current of the CC records of each half-cycle, A (NaN without CC records)."""
     sel = (control == CC) & (half >= 0)
     h = half[sel]
     tot = np.bincount(h, weights=np.abs(current[sel]), minlength=nhalf)
@@ -59,7 +59,7 @@ def summary(data: CyclingData, *, convention: str | int = "cathode", reference_c
         with a mass, else mAh), ``coulombic_efficiency`` (%),
         ``charge_energy``, ``discharge_energy`` (Wh/kg with a mass, else
         mWh), ``mean_charge_voltage``, ``mean_discharge_voltage``,
-        ``polarization`` (|mean charge − mean discharge voltage|, V),
+        ``polarization`` (absolute gap of the mean charge and discharge voltages, V),
         ``c_rate`` (CC discharge current over the reference capacity),
         ``charge_current``, ``discharge_current`` (CC level, A),
         ``cv_charge_capacity`` (charge passed in CV), ``complete`` (both
