@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import KW_ONLY, asdict, dataclass, fields
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -112,6 +112,7 @@ class Peak:
 
     name: str
     center: float
+    _: KW_ONLY
     fwhm: float = 1.5
     shape: str = "voigt"
     area: float | None = None
@@ -188,6 +189,7 @@ class Doublet(Peak):
     0.5
     """
 
+    _: KW_ONLY
     splitting: float = 17.4
     ratio: float = 0.5
     ck: float = 0.0
@@ -226,6 +228,7 @@ class Satellite(Peak):
     """
 
     center: float = 0.0
+    _: KW_ONLY
     parent: str = ""
     offset: float = 6.0
     ratio: float = 0.5
