@@ -96,7 +96,9 @@ def dqdv(data: CyclingData, *, cycle: int, direction: str = "charge", method: st
     -------
     xarray.DataArray
         Over ``voltage`` (increasing), name ``"dqdv"``, units mAh/g/V with a
-        mass (else mAh/V); positive on charge, negative on discharge.
+        mass (else mAh/V); positive where the voltage rises with the passed
+        charge (a cathode's charge), negative where it falls (a cathode's
+        discharge, an anode's lithiation).
 
     Examples
     --------
@@ -122,8 +124,10 @@ def dqdv(data: CyclingData, *, cycle: int, direction: str = "charge", method: st
 def _dqdv_seg(data: CyclingData, seg: Segmentation, cycle: int, direction: str, method: str, step: float,
               trim: float, smoothing: float | None, window: int) -> xr.DataArray:
     q, v, qtot = _q_v(data, seg, cycle, direction, trim)
-    sgn = 1.0 if direction == "charge" else -1.0
-    vs = v * sgn  # increasing in the half-cycle's direction
+    # the voltage rises on a cathode's charge but falls on an anode's lithiation: take its trend from the data
+    k = max(1, v.size // 10)
+    sgn = 1.0 if float(np.median(v[-k:])) >= float(np.median(v[:k])) else -1.0
+    vs = v * sgn  # increasing along the half-cycle
     if method == "spline":
         nmax = 1500
         if q.size > nmax:  # bin-average to keep GCV fast
@@ -168,7 +172,7 @@ def _dqdv_seg(data: CyclingData, seg: Segmentation, cycle: int, direction: str, 
     return xr.DataArray(
         vals[order], dims=("voltage",), coords={"voltage": ("voltage", volt[order], {"units": "V"})},
         name="dqdv",
-        attrs={"units": units, "cycle": cycle, "direction": direction, "method": method,
+        attrs={"units": units, "cycle": cycle, "direction": direction, "method": method, "voltage_trend": sgn,
                "convention": seg.convention, "half_cycle_capacity": qtot, "trim": trim},
     )
 

@@ -9,6 +9,8 @@ from ncmsurf.core.errors import ValidationError
 from ncmsurf.cycling import dqdv, segment, track_peaks
 from ncmsurf.datasets.cycling import NCM_PEAKS, synthetic_record
 
+pytestmark = pytest.mark.filterwarnings("ignore:reader plugin .* could not be loaded")
+
 
 @pytest.fixture(scope="module")
 def slow_record():  # type: ignore[no-untyped-def]
@@ -64,3 +66,16 @@ def test_dqdv_errors(slow_record) -> None:  # type: ignore[no-untyped-def]
         dqdv(slow_record, cycle=999)
     with pytest.raises(ValidationError, match="low must be < high"):
         track_peaks(slow_record, windows={"x": (4.2, 4.1)})
+
+
+def test_dqdv_anode_lithiation_on_real_rate_test() -> None:
+    from conftest import shared_file
+
+    import ncmsurf as ns
+
+    rec = ns.read_cycling(shared_file("cycling", "rate_cc_raw.csv"), mass=0.0154071)
+    d = dqdv(rec, cycle=2, convention="anode", method="binning", step=0.005)
+    # lithiation of graphite: the voltage falls, so dQ/dV is negative; the staging peaks lie below 0.25 V
+    assert d.attrs["voltage_trend"] == -1.0
+    v_peak = float(d.voltage[int(np.argmin(d.values))])
+    assert 0.05 < v_peak < 0.25
