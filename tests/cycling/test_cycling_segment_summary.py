@@ -161,3 +161,31 @@ def test_capacity_is_integral_of_current_property() -> None:
         _integral_check(synthetic_record(n_cycles=n, seed=seed, c_rate=rate, points_per_cycle=60))
 
     check()
+
+
+def test_summary_on_random_step_records_property() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    steps = st.lists(st.tuples(st.sampled_from([-2e-3, -1e-3, 0.0, 1e-3, 2e-3]), st.integers(2, 30)),
+                     min_size=1, max_size=25)
+
+    @settings(max_examples=60, deadline=None)
+    @given(steps, st.sampled_from(["cathode", "anode"]))
+    def check(spec: list[tuple[float, int]], convention: str) -> None:
+        cur = np.concatenate([np.full(k, c) for c, k in spec])
+        t = np.arange(cur.size, dtype=float) * 10.0
+        v = 3.7 + 0.1 * np.tanh(np.cumsum(cur) * 10)
+        rec = CyclingData(t, v, cur, mass=0.01)
+        try:
+            s = summary(rec, convention=convention)
+        except ValidationError as exc:
+            assert "sign" in str(exc) or "no current" in str(exc) or "2 points" in str(exc)
+            return
+        q = np.concatenate([s.charge_capacity.values, s.discharge_capacity.values])
+        assert np.all(np.nan_to_num(q) >= 0)
+        # every half-cycle kept after spike removal has a positive capacity in its own direction
+        assert np.all(np.isfinite(s.discharge_capacity) | np.isfinite(s.charge_capacity))
+        assert int(s.n_records.sum()) == len(rec)  # every record belongs to exactly one cycle
+
+    check()
