@@ -122,7 +122,8 @@ def fit_many(
         Use this client; with ``parallel=True`` and no client a LocalCluster
         (one process per core) is started and closed afterwards.
     warm_start : bool
-        Start each fit from its neighbour's result.
+        Start each fit from its neighbour's result (not when ``initial_guess``
+        is given: then every fit starts from it).
     chain : int
         For a list: spectra per warm-start chain (chains are the unit of
         parallel work, so serial and parallel numbers agree exactly).

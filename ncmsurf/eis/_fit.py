@@ -147,6 +147,11 @@ class CircuitFit:
         Residual evaluations over all starts.
     n_starts : int
         Starts tried.
+    constants : dict
+        Fixed parameters.
+    units : str
+        Impedance units of the data (``"ohm * cm ** 2"`` for area-normalised
+        spectra: resistances are then area-specific, capacitances per cm²).
     """
 
     circuit: str
@@ -168,6 +173,7 @@ class CircuitFit:
     nfev: int = 0
     n_starts: int = 1
     constants: dict[str, float] = field(default_factory=dict)
+    units: str = "ohm"
 
     #: Keys for :func:`ncmsurf.core.results.citations` (circuit syntax and element definitions).
     citations = ("murbach2020",)
@@ -258,7 +264,8 @@ class CircuitFit:
             attrs={"circuit": self.circuit, "success": bool(self.success), "message": self.message,
                    "chi2": float(self.chi2), "aic": float(self.aic), "bic": float(self.bic),
                    "weighting": self.weighting, "names": dict(self.names), "warnings": list(self.warnings),
-                   "nfev": int(self.nfev), "n_starts": int(self.n_starts), "constants": dict(self.constants)},
+                   "nfev": int(self.nfev), "n_starts": int(self.n_starts), "constants": dict(self.constants),
+                   "units": self.units},
         )
         return ds
 
@@ -280,6 +287,7 @@ class CircuitFit:
             initial_guess={n: float(v) for n, v in zip(free, ds["initial"].values, strict=True)},
             frequency=np.asarray(ds["frequency"].values, float), impedance=np.asarray(ds["impedance"].values, complex),
             nfev=int(a.get("nfev", 0)), n_starts=int(a.get("n_starts", 1)), constants=dict(a.get("constants", {})),
+            units=str(a.get("units", "ohm")),
         )
 
     # --------------------------------------------------------------- plot
@@ -619,4 +627,5 @@ def fit_circuit(
         weighting=weighting, names=names, warnings=msgs,
         initial_guess={nm: float(v) for nm, v in zip(c.param_names, best_start, strict=True)},
         frequency=f, impedance=z, nfev=nfev, n_starts=starts, constants={kk: float(v) for kk, v in consts.items()},
+        units=spectrum.units,
     )

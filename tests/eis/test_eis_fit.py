@@ -308,3 +308,12 @@ def test_predict_accepts_quantity_and_plot() -> None:
     assert fit.plot(kind="bode").get_xlabel() == "f / Hz"
     with pytest.raises(FitError, match="kind"):
         fit.plot(kind="smith")
+
+
+def test_area_normalised_fit_records_units(tmp_path: Path) -> None:
+    spec = synthetic_spectrum("ncm", NCM_TRUTH, seed=5, area=0.5).area_normalized()
+    fit = ns.eis.fit(spec, "ncm")
+    assert fit.units == "ohm * cm ** 2"
+    # resistances scale with the area (generator truth × 0.5 cm²), within 2 % at 0.5 % noise
+    np.testing.assert_allclose(fit.params["R2"], NCM_TRUTH["R2"] * 0.5, rtol=0.02)
+    assert ns.load(ns.save(fit, tmp_path / "a.nc")).units == "ohm * cm ** 2"
