@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import xarray as xr
 from scipy.optimize import nnls
 
 from ncmsurf.core.errors import FitError
@@ -78,6 +79,33 @@ class DRTResult:
     gcv: dict[float, float] = field(default_factory=dict)
 
     citations = ("wan2015",)
+
+    def to_dataset(self) -> xr.Dataset:
+        """Storable form (see :func:`ncmsurf.save`)."""
+        lam = np.array(sorted(self.gcv), dtype=float)
+        return xr.Dataset(
+            {"gamma": ("tau", self.gamma), "impedance": ("frequency", self.impedance),
+             "z_fit": ("frequency", self.z_fit), "gcv": ("lambda_grid", np.array([self.gcv[k] for k in lam]))},
+            coords={"tau": self.tau, "frequency": self.frequency, "lambda_grid": lam},
+            attrs={"peaks": [dict(p) for p in self.peaks], "lambda_": float(self.lambda_), "r_inf": float(self.r_inf),
+                   "inductance": float(self.inductance)},
+        )
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> DRTResult:
+        """Rebuild from :meth:`to_dataset` output."""
+        a = ds.attrs
+        return cls(tau=ds["tau"].values, gamma=ds["gamma"].values, peaks=[dict(p) for p in a.get("peaks", [])],
+                   lambda_=float(a["lambda_"]), r_inf=float(a["r_inf"]), inductance=float(a["inductance"]),
+                   frequency=ds["frequency"].values, impedance=ds["impedance"].values, z_fit=ds["z_fit"].values,
+                   gcv={float(k): float(v) for k, v in zip(ds["lambda_grid"].values, ds["gcv"].values, strict=True)})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DRTResult):
+            return NotImplemented
+        return self.to_dataset().identical(other.to_dataset())
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def polarization_resistance(self) -> float:

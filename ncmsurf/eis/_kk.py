@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from ncmsurf.core.errors import FitError
 from ncmsurf.core.models import ImpedanceSpectrum
@@ -90,6 +91,34 @@ class KKResult:
     add_cap: bool
 
     citations = ("schoenleber2014",)
+
+    def to_dataset(self) -> xr.Dataset:
+        """Storable form (see :func:`ncmsurf.save`)."""
+        return xr.Dataset(
+            {"impedance": ("frequency", self.impedance), "z_fit": ("frequency", self.z_fit),
+             "residuals_real": ("frequency", self.residuals_real), "residuals_imag": ("frequency", self.residuals_imag),
+             "tau": ("element", self.tau), "elements": ("coefficient", self.elements)},
+            coords={"frequency": self.frequency},
+            attrs={"M": int(self.M), "mu": float(self.mu), "valid": bool(self.valid),
+                   "threshold": float(self.threshold), "fit_type": self.fit_type, "add_cap": bool(self.add_cap)},
+        )
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> KKResult:
+        """Rebuild from :meth:`to_dataset` output."""
+        a = ds.attrs
+        return cls(M=int(a["M"]), mu=float(a["mu"]), frequency=ds["frequency"].values,
+                   impedance=ds["impedance"].values, z_fit=ds["z_fit"].values,
+                   residuals_real=ds["residuals_real"].values, residuals_imag=ds["residuals_imag"].values,
+                   valid=bool(a["valid"]), threshold=float(a["threshold"]), tau=ds["tau"].values,
+                   elements=ds["elements"].values, fit_type=str(a["fit_type"]), add_cap=bool(a["add_cap"]))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KKResult):
+            return NotImplemented
+        return self.to_dataset().identical(other.to_dataset())
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def max_residual(self) -> float:

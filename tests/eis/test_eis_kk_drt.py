@@ -92,3 +92,14 @@ def test_drt_on_real_battery_spectrum_and_errors() -> None:
         ns.eis.drt(spec, lambda_=-1.0)
     with pytest.raises(FitError, match="at least 3"):
         ns.eis.drt(ImpedanceSpectrum([1.0, 2.0], [1 - 1j, 1 - 2j]))
+
+
+def test_kk_and_drt_results_are_storable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    spec = synthetic_spectrum("R0-p(R1,C1)-p(R2,C2)", {"R0": 2.0, "R1": 10.0, "C1": 1e-5, "R2": 30.0, "C2": 1e-2},
+                              seed=1)
+    kk = ns.eis.kramers_kronig(spec, c=0.5)
+    back = ns.load(ns.save(kk, tmp_path / "kk.nc"))
+    assert back == kk and back.M == kk.M and back.valid == kk.valid
+    res = ns.eis.drt(spec)
+    back2 = ns.load(ns.save(res, tmp_path / "drt.nc"))
+    assert back2 == res and back2.peaks == res.peaks and back2.lambda_ == res.lambda_
