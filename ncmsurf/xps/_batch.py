@@ -67,7 +67,7 @@ def _fit_rows(Y: np.ndarray, *, cm: Compiled, x: np.ndarray, background: str, p_
         row[:npar] = p
         row[npar:2 * npar] = np.sqrt(np.clip(np.diag(cov), 0, None))
         areas, G = _area_jacobian(cm, p[:npk], comps)
-        acov = G @ cov[:npk, :npk] @ G.T
+        acov = G @ np.nan_to_num(cov[:npk, :npk]) @ G.T  # dropped parameters do not enter the areas
         o = 2 * npar
         row[o:o + nc] = areas
         row[o + nc:o + 2 * nc] = np.sqrt(np.clip(np.diag(acov), 0, None))

@@ -330,6 +330,10 @@ def evaluate(cm: Compiled, p: np.ndarray, x: np.ndarray, *, jac: bool = False,
     return total, J, [c for c in curves if c is not None]
 
 
+def _names(cm: Compiled, active: bool) -> list[str]:
+    return list(cm.names) + (["bg.offset", "bg.k"] if active else [])
+
+
 # ------------------------------------------------------------------ solving
 @dataclass
 class Solution:
@@ -477,13 +481,20 @@ def solve(cm: Compiled, x: np.ndarray, y: np.ndarray, *, background: str = "shir
     redchi = chisqr / dof
     Jw = J * w[:, None]
     cov: np.ndarray | None
+    # parameters without any effect on the model (centre and width of a component whose area went to 0)
+    # are left out of the covariance (NaN stderr); the others keep theirs
+    norms = np.linalg.norm(Jw, axis=0)
+    keep = norms > 1e-9 * max(float(norms.max()), 1e-300)
+    dropped = [names_all[i] for i in np.flatnonzero(~keep)] if (names_all := _names(cm, active)) else []
     try:
-        _, s, vt = np.linalg.svd(Jw, full_matrices=False)
-        thresh = np.finfo(float).eps * max(Jw.shape) * s[0]
-        if np.any(s <= thresh):
+        Jk = Jw[:, keep]
+        _, s, vt = np.linalg.svd(Jk, full_matrices=False)
+        thresh = np.finfo(float).eps * max(Jk.shape) * s[0]
+        if s.size == 0 or np.any(s <= thresh):
             cov = None
         else:
-            cov = (vt.T / s**2) @ vt * redchi
+            cov = np.full((p.size, p.size), np.nan)
+            cov[np.ix_(keep, keep)] = (vt.T / s**2) @ vt * redchi
     except np.linalg.LinAlgError:
         cov = None
     pk = evaluate(cm, p, x)[0]
@@ -499,4 +510,6 @@ def solve(cm: Compiled, x: np.ndarray, y: np.ndarray, *, background: str = "shir
     msg = str(res.message)
     if cov is None:
         msg += "; covariance singular (parameters not identifiable), stderr set to NaN"
+    elif dropped:
+        msg += f"; no effect on the model (stderr NaN): {', '.join(dropped)}"
     return Solution(p, cov, pk, bg, ok, msg, chisqr, redchi, int(res.nfev), bgp)

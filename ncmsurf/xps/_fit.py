@@ -387,7 +387,9 @@ def build_result(spec: XPSSpectrum, x: np.ndarray, y: np.ndarray, order: np.ndar
         free.append(1)
     if finite:
         areas, G = _area_jacobian(cm, p[:npk], comps)
-        acov = G @ cov[:npk, :npk] @ G.T if cov is not None else np.full((len(comps), len(comps)), np.nan)
+        # parameters left out of the covariance (no effect on the model) do not enter the areas
+        acov = (G @ np.nan_to_num(cov[:npk, :npk]) @ G.T if cov is not None
+                else np.full((len(comps), len(comps)), np.nan))
     else:
         areas = np.full(len(comps), np.nan)
         acov = np.full((len(comps), len(comps)), np.nan)
