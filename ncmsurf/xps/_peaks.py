@@ -190,7 +190,7 @@ class Doublet(Peak):
     """
 
     _: KW_ONLY
-    splitting: float = 17.4
+    splitting: float
     ratio: float = 0.5
     ck: float = 0.0
     splitting_bounds: tuple[float, float] | None = None
