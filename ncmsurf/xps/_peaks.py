@@ -254,7 +254,8 @@ def component_from_dict(d: dict[str, Any]) -> Peak:
     """Rebuild a component from :meth:`Peak.to_dict` output (or a preset entry)."""
     d = dict(d)
     kind = d.pop("kind", "peak")
-    cls = {"peak": Peak, "doublet": Doublet, "satellite": Satellite}.get(kind)
+    classes: dict[str, type[Peak]] = {"peak": Peak, "doublet": Doublet, "satellite": Satellite}
+    cls = classes.get(kind)
     if cls is None:
         raise ValidationError(f"component kind {kind!r} unknown")
     known = {f.name for f in fields(cls)}
