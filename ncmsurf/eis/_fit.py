@@ -437,7 +437,8 @@ def _solve(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray, wi:
         else:
             res = least_squares(resid, x0, jac=jfun, method="trf", x_scale="jac", ftol=1e-11, xtol=1e-11,
                                 gtol=1e-11, max_nfev=max_nfev)
-    res.p = tr.to_p(res.x)  # type: ignore[attr-defined]
+    with np.errstate(all="ignore"):
+        res.p = tr.to_p(res.x)
     res.logp = tr.log  # type: ignore[attr-defined]
     return res
 
@@ -601,8 +602,10 @@ def fit_circuit(
             msgs.append(f"{name} is at its lower bound {lower[i]:g}")
         if not np.isfinite(se[i]):
             msgs.append(f"{name} is not identifiable (singular Jacobian)")
-        elif p[i] != 0 and se[i] / abs(p[i]) > 1.0:
-            msgs.append(f"{name} has a relative standard error of {100 * se[i] / abs(p[i]):.0f} % (> 100 %)")
+        elif p[i] != 0 and se[i] > abs(p[i]):
+            with np.errstate(all="ignore"):
+                rel = 100 * se[i] / abs(p[i])
+            msgs.append(f"{name} has a relative standard error of {rel:.0f} % (> 100 %)")
     if singular and not any("identifiable" in m for m in msgs):
         msgs.append("parameters are strongly correlated (near-singular Jacobian)")
     rr = rel_res(p) if finite else math.inf

@@ -136,3 +136,19 @@ def test_synthetic_generator_is_seeded(seed: int, noise: float) -> None:
     b = synthetic_spectrum("randles", {"R0": 1.0, "R1": 5.0, "Wo1_0": 3.0, "Wo1_1": 2.0, "C1": 1e-4},
                            noise=noise, seed=seed)
     assert a == b
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(3, 30), seed=st.integers(0, 10_000), circuit=st.sampled_from(["ncm", "randles", "randles-cpe",
+                                                                                 "R0-p(R1,C1)-L0"]))
+def test_fit_on_random_data_never_crashes(n: int, seed: int, circuit: str) -> None:
+    rng = np.random.default_rng(seed)
+    f = np.logspace(5, -2, n)
+    z = rng.normal(0, 10, n) + 1j * rng.normal(0, 10, n)
+    z[z == 0] = 1.0
+    try:
+        fit = ns.eis.fit(ImpedanceSpectrum(f, z), circuit, multistart=2, max_nfev=300)
+    except NcmsurfError:
+        return
+    assert isinstance(fit.success, bool) and fit.message
+    assert set(fit.params) == set(ns.eis.compile_circuit(circuit).all_names)
