@@ -55,7 +55,9 @@ class DRTResult:
         γ(ln τ), ohm (integrate over ln τ to get resistance).
     peaks : list of dict
         ``tau`` (s), ``frequency`` (Hz, 1/(2πτ)), ``gamma`` (height),
-        ``resistance`` (ohm, area of the peak), sorted by τ.
+        ``resistance`` (ohm, area of the peak) and ``outside`` (True when τ
+        lies beyond 1/ω of the measured range, e.g. the tail of a diffusion
+        process that was not completed), sorted by τ.
     lambda_ : float
         Regularisation parameter used.
     r_inf : float
@@ -135,7 +137,7 @@ def _dlnt(tau: np.ndarray) -> float:
     return float(np.log(tau[1] / tau[0])) if tau.size > 1 else 1.0
 
 
-def _peaks(tau: np.ndarray, gamma: np.ndarray) -> list[dict[str, float]]:
+def _peaks(tau: np.ndarray, gamma: np.ndarray, tau_lo: float, tau_hi: float) -> list[dict[str, float]]:
     d = _dlnt(tau)
     g = gamma
     gmax = float(g.max()) if g.size else 0.0
@@ -158,7 +160,8 @@ def _peaks(tau: np.ndarray, gamma: np.ndarray) -> list[dict[str, float]]:
             den = g[i - 1] - 2 * g[i] + g[i + 1]
             if den < 0:
                 t = float(tau[i] * np.exp(0.5 * (g[i - 1] - g[i + 1]) / den * d))
-        out.append({"tau": t, "frequency": 1 / (2 * np.pi * t), "gamma": float(g[i]), "resistance": area})
+        out.append({"tau": t, "frequency": 1 / (2 * np.pi * t), "gamma": float(g[i]), "resistance": area,
+                    "outside": bool(t < tau_lo or t > tau_hi)})
     return out
 
 
@@ -263,6 +266,7 @@ def drt(
     zfit = a @ x
     x = x * zscale
     gamma = x[extra:]
-    return DRTResult(tau=tau, gamma=gamma, peaks=_peaks(tau, gamma), lambda_=lam_used, r_inf=float(x[0]),
+    peaks = _peaks(tau, gamma, float(1 / w.max()), float(1 / w.min()))
+    return DRTResult(tau=tau, gamma=gamma, peaks=peaks, lambda_=lam_used, r_inf=float(x[0]),
                      inductance=float(x[1] * lscale) if inductance else 0.0, frequency=f, impedance=z,
                      z_fit=zfit, gcv=scores)

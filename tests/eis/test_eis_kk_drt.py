@@ -73,7 +73,7 @@ def test_drt_finds_two_rc_peaks() -> None:
     z = z * (1 + 0.002 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
     res = ns.eis.drt(ImpedanceSpectrum(f, z))
     assert res.lambda_ in res.gcv and res.gcv[res.lambda_] == min(res.gcv.values())
-    assert len(res.peaks) == 2
+    assert len(res.peaks) == 2 and not any(p["outside"] for p in res.peaks)
     np.testing.assert_allclose([p["tau"] for p in res.peaks], [1e-3, 1.0], rtol=0.1)
     np.testing.assert_allclose([p["resistance"] for p in res.peaks], [10.0, 5.0], rtol=0.03)
     np.testing.assert_allclose(res.r_inf, 2.0, rtol=0.02)
@@ -88,6 +88,7 @@ def test_drt_on_real_battery_spectrum_and_errors() -> None:
     # R_inf close to the high-frequency real-axis crossing of the data (0.1124 ohm, 3 %)
     assert abs(res.r_inf - 0.1124) / 0.1124 < 0.03
     assert all(p["resistance"] > 0 for p in res.peaks)
+    assert res.peaks[-1]["outside"]  # the unfinished diffusion tail lies beyond 1/omega_min
     with pytest.raises(FitError, match="lambda_"):
         ns.eis.drt(spec, lambda_=-1.0)
     with pytest.raises(FitError, match="at least 3"):
