@@ -30,7 +30,6 @@ import io
 import os
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -317,7 +316,6 @@ MACCOR_TEXT = SimpleReader("maccor-text", "cycling", (".txt", ".csv"),
 
 # -------------------------------------------------------------------- Arbin
 _ARBIN_REQUIRED = ("Test_Time", "Current", "Voltage")
-_PARALLEL_ROWS = 200_000
 
 
 def _arbin_names(line: str) -> list[str] | None:
@@ -415,32 +413,18 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
         return pd.read_csv(io.BytesIO(buf), sep=delim, header=None, names=names, usecols=numeric_cols,
                            dtype=dtypes, engine="c", skip_blank_lines=False, index_col=False)
 
-    cols: dict[str, np.ndarray] | None = None
-    if nrows >= _PARALLEL_ROWS:
-        # the C tokenizer releases the GIL: two threads on two halves cut at a line break
-        mid = raw.find(b"\n", nl + 1 + (end - nl) // 2, end)
-        if mid > 0:
-            view = memoryview(raw)
-            try:
-                with ThreadPoolExecutor(2) as pool:
-                    parts = list(pool.map(parse, (view[nl + 1:mid + 1], view[mid + 1:end])))
-                if sum(len(x) for x in parts) == nrows:
-                    cols = {n: np.concatenate([x[n].to_numpy() for x in parts]) for n in numeric_cols}
-            except (ValueError, pd.errors.ParserError):
-                cols = None  # parse again in one piece for a precise error
-    if cols is None:
-        try:
-            df = parse(memoryview(raw)[nl + 1:end])
-        except (ValueError, pd.errors.ParserError) as exc:
-            msg = str(exc)
-            m = re.search(r"line (\d+)", msg)
-            line = int(m.group(1)) + 1 if m else None
-            if "could not convert" in msg or "Unable to parse" in msg:
-                line = _first_bad_line(raw[nl + 1:end], delim, names, numeric_cols)
-            raise ReadError(p, line, f"malformed Arbin row: {msg}") from exc
-        if len(df) != nrows:
-            raise ReadError(p, None, f"parsed {len(df)} rows but the file holds {nrows} data rows")
-        cols = {n: df[n].to_numpy() for n in numeric_cols}
+    try:
+        df = parse(memoryview(raw)[nl + 1:end])
+    except (ValueError, pd.errors.ParserError) as exc:
+        msg = str(exc)
+        m = re.search(r"line (\d+)", msg)
+        line = int(m.group(1)) + 1 if m else None
+        if "could not convert" in msg or "Unable to parse" in msg:
+            line = _first_bad_line(raw[nl + 1:end], delim, names, numeric_cols)
+        raise ReadError(p, line, f"malformed Arbin row: {msg}") from exc
+    if len(df) != nrows:
+        raise ReadError(p, None, f"parsed {len(df)} rows but the file holds {nrows} data rows")
+    cols = {n: df[n].to_numpy() for n in numeric_cols}
     for n in numeric_cols:
         fin = np.isfinite(cols[n])
         if not fin.all():
