@@ -47,7 +47,7 @@ WEIGHTINGS = ("unity", "modulus", "proportional")
 #: A fit whose relative RMS residual exceeds this is "poor": multi-start is tried.
 POOR_FIT = 0.02
 #: Multi-start stops after this many starts in a row without a 0.1 % lower chi-square.
-MULTISTART_PATIENCE = 4
+MULTISTART_PATIENCE = 8
 
 
 register_citation(
