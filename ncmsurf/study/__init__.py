@@ -47,7 +47,17 @@ from ncmsurf.core.units import magnitude
 from ncmsurf.study._manifest import KINDS, Manifest, ManifestEntry, read_manifest
 from ncmsurf.study._steps import METRICS, STEPS, EngineUnavailable, StepOutput, rate_metric_name
 
-__all__ = ["KINDS", "METRICS", "Manifest", "ManifestEntry", "Study", "read_manifest", "rate_metric_name"]
+__all__ = [
+    "KINDS",
+    "METRICS",
+    "Entry",
+    "Manifest",
+    "ManifestEntry",
+    "Study",
+    "kind_of",
+    "rate_metric_name",
+    "read_manifest",
+]
 
 _KIND_OF: dict[type, str] = {
     XPSSpectrum: "xps",
