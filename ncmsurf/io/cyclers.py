@@ -393,7 +393,9 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
     if last_fields < len(names):
         raise ReadError(p, int(lines[-1]), f"last row has {last_fields} of {len(names)} fields (file cut mid-row?)")
     dbyte = delim.encode()
-    if raw.count(dbyte, nl + 1, end) != nrows * (len(names) - 1) and raw.find(b'"', nl + 1, end) < 0:
+    # a short row shows as a missing value when every column is read; otherwise count the delimiters
+    if (extra_columns is not True and raw.count(dbyte, nl + 1, end) != nrows * (len(names) - 1)
+            and raw.find(b'"', nl + 1, end) < 0):
         want = len(names) - 1
         for k, ln in enumerate(raw[nl + 1:end].split(b"\n")):
             if ln.rstrip(b"\r").count(dbyte) != want:

@@ -232,3 +232,6 @@ def test_arbin_minimal_columns_and_short_middle_row(record: ns.CyclingData, tmp_
     with pytest.raises(ReadError, match="line 41.*fields") as exc:
         read_arbin_csv(q, extra_columns=False)
     assert exc.value.line == 41
+    with pytest.raises(ReadError, match="line 41.*missing") as exc:
+        read_arbin_csv(q)
+    assert exc.value.line == 41
