@@ -125,8 +125,8 @@ def _dqdv_seg(data: CyclingData, seg: Segmentation, cycle: int, direction: str, 
               trim: float, smoothing: float | None, window: int) -> xr.DataArray:
     q, v, qtot = _q_v(data, seg, cycle, direction, trim)
     # the voltage rises on a cathode's charge but falls on an anode's lithiation: take its trend from the data
-    k = max(1, v.size // 10)
-    sgn = 1.0 if float(np.median(v[-k:])) >= float(np.median(v[:k])) else -1.0
+    tail = max(1, v.size // 10)
+    sgn = 1.0 if float(np.median(v[-tail:])) >= float(np.median(v[:tail])) else -1.0
     vs = v * sgn  # increasing along the half-cycle
     if method == "spline":
         nmax = 1500
