@@ -141,7 +141,9 @@ def _sniff_eis(path: Path, head: bytes) -> float:
     return 0.0
 
 
-def _read_eis(path: Path, *, sample: Any = None, area: Any = None, **_: Any) -> list[ImpedanceSpectrum]:
+def _read_eis(path: Path, *, sample: Any = None, area: Any = None, normalize: bool = True,
+              **_: Any) -> list[ImpedanceSpectrum]:
+    """Read f, Z', Z''; with ``area`` (cm²) the result is in ohm·cm² unless ``normalize=False``."""
     table = parse_table(path, min_columns=3)
     names = table.names
     i_f = find_column(names, [r"^freq", r"frequency", r"^f$", r"hz"])
@@ -167,7 +169,8 @@ def _read_eis(path: Path, *, sample: Any = None, area: Any = None, **_: Any) -> 
     meta: dict[str, Any] = {"source_file": str(path), "format": "text"}
     if extra:
         meta["extra_columns"] = extra
-    return [ImpedanceSpectrum(f, zr + 1j * zi, sample=sample, area=area, meta=meta)]
+    spec = ImpedanceSpectrum(f, zr + 1j * zi, sample=sample, area=area, meta=meta)
+    return [spec.area_normalized() if normalize and spec.area is not None else spec]
 
 
 EIS_TEXT = SimpleReader("eis-text", "eis", _TEXT_EXT, _sniff_eis, _read_eis,

@@ -24,10 +24,12 @@ def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
 # ------------------------------------------------------------------ good input
 def test_eis_text_units_and_sign(tmp_path: Path) -> None:
     p = write(tmp_path, "z.csv", "freq/kHz,Z' (Ohm),-Z'' (mOhm)\n1,10,1000\n0.001,20,5000\n")
-    spec = ns.read_eis(p, area=2.0)[0]
-    assert spec.frequency.tolist() == [1000.0, 1.0]
-    assert spec.impedance.tolist() == [10 - 1j, 20 - 5j]
-    assert spec.area == 2.0 and spec.area_normalized().impedance[0] == 20 - 2j
+    raw = ns.read_eis(p, area=2.0, normalize=False)[0]
+    assert raw.frequency.tolist() == [1000.0, 1.0]
+    assert raw.impedance.tolist() == [10 - 1j, 20 - 5j]
+    assert raw.area == 2.0 and raw.units == "ohm"
+    spec = ns.read_eis(p, area=2.0)[0]  # area given: ohm·cm², like every EIS reader
+    assert spec.impedance.tolist() == [20 - 2j, 40 - 10j] and spec.units == "ohm * cm ** 2"
 
 
 def test_xps_text_kinetic_header(tmp_path: Path) -> None:
