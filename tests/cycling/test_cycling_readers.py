@@ -235,3 +235,9 @@ def test_arbin_minimal_columns_and_short_middle_row(record: ns.CyclingData, tmp_
     with pytest.raises(ReadError, match="line 41.*missing") as exc:
         read_arbin_csv(q)
     assert exc.value.line == 41
+
+
+def test_peis_mpt_left_to_the_impedance_reader() -> None:
+    p = shared_file("eis", "exampleDataBioLogic.mpt")
+    # a PEIS-only EC-Lab file: the cycling reader must not claim it
+    assert _sniff_mpt(p, p.read_bytes()[:65536]) < 0.1
