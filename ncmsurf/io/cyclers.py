@@ -411,12 +411,15 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
         numeric_cols = [n for n in numeric_cols if n in core or n in wanted]
     dtypes = dict.fromkeys(numeric_cols, np.float64)
 
-    def parse(buf: Any) -> pd.DataFrame:
+    def parse(buf: bytes) -> pd.DataFrame:
+        # BytesIO over the bytes object shares its buffer (no copy); the header line is skipped and
+        # trailing blank lines are left out by nrows
         return pd.read_csv(io.BytesIO(buf), sep=delim, header=None, names=names, usecols=numeric_cols,
-                           dtype=dtypes, engine="c", skip_blank_lines=False, index_col=False)
+                           dtype=dtypes, engine="c", skip_blank_lines=False, index_col=False, skiprows=1,
+                           nrows=nrows)
 
     try:
-        df = parse(memoryview(raw)[nl + 1:end])
+        df = parse(raw)
     except (ValueError, pd.errors.ParserError) as exc:
         msg = str(exc)
         m = re.search(r"line (\d+)", msg)
