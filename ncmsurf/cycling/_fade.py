@@ -344,8 +344,9 @@ class FadeFit:
         func, names, _ = FADE_MODELS[self.model]
         kw = {k: params[k] for k in names}
         first = float(self._d["cycle"][0])
-        q0 = func(np.array([first]), **kw)
-        qg = func(grid[None, :], **kw)
+        with np.errstate(all="ignore"):  # extreme Monte Carlo draws may overflow; they never cross then
+            q0 = func(np.array([first]), **kw)
+            qg = func(grid[None, :], **kw)
         target = fraction * q0
         below = qg <= target
         has = below.any(axis=-1)
@@ -587,8 +588,9 @@ def fit_fade(cycle: Any, capacity: Any, *, model: str = "auto", holdout: float =
             continue
         try:
             train = _fit_once(m, n[:ntrain], q[:ntrain])
-            pred = FADE_MODELS[m][0](n[ntrain:], **_kernel_kwargs(m, train.params.valuesdict()))
-            rmse = float(np.sqrt(np.mean((pred - q[ntrain:]) ** 2)))
+            with np.errstate(all="ignore"):  # a wild extrapolation scores inf, it must not warn
+                pred = FADE_MODELS[m][0](n[ntrain:], **_kernel_kwargs(m, train.params.valuesdict()))
+                rmse = float(np.sqrt(np.mean((pred - q[ntrain:]) ** 2)))
             full = _to_fit(m, _fit_once(m, n, q), n, q, units)
         except FitError:
             continue
