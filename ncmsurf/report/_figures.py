@@ -104,7 +104,7 @@ def nyquist(study: Study) -> Any:
             if s.cycles != c or s.label in seen:
                 continue
             seen.add(s.label)
-            scale = spec.area if spec.area is not None else 1.0
+            scale = spec.area if (spec.area is not None and "cm" not in str(spec.units)) else 1.0
             z = spec.impedance * scale
             ax.plot(z.real, -z.imag, "o", ms=2.5, color=colors[s.label], label=s.label)
             fit = study.result(s, "eis", "eis_fit")
@@ -112,7 +112,7 @@ def nyquist(study: Study) -> Any:
                 f = np.logspace(np.log10(spec.frequency.max()), np.log10(spec.frequency.min()), 300)
                 zf = np.asarray(fit.predict(f)) * scale
                 ax.plot(zf.real, -zf.imag, "-", lw=1, color=colors[s.label])
-        unit = "Ω·cm²" if any(sp.area is not None for _, sp in specs) else "Ω"
+        unit = "Ω·cm²" if any(sp.area is not None or "cm" in str(sp.units) for _, sp in specs) else "Ω"
         ax.set_xlabel(f"Z′ ({unit})")
         ax.set_ylabel(f"−Z″ ({unit})")
         ax.set_title(f"{'fresh' if c == 0 else f'after {c} cycles'}: data (points), fit (lines)")

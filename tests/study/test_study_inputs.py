@@ -154,3 +154,19 @@ def test_analysis_options_accept_quantities() -> None:
     assert d == pytest.approx(1.8 * math.log(2.0), rel=1e-9)
     assert s == pytest.approx(1.8 * math.hypot(10 / 500, 10 / 1000), rel=1e-9)
     assert reasons[p]["thickness_xps"] == "pristine sample: no coating"
+
+
+def test_area_normalised_and_raw_spectra_give_the_same_r_ct(tmp_path: Path) -> None:
+    # the same spectrum in ohm with an area, and already in ohm cm2: R_ct in ohm cm2 must agree
+    # (generator truth for F(3)-NCM: 46.02 ohm cm2, 0.5 % noise)
+    s = ns.Sample.parse("F(3)-NCM")
+    raw = _eis_spectrum(s, _sample_truth(s), seed=1)
+    assert raw.area is not None
+    st = ns.Study().add(raw).add(raw.area_normalized(), "F(3)-NCM@100")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ds = st.analyze(progress=False).metrics()
+    a, b = (float(x) for x in ds["r_ct"].values)
+    assert a == pytest.approx(b, rel=1e-3)
+    assert a == pytest.approx(_sample_truth(s)["r_ct"], rel=0.03)
+    assert ds["r_ct"].attrs["units"] == "ohm*cm**2"
