@@ -72,7 +72,7 @@ def _to_json(obj: Any) -> Any:
         return {"__ndarray_b64__": base64.b64encode(np.ascontiguousarray(obj).tobytes()).decode("ascii"),
                 "dtype": obj.dtype.str, "shape": list(obj.shape)}
     if isinstance(obj, np.generic):
-        return {"__npscalar__": _to_json(obj[()].tolist() if obj.dtype.kind != "c" else complex(obj)),
+        return {"__npscalar__": _to_json(obj.item() if obj.dtype.kind != "c" else complex(obj)),
                 "dtype": obj.dtype.str}
     if isinstance(obj, pint.Quantity):
         return {"__quantity__": _to_json(obj.magnitude), "units": str(obj.units)}
@@ -246,6 +246,7 @@ def _import_class(path: str, file: str) -> Any:
 
 def _flatten(obj: Any, group: str, out: list[tuple[str, xr.Dataset]]) -> None:
     children: Mapping[str, Any] = {}
+    extra: dict[str, Any]
     if isinstance(obj, xr.DataArray):
         name = obj.name if obj.name is not None else "__xarray_dataarray__"
         ds = obj.to_dataset(name=name)

@@ -241,9 +241,9 @@ def _read_cycling(path: Path, *, sample: Any = None, mass: Any = None,
         extra_units[key] = unit or "1"
     ints = {}
     for role in ("cycle", "step"):
-        k = roles[role]
-        if k is not None:
-            v = table.columns[names[k]]
+        kk = roles[role]
+        if kk is not None:
+            v = table.columns[names[kk]]
             if not np.all(v == np.round(v)):
                 j = int(np.flatnonzero(v != np.round(v))[0])
                 raise ReadError(path, int(table.line_numbers[j]), f"{role} column holds a non-integer {v[j]}")
