@@ -17,6 +17,7 @@ same .mpr when ../shared/data is present.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import platform
 import shutil
@@ -78,7 +79,7 @@ def _ours_only(rows: int, repeats: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", type=Path, default=None, help="write the markdown results here")
     ap.add_argument("--no-peer", action="store_true", help="time ncmsurf only (any environment)")
     args = ap.parse_args()
@@ -118,6 +119,8 @@ def main() -> None:
         c_lean: list[float] = []
         c_theirs: list[float] = []
         s_ours = s_theirs = None
+        # one untimed warm-up call each (imports, thread pools, page cache), as timeit does
+        ours(), ours_lean(), theirs()
         for _ in range(args.repeats):
             p0 = time.process_time()
             dt, s_ours = _timed(ours)
@@ -162,12 +165,11 @@ def main() -> None:
             for _ in range(max(5, args.repeats)):
                 tn.append(_timed(lambda: ns.read_cycling(mpr))[0])
                 tg.append(_timed(lambda: BioLogic.MPRfile(str(mpr)).data)[0])
-            import galvani
 
             rows.append(("read .mpr (galvani raw parse = floor)", 23561, mpr.stat().st_size / 1e6,
                          statistics.median(tn), statistics.median(tg), _peak(lambda: ns.read_cycling(mpr)),
                          _peak(lambda: BioLogic.MPRfile(str(mpr)).data),
-                         "galvani " + getattr(galvani, "__version__", "?")))
+                         "galvani " + importlib.metadata.version("galvani")))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -183,7 +185,8 @@ def main() -> None:
     env = (f"Machine: {os.cpu_count()} CPU cores (load average {load:.1f} at the end of the run), "
            f"{platform.machine()}, Python {platform.python_version()}, "
            f"numpy {np.__version__}, pandas {pandas.__version__} (cellpy's environment), ncmsurf {ns.__version__}; "
-           f"{args.repeats} interleaved repeats, medians; peak = tracemalloc peak of one extra run. "
+           f"{args.repeats} interleaved repeats after one warm-up call each, medians; "
+           "peak = tracemalloc peak of one extra run. "
            f"Max relative difference of the per-cycle discharge capacities ncmsurf vs cellpy: {agree:.2e}.")
     table = "\n".join(lines)
     print(table)
