@@ -146,11 +146,12 @@ def bench_map(side: int, workers: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--map-side", type=int, default=None, help="side of the square map (default 48; 256 = full)")
     a = ap.parse_args()
     workers = min(2, os.cpu_count() or 1)
     s = bench_single(3 if a.quick else 7)
     b = bench_batch(200 if a.quick else 1000, workers)
-    m = bench_map(16 if a.quick else 48, workers)
+    m = bench_map(a.map_side or (16 if a.quick else 48), workers)
     from importlib.metadata import version
 
     import lmfit
