@@ -428,6 +428,7 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
         if "could not convert" in msg or "Unable to parse" in msg:
             line = _first_bad_line(raw[nl + 1:end], delim, names, numeric_cols)
         raise ReadError(p, line, f"malformed Arbin row: {msg}") from exc
+    del raw, fast  # the file's bytes are not needed any more: keep the peak memory down
     if len(df) != nrows:
         raise ReadError(p, None, f"parsed {len(df)} rows but the file holds {nrows} data rows")
     cols = {n: df[n].to_numpy() for n in numeric_cols}
