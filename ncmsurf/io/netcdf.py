@@ -309,14 +309,22 @@ def save(obj: Any, path: str | os.PathLike[str]) -> Path:
     _flatten(obj, "/", groups)
     tmp = p.with_name(p.name + ".tmp")
     try:
-        for i, (group, enc) in enumerate(groups):
+        encodings: dict[str, dict[str, dict[str, Any]]] = {}
+        for group, enc in groups:
             if group == "/":
                 enc.attrs[_FORMAT] = _FORMAT_VERSION
                 enc.attrs["ncmsurf_version"] = __version__
-            encoding = {str(k): {"_FillValue": None} for k in enc.variables
-                        if np.asarray(enc[k].values).dtype.kind in "fc"}
-            enc.to_netcdf(tmp, mode="w" if i == 0 else "a", group=None if group == "/" else group,
-                          engine="h5netcdf", encoding=encoding)
+            encodings[group] = {str(k): {"_FillValue": None} for k in enc.variables
+                                if np.asarray(enc[k].values).dtype.kind in "fc"}
+        try:
+            # one file session for every group (fast for studies with hundreds of children)
+            tree = xr.DataTree.from_dict({g: enc for g, enc in groups})
+            tree.to_netcdf(tmp, engine="h5netcdf", encoding=encodings)
+        except ValueError:
+            # groups whose coordinates do not align as a tree: write them one by one
+            for i, (group, enc) in enumerate(groups):
+                enc.to_netcdf(tmp, mode="w" if i == 0 else "a", group=None if group == "/" else group,
+                              engine="h5netcdf", encoding=encodings[group])
         os.replace(tmp, p)
     finally:
         if tmp.exists():
@@ -324,23 +332,28 @@ def save(obj: Any, path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def _open_group(path: Path, group: str) -> xr.Dataset:
-    with xr.open_dataset(path, group=None if group == "/" else group, engine="h5netcdf", decode_cf=False,
-                         mask_and_scale=False, decode_times=False) as ds:
-        return ds.load()
-
-
-def _build(path: Path, group: str) -> Any:
+def _open_groups(path: Path) -> dict[str, xr.Dataset]:
     try:
-        enc = _open_group(path, group)
+        groups = xr.open_groups(path, engine="h5netcdf", decode_cf=False, mask_and_scale=False, decode_times=False)
     except (OSError, ValueError, KeyError) as exc:
-        raise ReadError(path, None, f"cannot read group {group!r}: {exc}") from exc
+        raise ReadError(path, None, f"cannot read the file's groups: {exc}") from exc
+    try:
+        return {g: ds.load() for g, ds in groups.items()}
+    finally:
+        for ds in groups.values():
+            ds.close()
+
+
+def _build(path: Path, group: str, groups: dict[str, xr.Dataset]) -> Any:
+    enc = groups.get(group)
+    if enc is None:
+        raise ReadError(path, None, f"group {group!r} is missing from the file")
     cls_path = enc.attrs.get(_CLASS)
     if not isinstance(cls_path, str):
         raise ReadError(path, None, f"group {group!r} is not an ncmsurf object (no {_CLASS} attribute)")
     ds = _decode_dataset(enc)
     child_names = json.loads(enc.attrs.get("ncmsurf_children", "[]"))
-    children = {k: _build(path, f"{group.rstrip('/')}/{k}") for k in child_names}
+    children = {k: _build(path, f"{group.rstrip('/')}/{k}", groups) for k in child_names}
     if cls_path == "xarray:Dataset":
         return ds
     if cls_path == "xarray:DataArray":
@@ -381,4 +394,4 @@ def load(path: str | os.PathLike[str]) -> Any:
         head = fh.read(8)
     if head[:8] != b"\x89HDF\r\n\x1a\n":
         raise ReadError(p, None, "not a NetCDF-4/HDF5 file written by ncmsurf.save")
-    return _build(p, "/")
+    return _build(p, "/", _open_groups(p))
