@@ -404,7 +404,10 @@ class FadeFit:
         draws = self._draws()
         if draws is None:
             return (value, float("nan"), float("nan")), ""
-        xs = self._crossing(fraction, draws[0], wide)
+        # the draws in blocks: the same numbers as all at once, without a draws x grid array of ~1 GB
+        size = len(next(iter(draws[0].values())))
+        xs = np.concatenate([self._crossing(fraction, {k: v[i:i + 250] for k, v in draws[0].items()}, wide)
+                             for i in range(0, size, 250)])
         low = float(np.percentile(xs, 2.5))
         high = float(np.percentile(xs, 97.5))
         if high > limit:
