@@ -252,19 +252,24 @@ def _csv_matrix(path: Path, text: str) -> tuple[np.ndarray, dict[str, str]]:
     return arr, meta
 
 
+def _pixel_size_from_meta(path: Path, meta: dict[str, Any]) -> float | None:
+    """Pixel size in nm from a ``pixel size (nm|um)`` header entry, or None."""
+    for k, v in meta.items():
+        if k.startswith("pixel size"):
+            try:
+                size = float(str(v).split()[0])
+            except (ValueError, IndexError) as exc:
+                raise ReadError(path, None, f"pixel size {v!r} is not a number") from exc
+            return size * 1000.0 if ("um" in k or "µm" in k) else size
+    return None
+
+
 def _read_csv(path: Path, *, sample: Any = None, pixel_size: Any = None, element: Any = None,
               **_: Any) -> list[ElementMap]:
     arr, meta = _csv_matrix(path, decode_text(path))
     el = str(element) if element else meta.get("element") or _element_from_name(path.name)
     if pixel_size is None:
-        for k, v in meta.items():
-            if k.startswith("pixel size"):
-                try:
-                    pixel_size = float(v.split()[0])
-                except (ValueError, IndexError) as exc:
-                    raise ReadError(path, None, f"pixel size {v!r} is not a number") from exc
-                if "um" in k or "µm" in k:
-                    pixel_size *= 1000.0
+        pixel_size = _pixel_size_from_meta(path, meta)
     if sample is None and meta.get("sample"):
         sample = meta["sample"]
     try:
@@ -305,12 +310,7 @@ def _read_zip(path: Path, *, sample: Any = None, pixel_size: Any = None, **_: An
                 arr, meta = _csv_matrix(where, decode_text(where, data))
                 el = meta.get("element") or _element_from_name(name)
                 if pixel_size is None:
-                    for k, v in meta.items():
-                        if k.startswith("pixel size"):
-                            try:
-                                pixel_size = float(v.split()[0])
-                            except (ValueError, IndexError) as exc:
-                                raise ReadError(where, None, f"pixel size {v!r} is not a number") from exc
+                    pixel_size = _pixel_size_from_meta(where, meta)
             elif suffix in (".tif", ".tiff"):
                 arr, _desc = _tiff_arrays(where, data)
                 el = _element_from_name(name)
