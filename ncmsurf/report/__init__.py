@@ -258,10 +258,12 @@ def build_report(study: Study, path: str | os.PathLike[str], *, title: str | Non
         data = _png(fig, dpi)
         png = figdir / f"{name}.png"
         png.write_bytes(data)
+        fig.savefig(figdir / f"{name}.svg", format="svg")  # vector copy for papers and slides
         rep.figures[name] = png
         b64 = base64.b64encode(data).decode("ascii")
         parts.append(f"<figure id='fig-{name}'><img alt='{html.escape(caption)}' src='data:image/png;base64,{b64}'>"
-                     f"<figcaption>{html.escape(caption)} (also <code>{html.escape(figdir.name)}/{name}.png</code>)"
+                     f"<figcaption>{html.escape(caption)} (also <code>{html.escape(figdir.name)}/{name}.png</code> "
+                     f"and <code>.svg</code>)"
                      "</figcaption></figure>")
     title = title or study.name or "ncmsurf study"
     cmp_rows = "".join(_compare_table(study, m) for m in ("ni2_fraction", "r_ct", "r_sei", "retention_100",

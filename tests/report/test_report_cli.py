@@ -58,6 +58,7 @@ def test_main_job_writes_report(main_job: tuple[Path, str]) -> None:
         assert f"id='fig-{name}'" in html, name
         png = html_path.with_name("report_figures") / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert b"<svg" in png.with_suffix(".svg").read_bytes()[:2000]
     # self-contained: every image is embedded, nothing is fetched
     srcs = re.findall(r"<img[^>]*src='([^']*)'", html)
     assert len(srcs) >= 6 and all(s.startswith("data:image/png;base64,") for s in srcs)
