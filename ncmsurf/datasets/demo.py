@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -137,45 +136,9 @@ def demo_truth() -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------- generators
-def _peer(module: str, name: str) -> Callable[..., Any] | None:
-    import importlib
-
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    func = getattr(mod, name, None)
-    return func if callable(func) else None
-
-
-_XPS_WINDOWS = {"Ni 2p": (850.0, 885.0), "O 1s": (524.0, 538.0), "C 1s": (280.0, 296.0), "F 1s": (680.0, 692.0),
-                "Al 2p": (68.0, 82.0)}
-_XPS_PEAKS = {  # fallback line positions (eV) and widths of the components
-    "Ni 2p": {"Ni2+": (854.2, 1.4), "Ni3+": (855.8, 1.8)},
-    "O 1s": {"lattice": (529.3, 1.0), "carbonate": (531.6, 1.4), "C-O": (533.0, 1.5)},
-    "C 1s": {"C-C": (284.8, 1.1), "C-O": (286.3, 1.3), "O-C=O": (288.6, 1.3), "CO3": (289.8, 1.3),
-             "CF2": (290.9, 1.2)},
-    "F 1s": {"LiF": (685.0, 1.5), "LixPOyFz": (686.6, 1.6), "PVDF": (687.9, 1.5)},
-    "Al 2p": {"Al2O3": (74.4, 1.5), "AlF3": (76.3, 1.6)},
-}
-
-
-def _fallback_xps(region: str, fractions: dict[str, float], area: float, rng: np.random.Generator,
-                  sample: Sample) -> XPSSpectrum:
-    lo, hi = _XPS_WINDOWS[region]
-    be = np.round(np.arange(hi, lo - 1e-9, -0.1), 3)
-    y = np.zeros_like(be)
-    for name, (c, w) in _XPS_PEAKS[region].items():
-        sig = w / 2.3548
-        y += area * fractions.get(name, 0.0) * np.exp(-0.5 * ((be - c) / sig) ** 2) / (sig * math.sqrt(2 * math.pi))
-    base = 0.02 * area + 0.05 * area * np.cumsum(y[::-1])[::-1] / max(y.sum(), 1e-12)
-    counts = rng.poisson(np.clip(y + base, 1.0, None)).astype(float)
-    return XPSSpectrum(be, counts, region=region, sample=sample)
-
-
 def _xps_spectra(s: Sample, t: dict[str, Any], seed: int) -> list[XPSSpectrum]:
-    gen = _peer("ncmsurf.datasets.xps", "synthetic_spectrum")
-    rng = np.random.default_rng(seed)
+    from ncmsurf.datasets.xps import synthetic_spectrum
+
     d = t["thickness_nm"]
     ni_area = 2.0e5 * math.exp(-d / ATTENUATION_NM)
     al_area = 3.0e4 * (1.0 - math.exp(-d / ATTENUATION_NM))
@@ -190,37 +153,19 @@ def _xps_spectra(s: Sample, t: dict[str, Any], seed: int) -> list[XPSSpectrum]:
         plan.append(("Al 2p", {"Al2O3": 0.8, "AlF3": 0.2}, al_area))
     out = []
     for k, (region, fr, area) in enumerate(plan):
-        if gen is not None:
-            spec = gen(region, fractions=fr, area=area, seed=seed * 10 + k, sample=s)
-        else:
-            spec = _fallback_xps(region, fr, area, rng, s)
+        spec = synthetic_spectrum(region, fractions=fr, area=area, seed=seed * 10 + k, sample=s)
         out.append(spec.with_meta(synthetic=True))
     return out
-
-
-def _ncm_impedance(f: np.ndarray, p: dict[str, float]) -> np.ndarray:
-    w = 2 * np.pi * f
-    jw = 1j * w
-    z_sei = p["R1"] / (1 + p["R1"] * p["CPE1_0"] * jw ** p["CPE1_1"])
-    zw = p["W1"] * (1 - 1j) / np.sqrt(w)
-    zf = p["R2"] + zw
-    z_ct = zf / (1 + zf * p["CPE2_0"] * jw ** p["CPE2_1"])
-    return np.asarray(p["R0"] + z_sei + z_ct, dtype=complex)
 
 
 def _eis_spectrum(s: Sample, t: dict[str, Any], seed: int) -> ImpedanceSpectrum:
     params = {"R0": t["r_s"] / AREA_CM2, "R1": t["r_sei"] / AREA_CM2, "CPE1_0": 2e-5, "CPE1_1": 0.85,
               "R2": t["r_ct"] / AREA_CM2, "W1": 6.0, "CPE2_0": 1.5e-3, "CPE2_1": 0.85}
     f = np.logspace(5, -2, 71)
-    gen = _peer("ncmsurf.datasets.eis", "synthetic_spectrum")
-    if gen is not None:
-        spec: ImpedanceSpectrum = gen("R0-p(R1,CPE1)-p(R2-W1,CPE2)", params, frequency=f, noise=0.005, seed=seed,
-                                      area=AREA_CM2, sample=s)
-    else:
-        rng = np.random.default_rng(seed)
-        z = _ncm_impedance(f, params)
-        z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
-        spec = ImpedanceSpectrum(f, z, area=AREA_CM2, sample=s)
+    from ncmsurf.datasets.eis import synthetic_spectrum
+
+    spec = synthetic_spectrum("R0-p(R1,CPE1)-p(R2-W1,CPE2)", params, frequency=f, noise=0.005, seed=seed,
+                              area=AREA_CM2, sample=s)
     return spec.with_meta(synthetic=True)
 
 
@@ -277,122 +222,58 @@ def _cycling_record(s: Sample, t: dict[str, Any], seed: int) -> CyclingData:
 
 
 def _sims_profile(s: Sample, t: dict[str, Any], seed: int) -> DepthProfile:
-    gen = _peer("ncmsurf.datasets.coating", "synthetic_profile")
-    if gen is not None:
-        prof = gen(coating_thickness=float(t["thickness_nm"]), sputter_rate=SPUTTER_RATE, width=0.2, seed=seed,
-                   sample=s, depth_range=6.0)
-        return prof.with_meta(synthetic=True)  # type: ignore[no-any-return]
-    rng = np.random.default_rng(seed)
-    time = np.arange(0.0, 600.0 + 1e-9, 2.0)
-    z = time * SPUTTER_RATE
-    d = float(t["thickness_nm"])
-    width = 0.25
-    from scipy.special import erfc
+    from ncmsurf.datasets.coating import synthetic_profile
 
-    coat = 0.5 * erfc((z - d) / (math.sqrt(2) * width))
-    intens = {
-        "AlO2-": 2e4 * coat + 20.0,
-        "NiO2-": 1.5e4 * (1 - coat) + 50.0,
-        "LiF2-": 3e3 * np.exp(-z / 0.3) + 10.0,
-    }
-    counts = {k: rng.poisson(v).astype(float) for k, v in intens.items()}
-    return DepthProfile(time, counts, sample=s, meta={"synthetic": True})
+    prof = synthetic_profile(coating_thickness=float(t["thickness_nm"]), sputter_rate=SPUTTER_RATE, width=0.2,
+                             seed=seed, sample=s, depth_range=6.0)
+    return prof.with_meta(synthetic=True)
 
 
 def _eds_map(s: Sample, t: dict[str, Any], seed: int) -> ElementMap:
-    gen = _peer("ncmsurf.datasets.coating", "synthetic_map")
-    if gen is not None:
-        emap = gen(coverage=float(t["coverage"]), cv=0.1, shape=(64, 64), pixel_size=50.0, seed=seed, sample=s)
-        return emap.with_meta(synthetic=True)  # type: ignore[no-any-return]
-    rng = np.random.default_rng(seed)
-    shape = (48, 48)
-    from scipy.ndimage import gaussian_filter
+    from ncmsurf.datasets.coating import synthetic_map
 
-    field = gaussian_filter(rng.standard_normal(shape), 2.0)
-    thr = np.quantile(field, 1.0 - float(t["coverage"]))
-    covered = field >= thr if t["coverage"] > 0 else np.zeros(shape, bool)
-    al = rng.poisson(np.where(covered, 40.0, 3.0)).astype(float)
-    ni = rng.poisson(np.where(covered, 60.0, 80.0)).astype(float)
-    o = rng.poisson(50.0, size=shape).astype(float)
-    return ElementMap({"Al": al, "Ni": ni, "O": o}, pixel_size=50.0, sample=s, meta={"synthetic": True})
+    emap = synthetic_map(coverage=float(t["coverage"]), cv=0.1, shape=(64, 64), pixel_size=50.0, seed=seed, sample=s)
+    return emap.with_meta(synthetic=True)
 
 
 # -------------------------------------------------------------------- writers
-def _fmt(x: float) -> str:
-    return repr(float(x))
-
-
 def _write_xps(spectra: list[XPSSpectrum], path: Path) -> list[tuple[str, dict[str, Any]]]:
-    w = _peer("ncmsurf.io.vamas", "write_vamas")
-    if w is not None:
-        p = path.with_suffix(".vms")
-        w(spectra, p)
-        return [(p.name, {})]
-    out = []
-    for spec in spectra:
-        p = path.with_name(f"{path.name}_{spec.region.replace(' ', '')}.txt")  # type: ignore[union-attr]
-        rows = "\n".join(f"{_fmt(b)},{_fmt(i)}" for b, i in zip(spec.binding_energy, spec.intensity))
-        p.write_text(f"# SYNTHETIC demo XPS spectrum, region {spec.region}\nBinding Energy (eV),Counts\n{rows}\n")
-        out.append((p.name, {"options": {"region": spec.region}}))
-    return out
+    from ncmsurf.io.vamas import write_vamas
+
+    p = path.with_suffix(".vms")
+    write_vamas(spectra, p)
+    return [(p.name, {})]
 
 
 def _write_eis(spec: ImpedanceSpectrum, path: Path) -> str:
-    w = _peer("ncmsurf.io.biologic_eis", "write_mpt")
-    if w is not None:
-        p = path.with_suffix(".mpt")
-        w([spec], p)
-        return p.name
-    p = path.with_suffix(".csv")
-    z = spec.impedance
-    rows = "\n".join(f"{_fmt(f)},{_fmt(zz.real)},{_fmt(-zz.imag)}" for f, zz in zip(spec.frequency, z))
-    p.write_text(f"# SYNTHETIC demo impedance spectrum\nfreq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm\n{rows}\n")
+    from ncmsurf.io.biologic_eis import write_mpt
+
+    p = path.with_suffix(".mpt")
+    write_mpt([spec], p)
     return p.name
 
 
 def _write_cycling(data: CyclingData, path: Path) -> str:
-    w = _peer("ncmsurf.io.cyclers", "write_arbin_csv")
+    from ncmsurf.io.cyclers import write_arbin_csv
+
     p = path.with_suffix(".csv")
-    if w is not None:
-        w(data, p)
-        return p.name
-    cyc = data.cycle
-    stp = data.step
-    assert cyc is not None and stp is not None
-    lines = ["Data_Point,Test_Time(s),Step_Index,Cycle_Index,Current(A),Voltage(V)"]
-    for i, (tt, c, v, k, s) in enumerate(zip(data.time, data.current, data.voltage, cyc, stp)):
-        lines.append(f"{i + 1},{tt:.3f},{s},{k},{c:.9g},{v:.6f}")
-    p.write_text("\n".join(lines) + "\n")
+    write_arbin_csv(data, p)
     return p.name
 
 
 def _write_sims(prof: DepthProfile, path: Path) -> str:
-    w = _peer("ncmsurf.io.sims_formats", "write_surfacelab_txt")
-    if w is not None:
-        p = path.with_suffix(".txt")
-        w(prof, p)
-        return p.name
-    p = path.with_suffix(".csv")
-    names = prof.fragments
-    lines = ["Sputter Time (s)," + ",".join(names)]
-    for i, tt in enumerate(prof.sputter_time):
-        lines.append(f"{tt:g}," + ",".join(f"{prof[n][i]:g}" for n in names))
-    p.write_text("# SYNTHETIC demo ToF-SIMS depth profile\n" + "\n".join(lines) + "\n")
+    from ncmsurf.io.sims_formats import write_surfacelab_txt
+
+    p = path.with_suffix(".txt")
+    write_surfacelab_txt(prof, p)
     return p.name
 
 
 def _write_eds(emap: ElementMap, path: Path) -> str:
-    w = _peer("ncmsurf.io.eds_formats", "write_npz")
-    if w is not None:
-        p = path.with_suffix(".npz")
-        w(emap, p)
-        return p.name
-    p = path.with_suffix(".csv")
-    maps = emap.maps
-    ny, nx = emap.shape
-    yy, xx = np.divmod(np.arange(ny * nx), nx)
-    table = np.column_stack([xx, yy] + [np.asarray(maps[e], dtype=float).ravel() for e in maps])
-    np.savetxt(p, table, fmt="%.10g", delimiter=",", header="x,y," + ",".join(maps), comments="")
+    from ncmsurf.io.eds_formats import write_npz
+
+    p = path.with_suffix(".npz")
+    write_npz(emap, p)
     return p.name
 
 
@@ -420,14 +301,6 @@ def _toml_key(k: str) -> str:
 def _slug(s: Sample) -> str:
     base = s.method + ("" if s.n is None else f"{s.n_minutes:g}") + f"-{s.cathode}"
     return base + ("_fresh" if s.cycles == 0 else f"_{s.cycles}cyc")
-
-
-def _writers_signature() -> str:
-    names = [("ncmsurf.io.vamas", "write_vamas"), ("ncmsurf.io.biologic_eis", "write_mpt"),
-             ("ncmsurf.io.cyclers", "write_arbin_csv"), ("ncmsurf.io.sims_formats", "write_surfacelab_txt"),
-             ("ncmsurf.datasets.xps", "synthetic_spectrum"), ("ncmsurf.datasets.eis", "synthetic_spectrum"),
-             ("ncmsurf.datasets.coating", "synthetic_map"), ("ncmsurf.io.eds_formats", "write_npz")]
-    return "".join("1" if _peer(m, f) is not None else "0" for m, f in names)
 
 
 def _default_folder() -> Path:
@@ -485,7 +358,7 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
         raise ValidationError(f"kinds: unknown measurement kind(s) {sorted(unknown)}")
     from ncmsurf import __version__
 
-    signature = f"ncmsurf={__version__} seed={seed} writers={_writers_signature()} kinds={','.join(sorted(wanted))}"
+    signature = f"ncmsurf={__version__} seed={seed} kinds={','.join(sorted(wanted))}"
     if marker.is_file() and (folder / "study.toml").is_file() and not overwrite \
             and marker.read_text().strip() == signature:
         return folder
