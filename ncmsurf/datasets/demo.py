@@ -6,10 +6,10 @@ after 100 cycles, as XPS (VAMAS), impedance (BioLogic ``.mpt``), cycling
 (NumPy ``.npz`` element maps),
 with a ``study.toml`` manifest. **All data are synthetic**: they are computed
 from the physical parameters returned by :func:`demo_truth`, which the
-manifest also records under ``[generator]`` and ``[truth]``. When a vendor
-writer is not available in this installation, a plain delimited text file
-that ncmsurf's generic readers understand is written instead (the manifest
-names whichever file was written).
+manifest also records under ``[generator]`` and ``[truth]``. The spectra,
+records and maps come from the engines' own seeded generators
+(``ncmsurf.datasets.xps``, ``.eis``, ``.coating``) and are written by the
+format writers in ``ncmsurf.io``.
 
 The parameters describe a plausible study: the coating thickness grows as
 ``rate_route × n`` (route F deposits faster than A); the surface Ni²⁺ share
