@@ -26,6 +26,7 @@ def fit(
     fmax: Any = None,
     capacitive_only: bool = False,
     warn: bool = False,
+    solver: str = "lm",
 ) -> CircuitFit:
     """Fit an equivalent circuit to an impedance spectrum.
 
@@ -63,6 +64,13 @@ def fit(
         non-physical high-frequency points, for circuits without an inductor).
     warn : bool
         Also emit :class:`EISFitWarning` for each entry of ``.warnings``.
+    solver : {"lm", "impedance.py"}
+        ``"lm"`` (default): Levenberg–Marquardt on log-scaled parameters with
+        the analytic Jacobian and tight tolerances, multi-start when poor.
+        ``"impedance.py"``: impedance.py's ``CustomCircuit.fit`` step for step
+        (scipy trust-region reflective, forward differences, its tolerances
+        and default bounds, one start) to reproduce values published from
+        impedance.py; it can stop slightly short of the minimum.
 
     Returns
     -------
@@ -89,4 +97,4 @@ def fit(
     """
     return fit_circuit(spectrum, circuit, initial_guess=initial_guess, weighting=weighting, constants=constants,
                        bounds=bounds, multistart=multistart, seed=seed, max_nfev=max_nfev, fmin=fmin, fmax=fmax,
-                       capacitive_only=capacitive_only, warn=warn)
+                       capacitive_only=capacitive_only, warn=warn, solver=solver)

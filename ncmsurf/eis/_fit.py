@@ -9,6 +9,14 @@ uses the circuit's generated analytic Jacobian where available. When the fit
 from the automatic guess is poor, seeded multi-start fits from perturbed
 starts are tried and the best kept.
 
+``solver="impedance.py"`` instead repeats what impedance.py's
+``CustomCircuit.fit`` does (``scipy.optimize.curve_fit``: trust-region
+reflective on the raw parameters, forward-difference Jacobian, unit step
+scaling, ``ftol=1e-13``, ``xtol = gtol = 1e-8``, impedance.py's default
+bounds, residuals stacked as all real parts then all imaginary parts, one
+start). Its stopping rule may end a little before the minimum; it is there to
+reproduce results published from impedance.py.
+
 Examples
 --------
 >>> import numpy as np
@@ -41,9 +49,11 @@ from ncmsurf.core.units import magnitude
 from ncmsurf.eis._circuits import CompiledCircuit, compile_circuit, resolve_circuit
 from ncmsurf.eis._guess import initial_guess as _auto_guess
 
-__all__ = ["WEIGHTINGS", "CircuitFit", "EISFitWarning", "check_spectrum", "fit_circuit"]
+__all__ = ["SOLVERS", "WEIGHTINGS", "CircuitFit", "EISFitWarning", "check_spectrum", "fit_circuit"]
 
 WEIGHTINGS = ("unity", "modulus", "proportional")
+#: ``"lm"``: ncmsurf's solver (to the minimum). ``"impedance.py"``: impedance.py's ``CustomCircuit.fit``, step for step.
+SOLVERS = ("lm", "impedance.py")
 #: A fit whose relative RMS residual exceeds this is "poor": multi-start is tried.
 POOR_FIT = 0.02
 #: Multi-start stops after this many starts in a row without a 0.1 % lower chi-square.
@@ -152,6 +162,8 @@ class CircuitFit:
     units : str
         Impedance units of the data (``"ohm * cm ** 2"`` for area-normalised
         spectra: resistances are then area-specific, capacitances per cm²).
+    solver : str
+        ``"lm"`` or ``"impedance.py"`` (see :func:`ncmsurf.eis.fit`).
     """
 
     circuit: str
@@ -174,6 +186,7 @@ class CircuitFit:
     n_starts: int = 1
     constants: dict[str, float] = field(default_factory=dict)
     units: str = "ohm"
+    solver: str = "lm"
 
     #: Keys for :func:`ncmsurf.core.results.citations` (circuit syntax and element definitions).
     citations = ("murbach2020",)
@@ -265,7 +278,7 @@ class CircuitFit:
                    "chi2": float(self.chi2), "aic": float(self.aic), "bic": float(self.bic),
                    "weighting": self.weighting, "names": dict(self.names), "warnings": list(self.warnings),
                    "nfev": int(self.nfev), "n_starts": int(self.n_starts), "constants": dict(self.constants),
-                   "units": self.units},
+                   "units": self.units, "solver": self.solver},
         )
         return ds
 
@@ -287,7 +300,7 @@ class CircuitFit:
             initial_guess={n: float(v) for n, v in zip(free, ds["initial"].values, strict=True)},
             frequency=np.asarray(ds["frequency"].values, float), impedance=np.asarray(ds["impedance"].values, complex),
             nfev=int(a.get("nfev", 0)), n_starts=int(a.get("n_starts", 1)), constants=dict(a.get("constants", {})),
-            units=str(a.get("units", "ohm")),
+            units=str(a.get("units", "ohm")), solver=str(a.get("solver", "lm")),
         )
 
     # --------------------------------------------------------------- plot
@@ -443,6 +456,43 @@ def _solve(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray, wi:
     return res
 
 
+def _impedance_py_bounds(c: CompiledCircuit) -> tuple[np.ndarray, np.ndarray]:
+    """impedance.py's ``set_default_bounds``: [0, inf) except CPE and La exponents, [0, 1]."""
+    upper = np.full(len(c.param_names), np.inf)
+    for i, name in enumerate(c.param_names):
+        elem, _, idx = name.rpartition("_")
+        kind = elem.rstrip("0123456789")
+        if kind in ("CPE", "La") and idx == "1":
+            upper[i] = 1.0
+    return np.zeros(len(c.param_names)), upper
+
+
+def _solve_impedance_py(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray, wi: np.ndarray,
+                        p0: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> Any:
+    """What ``scipy.optimize.curve_fit`` does for impedance.py's ``circuit_fit`` (bounded, so trf)."""
+    y = np.concatenate((z.real, z.imag))
+    inv = 1.0 / np.concatenate((wr, wi))
+    weighted = not np.all(inv == 1.0)
+    func = c.func
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        zm = func(p, w)
+        r = np.concatenate((zm.real, zm.imag)) - y
+        return r * inv if weighted else r  # type: ignore[no-any-return]
+
+    res: Any
+    with np.errstate(all="ignore"):
+        try:
+            res = least_squares(resid, p0, jac="2-point", bounds=(lower, upper), method="trf", x_scale=1.0,
+                                ftol=1e-13, xtol=1e-8, gtol=1e-8, max_nfev=100_000)
+        except ValueError as exc:  # non-finite residuals at the start
+            return SimpleNamespace(x=p0, p=p0, cost=math.inf, nfev=1, message=str(exc), status=-1,
+                                   logp=np.zeros(p0.size, bool))
+    res.p = res.x
+    res.logp = np.zeros(p0.size, bool)
+    return res
+
+
 def _covariance(c: CompiledCircuit, w: np.ndarray, z: np.ndarray, wr: np.ndarray, wi: np.ndarray,
                 p: np.ndarray, chi2: float) -> tuple[np.ndarray, bool]:
     """Covariance from a central-difference Jacobian in parameter space."""
@@ -492,8 +542,11 @@ def fit_circuit(
     fmax: Any = None,
     capacitive_only: bool = False,
     warn: bool = False,
+    solver: str = "lm",
 ) -> CircuitFit:
     """Fit ``circuit`` to ``spectrum`` (implementation of :func:`ncmsurf.eis.fit`)."""
+    if solver not in SOLVERS:
+        raise FitError(f"solver: must be one of {SOLVERS}, got {solver!r}")
     circuit_str, names, cc_guess, cc_consts = resolve_circuit(circuit)
     consts = dict(cc_consts)
     consts.update({str(k): _constant_value(circuit_str, str(k), v) for k, v in (constants or {}).items()})
@@ -518,7 +571,7 @@ def fit_circuit(
         raise FitError(f"circuit {circuit_str!r}: every parameter is a constant; nothing to fit")
     if 2 * f.size < k:
         raise FitError(f"spectrum: {f.size} points ({2 * f.size} real values) cannot determine {k} parameters")
-    lower, upper = c.lower.copy(), c.upper.copy()
+    lower, upper = (c.lower.copy(), c.upper.copy()) if solver == "lm" else _impedance_py_bounds(c)
     for name, (lo, hi) in (bounds or {}).items():
         if name not in c.param_names:
             raise FitError(f"bounds: {name!r} is not a free parameter of {circuit_str!r} ({list(c.param_names)})")
@@ -554,12 +607,15 @@ def fit_circuit(
         v = float(np.sqrt(np.mean(np.abs(zm - z) ** 2 / absz**2)))
         return v if math.isfinite(v) else math.inf
 
-    best = _solve(c, w, z, wr, wi, p0, lower, upper, max_nfev)
+    if solver == "lm":
+        best = _solve(c, w, z, wr, wi, p0, lower, upper, max_nfev)
+    else:
+        best = _solve_impedance_py(c, w, z, wr, wi, p0, lower, upper)
     best_start = p0
     nfev = int(best.nfev)
     starts = 1
     poor = best.status <= 0 or (user_guess is False and rel_res(best.p) > POOR_FIT)
-    if poor and multistart > 0:
+    if poor and multistart > 0 and solver == "lm":
         rng = np.random.default_rng(seed)
         stale = 0
         for _ in range(multistart):
@@ -587,7 +643,8 @@ def fit_circuit(
     finite = bool(np.all(np.isfinite(p))) and math.isfinite(chi2) and chi2 < 1e290
     success = bool(best.status > 0 and finite)
     if best.status == 0:
-        message = f"did not converge: maximum number of evaluations ({max_nfev}) reached after {starts} start(s)"
+        budget = max_nfev if solver == "lm" else 100_000
+        message = f"did not converge: maximum number of evaluations ({budget}) reached after {starts} start(s)"
     elif best.status < 0 or not finite:
         message = f"did not converge: {best.message}"
     else:
@@ -630,5 +687,5 @@ def fit_circuit(
         weighting=weighting, names=names, warnings=msgs,
         initial_guess={nm: float(v) for nm, v in zip(c.param_names, best_start, strict=True)},
         frequency=f, impedance=z, nfev=nfev, n_starts=starts, constants={kk: float(v) for kk, v in consts.items()},
-        units=spectrum.units,
+        units=spectrum.units, solver=solver,
     )

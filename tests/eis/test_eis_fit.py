@@ -93,31 +93,47 @@ def test_circuit_syntax_errors(bad: str, match: str) -> None:
 
 # --------------------------------------------------------- reference fits
 def test_example_data_reference_fit_matches_published_values() -> None:
+    """README: R0-p(R1,C1)-p(R2-Wo1,C2) on the 57 capacitive points, README guess, to 3 s.f."""
+    spec = _example_capacitive()
+    guess = [0.01, 0.01, 100, 0.01, 0.05, 100, 1]  # README, order R0, R1, C1, R2, Wo1_0, Wo1_1, C2
+    published = {"R0": 1.65e-02, "R1": 8.68e-03, "C1": 3.32, "R2": 5.39e-03, "Wo1_0": 6.31e-02,
+                 "Wo1_1": 2.33e02, "C2": 2.20e-01}  # README table (impedance.py getting-started)
+    compat = ns.eis.fit(spec, "R0-p(R1,C1)-p(R2-Wo1,C2)", initial_guess=guess, weighting="unity",
+                        solver="impedance.py")
+    assert compat.success and compat.solver == "impedance.py" and compat.n_starts == 1
+    for name, value in published.items():
+        assert f"{compat.params[name]:.2e}" == f"{value:.2e}", name  # 3 significant figures, all seven
+    # ncmsurf's own solver goes on to the minimum of the same valley: the first five agree to
+    # 3 s.f., the Warburg pair moves by less than 0.5 standard error, and chi-square is lower
+    fit = ns.eis.fit(spec, "R0-p(R1,C1)-p(R2-Wo1,C2)", initial_guess=guess, weighting="unity")
+    assert fit.success and fit.solver == "lm"
+    for name in ("R0", "R1", "C1", "R2", "C2"):
+        assert f"{fit.params[name]:.2e}" == f"{published[name]:.2e}", name
+    for name in ("Wo1_0", "Wo1_1"):
+        assert abs(fit.params[name] - compat.params[name]) < 0.5 * fit.stderr[name], name
+    assert fit.chi2 < compat.chi2
+
+
+def test_impedance_py_solver_reproduces_custom_circuit_fit() -> None:
+    """Same circuit, data and start: the 'impedance.py' solver gives CustomCircuit.fit's numbers."""
     from impedance.models.circuits import CustomCircuit
 
     spec = _example_capacitive()
-    guess = [0.01, 0.01, 100, 0.01, 0.05, 100, 1]  # README, order R0, R1, C1, R2, Wo1_0, Wo1_1, C2
-    fit = ns.eis.fit(spec, "R0-p(R1,C1)-p(R2-Wo1,C2)", initial_guess=guess, weighting="unity")
-    assert fit.success
-    published = {"R0": 1.65e-02, "R1": 8.68e-03, "C1": 3.32, "R2": 5.39e-03, "Wo1_0": 6.31e-02,
-                 "Wo1_1": 2.33e02, "C2": 2.20e-01}  # README table (impedance.py getting-started)
-    for name in ("R0", "R1", "C1", "R2", "C2"):
-        assert f"{fit.params[name]:.2e}" == f"{published[name]:.2e}", name  # 3 significant figures
-    # The Warburg pair lies in a flat valley: impedance.py's default tolerances stop at
-    # (0.0631, 233 s); driven to convergence, impedance.py itself reaches our point.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tight = CustomCircuit("R0-p(R1,C1)-p(R2-Wo1,C2)", initial_guess=guess).fit(
-            spec.frequency, spec.impedance, xtol=1e-15, gtol=1e-15)
-        default = CustomCircuit("R0-p(R1,C1)-p(R2-Wo1,C2)", initial_guess=guess).fit(
-            spec.frequency, spec.impedance)
-    np.testing.assert_allclose([fit.params[n] for n in compile_circuit(fit.circuit).param_names],
-                               tight.parameters_, rtol=2e-4)
-    for name in ("Wo1_0", "Wo1_1"):
-        # published value within 0.5 standard error of ours
-        assert abs(fit.params[name] - published[name]) < 0.5 * fit.stderr[name], name
-    chi2_default = float(np.sum(np.abs(default.predict(spec.frequency) - spec.impedance) ** 2))
-    assert fit.chi2 <= chi2_default * (1 + 1e-9)
+    cases = [("R0-p(R1,C1)-p(R2-Wo1,C2)", [0.01, 0.01, 100, 0.01, 0.05, 100, 1], False),
+             ("R0-p(R1-Wo1,C1)", [0.01, 0.005, 0.01, 200, 0.1], False),
+             ("R0-p(R1,CPE1)-p(R2-Wo1,CPE2)", [0.01, 0.01, 1, 0.9, 0.01, 0.05, 100, 1, 0.9], True)]
+    for circuit, guess, by_modulus in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = CustomCircuit(circuit, initial_guess=guess).fit(
+                spec.frequency, spec.impedance, weight_by_modulus=by_modulus)
+        fit = ns.eis.fit(spec, circuit, initial_guess=guess, solver="impedance.py",
+                         weighting="modulus" if by_modulus else "unity")
+        assert fit.success, circuit
+        got = [fit.params[n] for n in compile_circuit(circuit).param_names]
+        np.testing.assert_allclose(got, ref.parameters_, rtol=1e-5, err_msg=circuit)
+    with pytest.raises(FitError, match="solver"):
+        ns.eis.fit(spec, "R0-p(R1,C1)", solver="newton")
 
 
 def test_example_data_randles_reference() -> None:
