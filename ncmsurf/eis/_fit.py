@@ -46,7 +46,7 @@ from ncmsurf.core.errors import FitError, NcmsurfWarning
 from ncmsurf.core.models import ImpedanceSpectrum
 from ncmsurf.core.results import register_citation
 from ncmsurf.core.units import magnitude
-from ncmsurf.eis._circuits import CompiledCircuit, compile_circuit, resolve_circuit
+from ncmsurf.eis._circuits import CompiledCircuit, compile_circuit, element_type, parse_circuit, resolve_circuit
 from ncmsurf.eis._guess import initial_guess as _auto_guess
 
 __all__ = ["SOLVERS", "WEIGHTINGS", "CircuitFit", "EISFitWarning", "check_spectrum", "fit_circuit"]
@@ -248,6 +248,100 @@ class CircuitFit:
     def residuals(self) -> np.ndarray:
         """Complex relative residuals (Z − Ẑ)/|Z| at the fitted frequencies."""
         return (self.impedance - self.predict(self.frequency)) / np.abs(self.impedance)  # type: ignore[no-any-return]
+
+    def effective_capacitance(self, formula: str = "hsu-mansfeld") -> dict[str, tuple[float, float]]:
+        """Effective capacitance of every CPE, with its standard error.
+
+        A CPE's prefactor Q (F·s^(α−1)) is strongly correlated with its
+        exponent α (δ ln Q ≈ −ln ω_c · δα at the arc's apex frequency ω_c), so
+        Q alone is imprecise; the effective capacitance is not, and it is the
+        quantity that converts to a film thickness (d = ε ε₀ A / C).
+
+        Parameters
+        ----------
+        formula : {"hsu-mansfeld", "brug"}
+            ``"hsu-mansfeld"`` (normal time-constant distribution, a film):
+            C = Q^(1/α) R^((1−α)/α) with R the resistor in parallel with the
+            CPE. ``"brug"`` (surface distribution, a double layer):
+            C = Q^(1/α) (1/R_s + 1/R)^((α−1)/α) with R_s the series
+            resistance (the resistors in series at the top level) and R the
+            parallel one (omitted for a blocking CPE).
+
+        Returns
+        -------
+        dict
+            CPE element name → (C in F, or F/cm² for an area-normalised fit;
+            its standard error by the delta method over the covariance).
+            Where the formula needs a resistor the circuit lacks, (nan, nan).
+
+        Examples
+        --------
+        >>> import ncmsurf as ns
+        >>> from ncmsurf.datasets.eis import NCM_TRUTH, synthetic_spectrum
+        >>> fit = ns.eis.fit(synthetic_spectrum("ncm", NCM_TRUTH, noise=0.0), "ncm")
+        >>> c, se = fit.effective_capacitance()["CPE1"]
+        >>> round(c * 1e6, 3)  # µF: (2e-5 · 25^0.15)^(1/0.85)
+        5.23
+        """
+        if formula not in ("hsu-mansfeld", "brug"):
+            raise FitError(f"formula: must be 'hsu-mansfeld' or 'brug', got {formula!r}")
+        tree = parse_circuit(self.circuit)
+        top = [n[1] for n in tree[1] if n[0] == "e" and element_type(n[1]) == "R"]
+        pairs: dict[str, str | None] = {}
+
+        def walk(node: tuple[str, Any]) -> None:
+            kind, body = node
+            if kind == "e":
+                return
+            if kind == "p":
+                cpes = [n[1] for n in body if n[0] == "e" and element_type(n[1]) == "CPE"]
+                others = [n for n in body if not (n[0] == "e" and element_type(n[1]) == "CPE")]
+                for cpe in cpes:
+                    rs: list[str] = []
+                    for n in others:
+                        if n[0] == "e" and element_type(n[1]) == "R":
+                            rs.append(n[1])
+                        elif n[0] == "s":
+                            rs.extend(m[1] for m in n[1] if m[0] == "e" and element_type(m[1]) == "R")
+                    pairs[cpe] = rs[0] if len(others) == 1 and len(rs) == 1 else None
+            for n in body:
+                walk(n)
+            if kind == "s":
+                for n in body:
+                    if n[0] == "e" and element_type(n[1]) == "CPE" and n[1] not in pairs:
+                        pairs[n[1]] = None  # a blocking CPE in series
+
+        walk(tree)
+        free = list(self.free_names)
+        cov = np.asarray(self.covariance, float)
+
+        def value(p: Mapping[str, float], cpe: str, r: str | None) -> float:
+            q, a = p[f"{cpe}_0"], p[f"{cpe}_1"]
+            if formula == "hsu-mansfeld":
+                if r is None:
+                    return math.nan
+                return float((q * p[r] ** (1 - a)) ** (1 / a))
+            if not top:
+                return math.nan
+            g = 1.0 / sum(p[t] for t in top) + (1.0 / p[r] if r is not None else 0.0)
+            return float(q ** (1 / a) * g ** ((a - 1) / a))
+
+        out: dict[str, tuple[float, float]] = {}
+        for cpe, r in pairs.items():
+            v = value(self.params, cpe, r)
+            if not math.isfinite(v):
+                out[cpe] = (math.nan, math.nan)
+                continue
+            grad = np.zeros(len(free))
+            for i, name in enumerate(free):
+                h = 1e-6 * max(abs(self.params[name]), 1e-300)
+                up, dn = dict(self.params), dict(self.params)
+                up[name] += h
+                dn[name] -= h
+                grad[i] = (value(up, cpe, r) - value(dn, cpe, r)) / (2 * h)
+            var = float(grad @ cov @ grad) if np.all(np.isfinite(cov)) else math.nan
+            out[cpe] = (v, math.sqrt(var) if var >= 0 else math.nan)
+        return out
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CircuitFit):
@@ -461,8 +555,7 @@ def _impedance_py_bounds(c: CompiledCircuit) -> tuple[np.ndarray, np.ndarray]:
     upper = np.full(len(c.param_names), np.inf)
     for i, name in enumerate(c.param_names):
         elem, _, idx = name.rpartition("_")
-        kind = elem.rstrip("0123456789")
-        if kind in ("CPE", "La") and idx == "1":
+        if element_type(elem) in ("CPE", "La") and idx == "1":
             upper[i] = 1.0
     return np.zeros(len(c.param_names)), upper
 

@@ -191,23 +191,67 @@ def test_powersuite_data_itself_fails_kk() -> None:
     assert not kk.valid and kk.max_residual > 0.1  # justifies the looser limit above
 
 
+def _ceff(p: dict[str, float], cpe: str, r: str) -> float:
+    q, a = p[f"{cpe}_0"], p[f"{cpe}_1"]
+    return float((q * p[r] ** (1 - a)) ** (1 / a))  # Hsu-Mansfeld, written out independently
+
+
 def test_synthetic_recovery_within_2_percent() -> None:
-    """0.5 % noise, known truth, 20 seeds. Resistances, exponents and the Warburg coefficient are
-    within 2 % on every seed; the CPE prefactors Q (relative standard error about 1-1.5 % here,
-    strongly correlated with their exponents) are within 2 % on the median over seeds and within
-    4 standard errors on every seed."""
-    errors: dict[str, list[float]] = {k: [] for k in NCM_TRUTH}
-    for seed in range(20):
+    """0.5 % noise (Z' and Z'' each perturbed by 0.5 % of |Z|), the default 71-point grid
+    (100 kHz-10 mHz), no initial guess, 100 seeds.
+
+    R_s, R_SEI, R_ct, sigma_W, both CPE exponents and both effective capacitances are within
+    2 % on every seed. A CPE prefactor Q is tied to its exponent (d ln Q = -ln(omega_c) d alpha,
+    ln(omega_c) = 9 for the SEI arc), so its scatter is set by the data, not the fitter: the
+    test asks that Q be unbiased, that its RMS error be within 2 %, and that the scatter equal
+    the reported standard error (the fit reaches the Cramer-Rao bound).
+    """
+    truth_c = {cpe: _ceff(NCM_TRUTH, cpe, r) for cpe, r in (("CPE1", "R1"), ("CPE2", "R2"))}
+    q_err: dict[str, list[float]] = {"CPE1_0": [], "CPE2_0": []}
+    q_se: dict[str, list[float]] = {"CPE1_0": [], "CPE2_0": []}
+    for seed in range(100):
         spec = synthetic_spectrum("ncm", NCM_TRUTH, noise=0.005, seed=seed)
         fit = ns.eis.fit(spec, "ncm")
-        assert fit.success
+        assert fit.success, seed
         for name, true in NCM_TRUTH.items():
-            errors[name].append(fit.params[name] / true - 1)
-            assert abs(fit.params[name] - true) < 4 * fit.stderr[name], (seed, name)
-            if not name.startswith("CPE") or name.endswith("_1"):
+            if name in q_err:
+                q_err[name].append(fit.params[name] / true - 1)
+                q_se[name].append(fit.stderr[name] / true)
+            else:
                 assert abs(fit.params[name] / true - 1) < 0.02, (seed, name, fit.params[name], true)
-    for name in ("CPE1_0", "CPE2_0"):
-        assert abs(np.median(errors[name])) < 0.02, name
+        for cpe, (c, se) in fit.effective_capacitance().items():
+            assert abs(c / truth_c[cpe] - 1) < 0.02, (seed, cpe, c, truth_c[cpe])
+            assert abs(c - truth_c[cpe]) < 4.5 * se, (seed, cpe)
+    for name in q_err:
+        err = np.array(q_err[name])
+        rms = float(np.sqrt(np.mean(err**2)))
+        assert abs(err.mean()) < 0.003, name
+        assert rms < 0.02, name
+        assert 0.8 < rms / float(np.mean(q_se[name])) < 1.2, name
+
+
+def test_effective_capacitance_formulas() -> None:
+    spec = synthetic_spectrum("ncm", NCM_TRUTH, noise=0.0)
+    fit = ns.eis.fit(spec, "ncm")
+    hm = fit.effective_capacitance()
+    np.testing.assert_allclose(hm["CPE1"][0], _ceff(NCM_TRUTH, "CPE1", "R1"), rtol=1e-6)
+    np.testing.assert_allclose(hm["CPE2"][0], _ceff(NCM_TRUTH, "CPE2", "R2"), rtol=1e-6)
+    brug = fit.effective_capacitance("brug")
+    q, a, rs, r = NCM_TRUTH["CPE2_0"], NCM_TRUTH["CPE2_1"], NCM_TRUTH["R0"], NCM_TRUTH["R2"]
+    np.testing.assert_allclose(brug["CPE2"][0], q ** (1 / a) * (1 / rs + 1 / r) ** ((a - 1) / a), rtol=1e-6)
+    # alpha = 1: a CPE is a capacitor, every formula gives Q back
+    ideal = ns.eis.fit(synthetic_spectrum("R0-p(R1,CPE1)", {"R0": 2.0, "R1": 10.0, "CPE1_0": 1e-4, "CPE1_1": 1.0},
+                                          noise=0.0), "R0-p(R1,CPE1)", constants={"CPE1_1": 1.0})
+    for formula in ("hsu-mansfeld", "brug"):
+        np.testing.assert_allclose(ideal.effective_capacitance(formula)["CPE1"][0], 1e-4, rtol=1e-6)
+    # a blocking CPE has no parallel resistor: Hsu-Mansfeld is undefined, Brug uses R_s alone
+    blocking = ns.eis.fit(synthetic_spectrum("R0-CPE1", {"R0": 2.0, "CPE1_0": 1e-3, "CPE1_1": 0.9}, noise=0.0),
+                          "R0-CPE1")
+    assert np.isnan(blocking.effective_capacitance()["CPE1"][0])
+    np.testing.assert_allclose(blocking.effective_capacitance("brug")["CPE1"][0],
+                               1e-3 ** (1 / 0.9) * 2.0 ** (0.1 / 0.9), rtol=1e-6)
+    with pytest.raises(FitError, match="formula"):
+        fit.effective_capacitance("debye")
 
 
 @pytest.mark.parametrize("circuit,truth", [
