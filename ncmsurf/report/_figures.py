@@ -89,35 +89,83 @@ def metrics_vs_n(study: Study) -> Any:
     return fig
 
 
-def nyquist(study: Study) -> Any:
-    """Nyquist plots with the fitted circuit curves, one panel per cycle state."""
+def _eis_by_state(study: Study) -> list[tuple[int, list[tuple[Sample, Any, Any, float]]]]:
+    """Spectra per cycle state: (cycles, [(sample, spectrum, fit or None, area scale)]), one per label."""
     specs: list[tuple[Sample, Any]] = [(e.sample, e.measurement) for e in study.entries
                                       if e.kind == "eis" and e.measurement is not None]
     if not specs:
         raise ValueError("no impedance spectra")
-    states = sorted({s.cycles for s, _ in specs})
-    fig, axes = new_figure(len(states), 1, width=5.2, height=4.2)
-    colors = _colors(study.samples)
-    for ax, c in zip(axes[0], states):
-        seen = set()
+    out = []
+    for c in sorted({s.cycles for s, _ in specs}):
+        seen: set[str] = set()
+        rows = []
         for s, spec in specs:
             if s.cycles != c or s.label in seen:
                 continue
             seen.add(s.label)
             scale = spec.area if (spec.area is not None and "cm" not in str(spec.units)) else 1.0
+            fit = study.result(s, "eis", "eis_fit")
+            rows.append((s, spec, fit if fit is not None and hasattr(fit, "predict") else None, float(scale)))
+        out.append((c, rows))
+    return out
+
+
+def _eis_unit(states: list[tuple[int, list[tuple[Sample, Any, Any, float]]]]) -> str:
+    return "Ω·cm²" if any(sp.area is not None or "cm" in str(sp.units)
+                          for _, rows in states for _, sp, _, _ in rows) else "Ω"
+
+
+def _state_title(c: int) -> str:
+    return "fresh" if c == 0 else f"after {c} cycles"
+
+
+def _fit_curve(spec: Any, fit: Any, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    f = np.logspace(np.log10(spec.frequency.max()), np.log10(spec.frequency.min()), 300)
+    return f, np.asarray(fit.predict(f)) * scale
+
+
+def nyquist(study: Study) -> Any:
+    """Nyquist plots with the fitted circuit curves, one panel per cycle state."""
+    states = _eis_by_state(study)
+    unit = _eis_unit(states)
+    fig, axes = new_figure(len(states), 1, width=5.2, height=4.2)
+    colors = _colors(study.samples)
+    for ax, (c, rows) in zip(axes[0], states):
+        for s, spec, fit, scale in rows:
             z = spec.impedance * scale
             ax.plot(z.real, -z.imag, "o", ms=2.5, color=colors[s.label], label=s.label)
-            fit = study.result(s, "eis", "eis_fit")
-            if fit is not None and hasattr(fit, "predict"):
-                f = np.logspace(np.log10(spec.frequency.max()), np.log10(spec.frequency.min()), 300)
-                zf = np.asarray(fit.predict(f)) * scale
+            if fit is not None:
+                _, zf = _fit_curve(spec, fit, scale)
                 ax.plot(zf.real, -zf.imag, "-", lw=1, color=colors[s.label])
-        unit = "Ω·cm²" if any(sp.area is not None or "cm" in str(sp.units) for _, sp in specs) else "Ω"
         ax.set_xlabel(f"Z′ ({unit})")
         ax.set_ylabel(f"−Z″ ({unit})")
-        ax.set_title(f"{'fresh' if c == 0 else f'after {c} cycles'}: data (points), fit (lines)")
+        ax.set_title(f"{_state_title(c)}: data (points), fit (lines)")
         ax.set_aspect("equal", adjustable="datalim")
         ax.legend(fontsize="x-small", ncols=2)
+    return fig
+
+
+def bode(study: Study) -> Any:
+    """Bode plots (|Z| and phase against frequency) with the fitted curves, one column per cycle state."""
+    states = _eis_by_state(study)
+    unit = _eis_unit(states)
+    fig, axes = new_figure(len(states), 2, width=5.2, height=3.0)
+    colors = _colors(study.samples)
+    for j, (c, rows) in enumerate(states):
+        top, bottom = axes[0][j], axes[1][j]
+        for s, spec, fit, scale in rows:
+            z = spec.impedance * scale
+            top.loglog(spec.frequency, np.abs(z), "o", ms=2.5, color=colors[s.label], label=s.label)
+            bottom.semilogx(spec.frequency, -np.degrees(np.angle(z)), "o", ms=2.5, color=colors[s.label])
+            if fit is not None:
+                f, zf = _fit_curve(spec, fit, scale)
+                top.loglog(f, np.abs(zf), "-", lw=1, color=colors[s.label])
+                bottom.semilogx(f, -np.degrees(np.angle(zf)), "-", lw=1, color=colors[s.label])
+        top.set_ylabel(f"|Z| ({unit})")
+        top.set_title(f"{_state_title(c)}: data (points), fit (lines)")
+        top.legend(fontsize="x-small", ncols=2)
+        bottom.set_xlabel("Frequency (Hz)")
+        bottom.set_ylabel("−phase (°)")
     return fig
 
 
@@ -293,6 +341,7 @@ def depth_profiles(study: Study) -> Any:
 FIGURES: dict[str, tuple[str, Any]] = {
     "metrics_vs_n": ("Metrics against n for each route", metrics_vs_n),
     "nyquist": ("Impedance: Nyquist plots with fitted circuits", nyquist),
+    "bode": ("Impedance: Bode plots (|Z| and phase) with fitted circuits", bode),
     "xps_ni2p": ("XPS: Ni 2p fits with components", lambda st: xps_fits(st, "Ni 2p")),
     "xps_f1s": ("XPS: F 1s fits with components", lambda st: xps_fits(st, "F 1s")),
     "rate_ladder": ("Cycling: rate ladders", rate_ladder),

@@ -54,7 +54,7 @@ def test_main_job_writes_report(main_job: tuple[Path, str]) -> None:
         assert kind in covered.group(1)
     html = html_path.read_text()
     assert "Synthetic demo data" in html
-    for name in ("metrics_vs_n", "nyquist", "xps_ni2p", "rate_ladder", "retention", "dqdv"):
+    for name in ("metrics_vs_n", "nyquist", "bode", "xps_ni2p", "rate_ladder", "retention", "dqdv"):
         assert f"id='fig-{name}'" in html, name
         png = html_path.with_name("report_figures") / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
