@@ -53,6 +53,8 @@ METRICS: dict[str, MetricInfo] = {
     "r_s": MetricInfo("eis", "ohm*cm**2", "series (electrolyte) resistance R_s"),
     "r_sei": MetricInfo("eis", "ohm*cm**2", "surface-film (SEI/CEI) resistance R_SEI"),
     "r_ct": MetricInfo("eis", "ohm*cm**2", "charge-transfer resistance R_ct"),
+    "c_sei": MetricInfo("eis", "uF/cm**2",
+                        "effective capacitance of the surface film (Hsu-Mansfeld, from Q_SEI, alpha_SEI and R_SEI)"),
     "first_capacity": MetricInfo("cycling", "mAh/g", "first-cycle discharge capacity"),
     "first_ce": MetricInfo("cycling", "1", "first-cycle coulombic efficiency"),
     "rate_5c_01c": MetricInfo("cycling", "1", "capacity at 5C over capacity at 0.1C"),
@@ -227,7 +229,7 @@ def xps_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any])
 
 
 # ----------------------------------------------------------------------- EIS
-EIS_METRICS = ("r_s", "r_sei", "r_ct")
+EIS_METRICS = ("r_s", "r_sei", "r_ct", "c_sei")
 _EIS_NAMES = {"r_s": "R_s", "r_sei": "R_SEI", "r_ct": "R_ct"}
 
 
@@ -269,6 +271,13 @@ def eis_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any])
         elif name in stderr:
             s = float(stderr[name])
         out.put(metric, v * scale, s * scale, units)
+    q_sei = next((k for k, v in dict(getattr(fit, "names", {}) or {}).items() if v == "Q_SEI"), None)
+    if q_sei is None or not hasattr(fit, "effective_capacitance"):
+        out.fail("c_sei", "the fitted circuit has no CPE named Q_SEI")
+    else:
+        c, cs = fit.effective_capacitance()[q_sei.rsplit("_", 1)[0]]
+        per_area = already or area is not None
+        out.put("c_sei", 1e6 * c / scale, 1e6 * cs / scale, "uF/cm**2" if per_area else "uF")
     return out
 
 

@@ -42,7 +42,7 @@ def test_metrics_shape(demo: ns.Study) -> None:
     assert list(ds.sample.values) == [s.label for s in demo.samples]
     for coord in ("method", "n", "cycles"):
         assert coord in ds.coords
-    for m in ("ni2_fraction", "lif_share", "carbonate_share", "al_ni_ratio", "r_s", "r_sei", "r_ct",
+    for m in ("ni2_fraction", "lif_share", "carbonate_share", "al_ni_ratio", "r_s", "r_sei", "r_ct", "c_sei",
               "first_capacity", "first_ce", "capacity_0p1c", "capacity_5c", "rate_5c_01c", "retention_100",
               "cycles_to_80", "thickness_xps", "thickness_sims"):
         assert m in ds and f"{m}_stderr" in ds, m
@@ -75,6 +75,21 @@ def test_recovers_truth_within_uncertainty(demo: ns.Study, metric: str) -> None:
         checked += 1
     assert checked >= 7
     assert abs(float(np.mean(z))) < 3.0 / math.sqrt(len(z)) + 0.5  # no gross bias across the samples
+
+
+def test_film_capacitance_recovers_generator(demo: ns.Study) -> None:
+    # the generator's SEI element: Q = 2e-5 F s^(alpha-1), alpha = 0.85 on the electrode (not per cm2),
+    # R = r_sei / area; Hsu-Mansfeld C = (Q R^(1 - alpha))^(1 / alpha), reported per cm2 in uF
+    from ncmsurf.datasets.demo import AREA_CM2
+
+    ds = demo.metrics()
+    assert ds["c_sei"].attrs["units"] == "uF/cm**2"
+    truth = _truth(demo)
+    for i, label in enumerate(ds.sample.values):
+        r = truth[str(label)]["r_sei"] / AREA_CM2
+        expected = 1e6 * (2e-5 * r**0.15) ** (1 / 0.85) / AREA_CM2
+        v, se = float(ds["c_sei"].values[i]), float(ds["c_sei_stderr"].values[i])
+        assert abs(v - expected) <= 3 * se + 0.01 * expected, (label, v, se, expected)
 
 
 def test_thickness_recovers_route_rate_times_n(demo: ns.Study) -> None:
