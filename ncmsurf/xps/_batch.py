@@ -85,6 +85,40 @@ def _fit_rows(Y: np.ndarray, *, cm: Compiled, x: np.ndarray, background: str, p_
     return out.reshape(*Y.shape[:-1], nout)
 
 
+def _as_slice(idx: np.ndarray) -> slice | np.ndarray:
+    """``idx`` as an equivalent slice when it is an evenly stepped run (ascending or descending).
+
+    Examples
+    --------
+    >>> _as_slice(np.array([4, 3, 2])), _as_slice(np.array([0, 2, 3]))
+    (slice(4, 1, -1), array([0, 2, 3]))
+    """
+    if idx.size >= 2:
+        step = int(idx[1] - idx[0])
+        if step != 0 and np.all(np.diff(idx) == step):
+            stop = int(idx[-1]) + step
+            return slice(int(idx[0]), None if stop < 0 else stop, step)
+    return idx
+
+
+def _mean_spectrum(da: xr.DataArray, other: list[Any]) -> np.ndarray:
+    """NaN-skipping mean over every spectrum, in blocks (no full-size temporary for numpy stacks)."""
+    if not other:
+        return np.asarray(da.values, dtype=float)
+    if da.chunks is not None:
+        return np.asarray(da.mean(dim=other).values, dtype=float)
+    flat = np.asarray(da.values).reshape(-1, da.shape[-1])
+    total = np.zeros(flat.shape[1])
+    count = np.zeros(flat.shape[1])
+    for start in range(0, flat.shape[0], 256):
+        block = np.asarray(flat[start:start + 256], dtype=float)
+        ok = np.isfinite(block)
+        total += np.where(ok, block, 0.0).sum(axis=0)
+        count += ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count  # type: ignore[no-any-return]
+
+
 def fit_stack(stack: Any, model: Any, *, background: str = "shirley", energy_range: Any = None,
               charge_shift: Any = 0.0, dask: bool | None = None, client: Any = None, units: str | None = None,
               min_snr: float = 5.0, binding_energy: Any = None, region: str | None = None) -> xr.Dataset:
@@ -164,10 +198,10 @@ def fit_stack(stack: Any, model: Any, *, background: str = "shirley", energy_ran
     comps, preset = resolve_model(model, region, (float(x.min()), float(x.max())))
     cm = compile_model(comps)
     u = units or str(stack.attrs.get("units", "counts"))
-    da = da.isel({edim: idx})
+    da = da.isel({edim: _as_slice(idx)})  # a slice keeps a view of the caller's array (no copy of the stack)
     other = [dm for dm in da.dims if dm != edim]
     # deterministic start: fit of the mean spectrum
-    mean = np.asarray(da.mean(dim=other).values if other else da.values, dtype=float)
+    mean = _mean_spectrum(da, other)
     p_start = np.asarray(cm.init, dtype=float)
     net = mean - static_background("shirley" if background == "active-shirley" else background, x, mean)
     msol = solve(cm, x, mean, background=background, weights=poisson_weights(mean, u),
