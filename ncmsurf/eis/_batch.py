@@ -71,15 +71,21 @@ def _fit_chain(f: np.ndarray, z: np.ndarray, circuit: str, names: tuple[str, ...
     return out
 
 
-def _fit_blocks(f: np.ndarray, zr: np.ndarray, zi: np.ndarray, *, circuit: str, names: tuple[str, ...],
-                kw: Mapping[str, Any], warm: bool) -> np.ndarray:
-    """apply_ufunc kernel: (..., member, freq) → (..., member, out)."""
+def _fit_complex(f: np.ndarray, z: np.ndarray, *, circuit: str, names: tuple[str, ...], kw: Mapping[str, Any],
+                 warm: bool) -> np.ndarray:
+    """(..., member, freq) frequencies and complex impedances → (..., member, out)."""
     lead = f.shape[:-2]
     ff = f.reshape(-1, *f.shape[-2:])
-    zz = (zr + 1j * zi).reshape(-1, *f.shape[-2:])
+    zz = z.reshape(-1, *z.shape[-2:])
     res = np.stack([_fit_chain(ff[k], zz[k], circuit, names, kw, warm) for k in range(ff.shape[0])]) \
         if ff.shape[0] else np.zeros((0, f.shape[-2], 2 * len(names) + len(_STATS)))
     return res.reshape(*lead, f.shape[-2], -1)
+
+
+def _fit_blocks(f: np.ndarray, zr: np.ndarray, zi: np.ndarray, *, circuit: str, names: tuple[str, ...],
+                kw: Mapping[str, Any], warm: bool) -> np.ndarray:
+    """apply_ufunc kernel (dask carries real and imaginary parts): (..., member, freq) → (..., member, out)."""
+    return _fit_complex(f, zr + 1j * zi, circuit=circuit, names=names, kw=kw, warm=warm)
 
 
 def _stack_list(spectra: Sequence[ImpedanceSpectrum], chain: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -175,7 +181,7 @@ def fit_many(
         zarr = np.asarray(da.values, complex)
         lead_shape = zarr.shape[:-1]
         zc = zarr.reshape(-1, lead_shape[-1], fr.size)  # chains along the last non-frequency dim
-        fc = np.broadcast_to(fr, zc.shape).copy()
+        fc = np.broadcast_to(fr, zc.shape)  # a read-only view: no copy of the frequency axis per spectrum
         n_total = None
     else:
         spectra = list(spectra)
@@ -184,16 +190,22 @@ def fit_many(
         for i, s in enumerate(spectra):
             if not isinstance(s, ImpedanceSpectrum):
                 raise FitError(f"spectra[{i}]: expected an ImpedanceSpectrum, got {type(s).__name__}")
-        fc, zc, n_total = _stack_list(spectra, min(chain, len(spectra)))
-    n_chains = fc.shape[0]
+        spec_list: list[ImpedanceSpectrum] = spectra
+        n_total = len(spec_list)
+        per_chain = min(chain, n_total)
+        n_chains = math.ceil(n_total / per_chain)
+        if parallel:
+            fc, zc, _ = _stack_list(spectra, per_chain)
+    if n_total is None:
+        n_chains = fc.shape[0]
     n_out = 2 * len(names) + len(_STATS)
     opts = {"circuit": circuit_str, "names": names, "kw": kw, "warm": warm_start}
     dims = ["chain", "member", "freq"]
-    fda = xr.DataArray(fc, dims=dims)
-    zr = xr.DataArray(zc.real.copy(), dims=dims)
-    zi = xr.DataArray(zc.imag.copy(), dims=dims)
     own_cluster = None
     if parallel:
+        fda = xr.DataArray(np.array(fc), dims=dims)
+        zr = xr.DataArray(zc.real.copy(), dims=dims)
+        zi = xr.DataArray(zc.imag.copy(), dims=dims)
         try:
             import dask  # noqa: F401
             from distributed import Client, LocalCluster
@@ -218,8 +230,14 @@ def fit_many(
             if own_cluster is not None:
                 client.close()
                 own_cluster.close()
+    elif n_total is not None:
+        # one chain at a time: only a chain's spectra are ever stacked (memory does not grow with the list)
+        out = np.concatenate([
+            _fit_complex(*_stack_list(spec_list[k * per_chain:(k + 1) * per_chain], per_chain)[:2],
+                         **opts)  # type: ignore[arg-type]
+            for k in range(n_chains)])
     else:
-        out = _fit_blocks(fc, zc.real, zc.imag, **opts)  # type: ignore[arg-type]
+        out = _fit_complex(fc, zc, **opts)  # type: ignore[arg-type]
     flat = out.reshape(-1, n_out)
     if n_total is not None:
         flat = flat[:n_total]
