@@ -24,13 +24,13 @@ import shutil
 import statistics
 import tempfile
 import time
-import tracemalloc
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _memory import peak_mb
 
 import ncmsurf as ns
 from ncmsurf.cycling import summary
@@ -47,11 +47,7 @@ def _timed(func: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def _peak(func: Callable[[], Any]) -> float:
-    tracemalloc.start()
-    func()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 1e6
+    return peak_mb(func)[0]
 
 
 def _ours_only(rows: int, repeats: int) -> None:

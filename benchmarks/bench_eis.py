@@ -34,6 +34,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _memory import peak_mb
 
 import ncmsurf as ns
 from ncmsurf.core.models import ImpedanceSpectrum
@@ -149,8 +150,9 @@ def _many(n: int) -> list[ImpedanceSpectrum]:
 def part3(sizes: list[int]) -> list[str]:
     from distributed import Client, LocalCluster
 
-    rows = ["| spectra | serial (s) | dask, 2 workers (s) | all converged | max abs difference serial vs parallel |",
-            "|---|---|---|---|---|"]
+    rows = ["| spectra | serial (s) | dask, 2 workers (s) | all converged | max abs difference serial vs parallel | "
+            "serial peak memory above the input (list / (cell, cycle, frequency) DataArray) |",
+            "|---|---|---|---|---|---|"]
     for n in sizes:
         specs = _many(n)
         t0 = time.perf_counter()
@@ -164,7 +166,18 @@ def part3(sizes: list[int]) -> list[str]:
         diff = max(float(np.nanmax(np.abs(par[v].values.astype(float) - serial[v].values.astype(float))))
                    for v in serial.data_vars)
         ok = bool(serial["success"].all())
-        rows.append(f"| {n} | {ts:.1f} | {tp:.1f} (incl. cluster start) | {ok} | {diff:.1e} |")
+        mem = ""
+        if n <= 1000:  # tracemalloc slows the fits; once is enough
+            import xarray as xr
+
+            in_list = sum(s.frequency.nbytes + s.impedance.nbytes for s in specs) / 1e6
+            da = xr.DataArray(np.array([s.impedance for s in specs]).reshape(n // 50, 50, -1),
+                              dims=("cell", "cycle", "frequency"), coords={"frequency": specs[0].frequency})
+            p_list, _ = peak_mb(lambda s=specs: ns.eis.fit_many(s, "ncm"))
+            p_da, _ = peak_mb(lambda d=da: ns.eis.fit_many(d, "ncm"))
+            mem = (f"{p_list:.2f} MB over {in_list:.2f} MB ({p_list / in_list:.2f}x) / "
+                   f"{p_da:.2f} MB over {da.nbytes / 1e6:.2f} MB ({p_da / (da.nbytes / 1e6):.2f}x)")
+        rows.append(f"| {n} | {ts:.1f} | {tp:.1f} (incl. cluster start) | {ok} | {diff:.1e} | {mem} |")
     return rows
 
 

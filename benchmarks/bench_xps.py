@@ -21,6 +21,7 @@ import sys
 import time
 
 import numpy as np
+from _memory import peak_mb
 
 import ncmsurf as ns
 from ncmsurf.datasets.xps import synthetic_map, synthetic_spectrum, synthetic_stack
@@ -121,6 +122,8 @@ def bench_batch(n: int, workers: int) -> dict:
     truth = stack.attrs["fractions"][:, 0]
     out["frac_rmse"] = float(np.sqrt(np.nanmean((serial["fraction"].sel(main="Ni2+").values - truth) ** 2)))
     out["n"] = n
+    out["input_mb"] = stack.nbytes / 1e6
+    out["peak_mb"], _ = peak_mb(lambda: ns.xps.fit(stack, "Ni 2p", background="active-shirley"))
     return out
 
 
@@ -174,6 +177,9 @@ def main() -> None:
     print(f"| {b['n']} Ni 2p spectra, serial | {b['serial']:.1f} s (CPU {b['serial_cpu']:.1f} s, i.e. "
           f"{b['serial_cpu'] / workers:.1f} s on {workers} idle cores) | {b['ok']} converged, "
           f"Ni2+ fraction RMSE vs truth {b['frac_rmse']:.4f} |")
+    print(f"| {b['n']} Ni 2p spectra, serial, peak memory (tracemalloc) | {b['peak_mb']:.1f} MB above the "
+          f"{b['input_mb']:.1f} MB stack ({b['peak_mb'] / b['input_mb']:.2f}x) | total "
+          f"{1 + b['peak_mb'] / b['input_mb']:.2f}x the input |")
     print(f"| {b['n']} Ni 2p spectra, dask.distributed {workers} processes | {b['dask']:.1f} s | "
           f"max |dask - serial| = {b['max_diff']:.1e} |")
     print(f"| {m['side']}x{m['side']} Ni 2p map ({m['n_energy']} pts/pixel), dask {workers} processes | "
