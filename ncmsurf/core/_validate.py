@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,7 @@ from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.units import array_magnitude, magnitude
 
 __all__ = [
+    "adopt_arrays",
     "as_1d",
     "check_finite",
     "check_same_length",
@@ -30,8 +33,40 @@ def first_index(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
+_ADOPT: contextvars.ContextVar[bool] = contextvars.ContextVar("ncmsurf_adopt_arrays", default=False)
+
+
+@contextlib.contextmanager
+def adopt_arrays() -> Iterator[None]:
+    """Models built inside this block take arrays that own their memory without copying them.
+
+    For readers that have just created the arrays and drop them afterwards
+    (a million-row record then exists once, not twice). The arrays are made
+    read-only; the caller must not keep writing to them.
+
+    Examples
+    --------
+    >>> a = np.arange(3.0)
+    >>> with adopt_arrays():
+    ...     v = frozen_view(a)
+    >>> v is a, a.flags.writeable
+    (True, False)
+    """
+    token = _ADOPT.set(True)
+    try:
+        yield
+    finally:
+        _ADOPT.reset(token)
+
+
 def frozen_view(a: np.ndarray) -> np.ndarray:
-    """Return a read-only private copy, so later changes to the caller's array cannot reach the model."""
+    """Return a read-only private copy, so later changes to the caller's array cannot reach the model.
+
+    Inside :func:`adopt_arrays`, an array that owns its memory is made read-only and kept as it is.
+    """
+    if _ADOPT.get() and isinstance(a, np.ndarray) and a.flags.owndata and a.flags.c_contiguous:
+        a.flags.writeable = False
+        return a
     v = np.array(a, copy=True)
     v.flags.writeable = False
     return v
