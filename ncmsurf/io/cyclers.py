@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ncmsurf.core._validate import adopt_arrays
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import CyclingData
 from ncmsurf.io._table import looks_binary, split_name_unit
@@ -361,26 +362,27 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
         Missing columns, a malformed or cut row, time going backwards.
     """
     p = Path(path)
-    raw = p.read_bytes()
-    if looks_binary(raw[:4096]):
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise ReadError(p, None, f"cannot read the file: {exc}") from exc
+    scan = _scan_arbin(p) if size >= _STREAM_BYTES else None
+    raw = b""
+    if scan is None:
+        raw = p.read_bytes()
+        scan = _scan_arbin_bytes(raw)
+    head, header, first_row_text, last_row_text, nrows, quoted = scan
+    if looks_binary(head):
         raise ReadError(p, None, "binary content where an Arbin CSV export was expected")
-    nl = raw.find(b"\n")
-    header = raw[: nl if nl >= 0 else len(raw)].decode("utf-8-sig", errors="replace").rstrip("\r")
     names = _arbin_names(header)
     if names is None:
         raise ReadError(p, 1, f"not an Arbin CSV header (needs Test_Time, Current, Voltage): {header[:120]!r}")
     delim = next(d for d in (",", "\t", ";") if header.count(d) == len(names) - 1)
-    end = len(raw)
-    while end > 0 and raw[end - 1] in b"\r\n \t":
-        end -= 1
-    if nl < 0 or end <= nl + 1:
+    if nrows == 0:
         raise ReadError(p, 1, "no data rows after the header")
-    nrows = raw.count(b"\n", nl + 1, end) + 1
     lines = np.arange(2, nrows + 2, dtype=np.int64)
-    first_end = raw.find(b"\n", nl + 1, end)
-    first_row = raw[nl + 1: first_end if first_end >= 0 else end].decode("latin-1").rstrip("\r").split(delim)
-    last_start = raw.rfind(b"\n", nl, end) + 1
-    last_fields = raw[last_start:end].count(delim.encode()) + 1
+    first_row = first_row_text.split(delim)
+    last_fields = last_row_text.count(delim) + 1
     numeric_cols = []
     text_cols = []
     for j, n in enumerate(names):
@@ -392,14 +394,6 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
             text_cols.append(n)
     if last_fields < len(names):
         raise ReadError(p, int(lines[-1]), f"last row has {last_fields} of {len(names)} fields (file cut mid-row?)")
-    dbyte = delim.encode()
-    # a short row shows as a missing value when every column is read; otherwise count the delimiters
-    if (extra_columns is not True and raw.count(dbyte, nl + 1, end) != nrows * (len(names) - 1)
-            and raw.find(b'"', nl + 1, end) < 0):
-        want = len(names) - 1
-        for k, ln in enumerate(raw[nl + 1:end].split(b"\n")):
-            if ln.rstrip(b"\r").count(dbyte) != want:
-                raise ReadError(p, k + 2, f"row has {ln.count(dbyte) + 1} fields, the header {len(names)}")
     core = {n for n in numeric_cols if split_name_unit(n)[0] in _ARBIN_REQUIRED + ("Cycle_Index", "Step_Index")}
     if extra_columns is False:
         numeric_cols = [n for n in numeric_cols if n in core]
@@ -409,29 +403,15 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
         if unknown:
             raise ReadError(p, 1, f"extra_columns: {sorted(unknown)} not in the header {names}")
         numeric_cols = [n for n in numeric_cols if n in core or n in wanted]
-    dtypes = dict.fromkeys(numeric_cols, np.float64)
-
-    def parse(buf: bytes) -> pd.DataFrame:
-        # BytesIO over the bytes object shares its buffer (no copy); the header line is skipped and
-        # trailing blank lines are left out by nrows
-        return pd.read_csv(io.BytesIO(buf), sep=delim, header=None, names=names, usecols=numeric_cols,
-                           dtype=dtypes, engine="c", skip_blank_lines=False, index_col=False, skiprows=1,
-                           nrows=nrows)
-
-    fast = _parse_arrow(raw, delim, names, numeric_cols, nrows)
-    try:
-        df = fast if fast is not None else parse(raw)
-    except (ValueError, pd.errors.ParserError) as exc:
-        msg = str(exc)
-        m = re.search(r"line (\d+)", msg)
-        line = int(m.group(1)) + 1 if m else None
-        if "could not convert" in msg or "Unable to parse" in msg:
-            line = _first_bad_line(raw[nl + 1:end], delim, names, numeric_cols)
-        raise ReadError(p, line, f"malformed Arbin row: {msg}") from exc
-    del raw, fast  # the file's bytes are not needed any more: keep the peak memory down
-    if len(df) != nrows:
-        raise ReadError(p, None, f"parsed {len(df)} rows but the file holds {nrows} data rows")
-    cols = {n: df[n].to_numpy() for n in numeric_cols}
+    cols: dict[str, np.ndarray] | None = None
+    if not raw and not quoted:
+        # large clean file: parse it block by block into the final arrays (the file is never held whole)
+        cols = _stream_arrow(p, delim, names, numeric_cols, nrows)
+    if cols is None:
+        if not raw:
+            raw = p.read_bytes()
+        cols = _parse_arbin_bytes(p, raw, delim, names, numeric_cols, nrows, extra_columns)
+    del raw
     for n in numeric_cols:
         fin = np.isfinite(cols[n])
         if not fin.all():
@@ -443,34 +423,169 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
         if req not in base:
             raise ReadError(p, 2, f"column {req!r} is not numeric in the first row")
     tn, i_n, vn = base["Test_Time"], base["Current"], base["Voltage"]
-    t = cols[tn] * _unit_factor(p, split_name_unit(tn)[1], "s", tn)
+
+    def scaled(name: str, unit: str) -> np.ndarray:
+        f = _unit_factor(p, split_name_unit(name)[1], unit, name)
+        arr = cols.pop(name)
+        return arr if f == 1.0 else arr * f
+
+    t = scaled(tn, "s")
     _check_time(p, t, lines)
-    cur = cols[i_n] * _unit_factor(p, split_name_unit(i_n)[1], "A", i_n)
-    volt = cols[vn] * _unit_factor(p, split_name_unit(vn)[1], "V", vn)
+    cur = scaled(i_n, "A")
+    volt = scaled(vn, "V")
     cyc = stp = None
-    used = {tn, i_n, vn}
     if "Cycle_Index" in base:
-        cyc = _integers(p, cols[base["Cycle_Index"]], "Cycle_Index", lines)
-        used.add(base["Cycle_Index"])
+        cyc = _integers(p, cols.pop(base["Cycle_Index"]), "Cycle_Index", lines)
     if "Step_Index" in base:
-        stp = _integers(p, cols[base["Step_Index"]], "Step_Index", lines)
-        used.add(base["Step_Index"])
+        stp = _integers(p, cols.pop(base["Step_Index"]), "Step_Index", lines)
     extra: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
-    for n in numeric_cols:
-        if n in used:
-            continue
+    for n in [c for c in numeric_cols if c in cols]:
         nm, unit = split_name_unit(n)
         key = re.sub(r"\W+", "_", nm).strip("_").lower()
-        extra[key] = cols[n]
+        extra[key] = cols.pop(n)
         units[key] = unit or "1"
     meta = {"source_file": str(p), "format": "arbin-csv", "rows_read": int(nrows), "text_columns": text_cols,
             "instrument_columns": names}
     try:
-        return CyclingData(t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
-                           column_units=units)
+        with adopt_arrays():  # the arrays were made here and are dropped: the record holds them once
+            return CyclingData(t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta,
+                               columns=extra, column_units=units)
     except ValidationError as exc:
         raise ReadError(p, None, str(exc)) from exc
+
+
+#: Files at least this large are scanned and parsed block by block (never held whole in memory).
+_STREAM_BYTES = 16 << 20
+#: Block size of the scan and of pyarrow's streaming parse (larger blocks hold more memory, parse no faster).
+_BLOCK = 1 << 20
+
+#: (first bytes, header line, first data row, last data row, data rows, quoted data fields)
+_Scan = tuple[bytes, str, str, str, int, bool]
+
+
+def _scan_arbin_bytes(raw: bytes) -> _Scan:
+    """Header, first and last data rows, row count and quoting of a file held in memory."""
+    nl = raw.find(b"\n")
+    header = raw[: nl if nl >= 0 else len(raw)].decode("utf-8-sig", errors="replace").rstrip("\r")
+    end = len(raw)
+    while end > 0 and raw[end - 1] in b"\r\n \t":
+        end -= 1
+    if nl < 0 or end <= nl + 1:
+        return raw[:4096], header, "", "", 0, False
+    nrows = raw.count(b"\n", nl + 1, end) + 1
+    first_end = raw.find(b"\n", nl + 1, end)
+    first = raw[nl + 1: first_end if first_end >= 0 else end].decode("latin-1").rstrip("\r")
+    last = raw[raw.rfind(b"\n", nl, end) + 1:end].decode("latin-1")
+    return raw[:4096], header, first, last, nrows, raw.find(b'"', nl + 1, end) >= 0
+
+
+def _scan_arbin(p: Path) -> _Scan | None:
+    """The same as :func:`_scan_arbin_bytes`, reading the file in blocks; ``None`` if its shape is unusual."""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(1 << 16)
+            nl = head.find(b"\n")
+            first_end = head.find(b"\n", nl + 1) if nl >= 0 else -1
+            if first_end < 0:
+                return None  # a header or first row longer than 64 kB: let the in-memory path judge it
+            header = head[:nl].decode("utf-8-sig", errors="replace").rstrip("\r")
+            first = head[nl + 1:first_end].decode("latin-1").rstrip("\r")
+            fh.seek(0)
+            total = 0
+            quoted = False
+            offset = nl + 1  # quotes in the header do not count
+            while chunk := fh.read(_BLOCK):
+                total += chunk.count(b"\n")
+                quoted = quoted or chunk.find(b'"', max(offset, 0)) >= 0
+                offset -= len(chunk)
+            size = fh.tell()
+            fh.seek(max(0, size - (1 << 16)))
+            tail = fh.read()
+    except OSError:
+        return None
+    end = len(tail)
+    while end > 0 and tail[end - 1] in b"\r\n \t":
+        end -= 1
+    last_nl = tail.rfind(b"\n", 0, end)
+    if end == 0 or last_nl < 0 or size - len(tail) + last_nl < nl:
+        return None  # trailing blanks or a last row longer than 64 kB, or a single data row
+    trailing = tail.count(b"\n", end)
+    return head[:4096], header, first, tail[last_nl + 1:end].decode("latin-1"), total - trailing, quoted
+
+
+def _stream_arrow(p: Path, delim: str, names: list[str], numeric: list[str],
+                  nrows: int) -> dict[str, np.ndarray] | None:
+    """Parse ``numeric`` columns block by block with pyarrow straight into their final arrays.
+
+    ``None`` (the checked in-memory path then runs and names the bad line) when pyarrow is
+    missing or anything about the rows is wrong: a cut or extra row, a non-number, a blank line.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    out = {n: np.empty(nrows) for n in numeric}
+    k = 0
+    try:
+        reader = pacsv.open_csv(
+            str(p),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=_BLOCK),
+            parse_options=pacsv.ParseOptions(delimiter=delim, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(include_columns=numeric,
+                                                 column_types=dict.fromkeys(numeric, pa.float64())),
+        )
+        for batch in reader:
+            m = batch.num_rows
+            if k + m > nrows:
+                return None
+            for n in numeric:
+                col = batch.column(n)
+                if col.null_count:
+                    return None
+                out[n][k:k + m] = col.to_numpy(zero_copy_only=False)
+            k += m
+    except (pa.ArrowException, ValueError, OSError):
+        return None
+    finally:
+        pa.default_memory_pool().release_unused()  # hand the parse buffers back now, not at exit
+    return out if k == nrows else None
+
+
+def _parse_arbin_bytes(p: Path, raw: bytes, delim: str, names: list[str], numeric: list[str], nrows: int,
+                       extra_columns: bool | Sequence[str]) -> dict[str, np.ndarray]:
+    """The checked in-memory parse: every problem is reported with its line."""
+    nl = raw.find(b"\n")
+    end = len(raw)
+    while end > 0 and raw[end - 1] in b"\r\n \t":
+        end -= 1
+    dbyte = delim.encode()
+    # a short row shows as a missing value when every column is read; otherwise count the delimiters
+    if (extra_columns is not True and raw.count(dbyte, nl + 1, end) != nrows * (len(names) - 1)
+            and raw.find(b'"', nl + 1, end) < 0):
+        want = len(names) - 1
+        for k, ln in enumerate(raw[nl + 1:end].split(b"\n")):
+            if ln.rstrip(b"\r").count(dbyte) != want:
+                raise ReadError(p, k + 2, f"row has {ln.count(dbyte) + 1} fields, the header {len(names)}")
+    dtypes = dict.fromkeys(numeric, np.float64)
+    fast = _parse_arrow(raw, delim, names, numeric, nrows)
+    try:
+        # BytesIO over the bytes object shares its buffer (no copy); the header line is skipped and
+        # trailing blank lines are left out by nrows
+        df = fast if fast is not None else pd.read_csv(
+            io.BytesIO(raw), sep=delim, header=None, names=names, usecols=numeric, dtype=dtypes, engine="c",
+            skip_blank_lines=False, index_col=False, skiprows=1, nrows=nrows)
+    except (ValueError, pd.errors.ParserError) as exc:
+        msg = str(exc)
+        m = re.search(r"line (\d+)", msg)
+        line = int(m.group(1)) + 1 if m else None
+        if "could not convert" in msg or "Unable to parse" in msg:
+            line = _first_bad_line(raw[nl + 1:end], delim, names, numeric)
+        raise ReadError(p, line, f"malformed Arbin row: {msg}") from exc
+    if len(df) != nrows:
+        raise ReadError(p, None, f"parsed {len(df)} rows but the file holds {nrows} data rows")
+    return {n: df[n].to_numpy() for n in numeric}
 
 
 def _parse_arrow(raw: bytes, delim: str, names: list[str], numeric: list[str], nrows: int) -> pd.DataFrame | None:
