@@ -123,6 +123,24 @@ def interval_owner(half: np.ndarray) -> np.ndarray:
     return np.where(later >= 0, later, half[:-1])
 
 
+def owner_bins(half: np.ndarray, n_halves: int) -> np.ndarray:
+    """:func:`interval_owner` with -1 replaced by ``n_halves``: bins for ``np.bincount`` (last one = rest).
+
+    Summing with these bins and dropping the last equals summing the owned
+    intervals only, in the same order, without copying the weights.
+
+    Examples
+    --------
+    >>> owner_bins(np.array([-1, 0, 0, -1, 1]), 2).tolist()
+    [0, 0, 0, 1]
+    >>> owner_bins(np.array([-1, -1, 0]), 1).tolist()
+    [1, 0]
+    """
+    bins = interval_owner(half)
+    bins[bins < 0] = n_halves
+    return bins
+
+
 def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and stop (inclusive) positions of runs of equal values."""
     if values.size == 0:
@@ -212,7 +230,7 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
         raise ValidationError(f"data: expected CyclingData, got {type(data).__name__}")
     sign = charge_sign_of(convention)
     name = convention if isinstance(convention, str) else ("cathode" if sign == 1 else "anode")
-    current = data.current * sign
+    current = data.current if sign == 1 else data.current * sign
     n = current.size
     if n < 2:
         raise ValidationError("data: a record needs at least 2 points to be segmented")
@@ -222,7 +240,8 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     tol = 1e-3 * imax if rest_current is None else float(rest_current)
     if not tol >= 0:
         raise ValidationError(f"rest_current: must be >= 0, got {rest_current}")
-    state = np.where(current > tol, 1, np.where(current < -tol, -1, 0)).astype(np.int8)
+    state = (current > tol).astype(np.int8)
+    state -= current < -tol
     freq = next((v for k, v in data.columns.items() if k.lower() in ("freq", "frequency")), None)
     if freq is not None:  # impedance records (PEIS/GEIS inside a sequence) are not galvanostatic
         state[np.asarray(freq, dtype=float) > 0] = 0
@@ -231,14 +250,14 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
         raise ValidationError(
             f"current: the current never changes sign (only {direction} with convention {name!r}); "
             "a cycle needs both a charge and a discharge")
-    dq = 0.5 * (current[1:] + current[:-1]) * np.diff(data.time)
+    dq = current[1:] + current[:-1]  # trapezoidal charge per interval, built in place
+    dq *= 0.5
+    dq *= np.diff(data.time)
     ignored = 0
     for _ in range(3):
         half, hs, he, hd = _halves(state, current)
-        owner = interval_owner(half)
-        ok = owner >= 0
         # charge passed in each half-cycle's own direction (a blip can even carry the opposite sign)
-        hq = np.bincount(owner[ok], weights=dq[ok], minlength=hs.size) * hd
+        hq = np.bincount(owner_bins(half, hs.size), weights=dq, minlength=hs.size + 1)[:hs.size] * hd
         med = float(np.median(np.abs(hq))) if hq.size else 0.0
         tiny = hq < min_fraction * med
         if not tiny.any():
@@ -252,12 +271,12 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     prev = np.concatenate(([0], hd[:-1]))
     hcycle = np.cumsum((hd > 0) | ((hd < 0) & (prev < 0))).astype(np.int64)
     # cycle per record: own half-cycle, rests take the previous one (leading rests the first)
-    rec_cycle = np.where(half >= 0, hcycle[np.maximum(half, 0)], 0)
-    idx = np.where(half >= 0, np.arange(n), -1)
-    idx = np.maximum.accumulate(idx)
-    first = int(hs[0])
-    idx[idx < 0] = first
-    rec_cycle = rec_cycle[idx]
+    idx = np.arange(n)
+    idx[half < 0] = -1
+    np.maximum.accumulate(idx, out=idx)
+    idx[idx < 0] = int(hs[0])
+    rec_cycle = hcycle[half[idx]]  # half[idx] >= 0 everywhere: idx points at a record of a half-cycle
+    del idx
     control = _control(current, data.voltage, state, hs, he)
     step = _steps(current, state, control)
     return Segmentation(name, sign, state, control, half, rec_cycle, step, hs, he, hd, hcycle, tol, ignored, dq)
@@ -272,9 +291,13 @@ def _segment_reduce(func: np.ufunc, values: np.ndarray, hs: np.ndarray, he: np.n
     return func.reduceat(padded, idx)[0::2]  # type: ignore[no-any-return]
 
 
+#: Records per block of half-cycles in :func:`_control` (bounds its temporaries on long records).
+_CONTROL_BLOCK = 1 << 16
+
+
 def _control(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np.ndarray,
              he: np.ndarray) -> np.ndarray:
-    """CC vs CV within each half-cycle (vectorised over half-cycles).
+    """CC vs CV within each half-cycle (vectorised over half-cycles, in blocks of whole half-cycles).
 
     The CC level of a half-cycle is the largest absolute current held for three
     consecutive records (single-record spikes do not count). A record is CV
@@ -282,9 +305,23 @@ def _control(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np
     record at the CC level, and its voltage lies within 10 mV of the voltage
     of that last CC record.
     """
-    control = np.where(state != 0, CC, REST).astype(np.int8)
-    if hs.size == 0:
-        return control
+    control = np.full(state.size, REST, np.int8)
+    control[state != 0] = CC
+    n = state.size
+    i = 0
+    while i < hs.size:
+        # whole half-cycles up to about _CONTROL_BLOCK records, plus one record of context on each side
+        j = max(i, int(np.searchsorted(he, hs[i] + _CONTROL_BLOCK, side="right")) - 1)
+        lo, hi = max(int(hs[i]) - 1, 0), min(int(he[j]) + 2, n)
+        cv = _cv_records(current[lo:hi], voltage[lo:hi], state[lo:hi], hs[i:j + 1] - lo, he[i:j + 1] - lo)
+        control[lo:hi][cv] = CV
+        i = j + 1
+    return control
+
+
+def _cv_records(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np.ndarray,
+                he: np.ndarray) -> np.ndarray:
+    """Mask of the CV records of the half-cycles [hs, he] (see :func:`_control`)."""
     a = np.abs(current) * (state != 0)
     m3 = a.copy()
     m3[1:] = np.minimum(m3[1:], a[:-1])
@@ -305,9 +342,8 @@ def _control(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np
     last_high = _segment_reduce(np.maximum, np.where(high, rec, -1), hs, he)
     lh = np.where(inside, last_high[np.maximum(hidx, 0)], -1)
     v_end = np.where(lh >= 0, voltage[np.maximum(lh, 0)], np.nan)
-    cv = inside & (state != 0) & (a < 0.9 * lvl) & (lh >= 0) & (rec > lh) & (np.abs(voltage - v_end) <= 0.01)
-    control[cv] = CV
-    return control
+    return inside & (state != 0) & (a < 0.9 * lvl) & (lh >= 0) & (rec > lh) & (  # type: ignore[no-any-return]
+        np.abs(voltage - v_end) <= 0.01)
 
 
 def _steps(current: np.ndarray, state: np.ndarray, control: np.ndarray) -> np.ndarray:

@@ -10,17 +10,16 @@ import xarray as xr
 from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.models import CyclingData
 from ncmsurf.core.units import magnitude
-from ncmsurf.cycling._segment import CC, interval_owner, segment
+from ncmsurf.cycling._segment import CC, owner_bins, segment
 
 __all__ = ["summary"]
 
 
 def _cc_current(current: np.ndarray, control: np.ndarray, half: np.ndarray, nhalf: int) -> np.ndarray:
     """Mean absolute current of the CC records of each half-cycle, A (NaN without CC records)."""
-    sel = (control == CC) & (half >= 0)
-    h = half[sel]
-    tot = np.bincount(h, weights=np.abs(current[sel]), minlength=nhalf)
-    cnt = np.bincount(h, minlength=nhalf)
+    h = np.where((control == CC) & (half >= 0), half, nhalf)  # other records go to the extra bin
+    tot = np.bincount(h, weights=np.abs(current), minlength=nhalf + 1)[:nhalf]
+    cnt = np.bincount(h, minlength=nhalf + 1)[:nhalf]
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)  # type: ignore[no-any-return]
 
@@ -92,18 +91,22 @@ def summary(data: CyclingData, *, convention: str | int = "cathode", reference_c
     seg = segment(data, convention=convention, rest_current=rest_current)
     sign = seg.charge_sign
     t = data.time
-    cur = data.current * sign
+    cur = data.current if sign == 1 else data.current * sign
     v = data.voltage
     dq = seg.interval_charge
-    pw = cur * v
-    de = 0.5 * (pw[1:] + pw[:-1]) * np.diff(t)
-    owner = interval_owner(seg.half)
-    ok = owner >= 0
+    # trapezoidal energy per interval, built in place (a million-record file: few full-length temporaries)
+    de = cur[1:] * v[1:]
+    de += cur[:-1] * v[:-1]
+    de *= 0.5
+    de *= np.diff(t)
     nh = seg.n_half_cycles
-    hq = np.abs(np.bincount(owner[ok], weights=dq[ok], minlength=nh)) / 3.6  # mAh
-    he = np.abs(np.bincount(owner[ok], weights=de[ok], minlength=nh)) / 3.6  # mWh
-    cvmask = ok & (seg.control[1:] == 2)
-    hcv = np.abs(np.bincount(owner[cvmask], weights=dq[cvmask], minlength=nh)) / 3.6
+    bins = owner_bins(seg.half, nh)  # rest intervals go to the extra bin nh
+    hq = np.abs(np.bincount(bins, weights=dq, minlength=nh + 1)[:nh]) / 3.6  # mAh
+    he = np.abs(np.bincount(bins, weights=de, minlength=nh + 1)[:nh]) / 3.6  # mWh
+    del de
+    bins[seg.control[1:] != 2] = nh
+    hcv = np.abs(np.bincount(bins, weights=dq, minlength=nh + 1)[:nh]) / 3.6
+    del bins
     icc = _cc_current(cur, seg.control, seg.half, nh)
     cycles = np.unique(seg.half_cycle)
     ncyc = cycles.size
