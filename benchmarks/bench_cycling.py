@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _memory import peak_mb
+from _memory import peak_mb, peak_rss_mb
 
 import ncmsurf as ns
 from ncmsurf.cycling import summary
@@ -44,6 +44,30 @@ def _timed(func: Callable[[], Any]) -> tuple[float, Any]:
     t0 = time.perf_counter()
     out = func()
     return time.perf_counter() - t0, out
+
+
+def task_ncmsurf(path: str, mass: float, extra: bool) -> Any:
+    """Read + summary by ncmsurf (module level, for :func:`peak_rss_mb`)."""
+    return summary(read_arbin_csv(path, mass=mass, extra_columns=extra))
+
+
+def task_cellpy(path: str, mass: float) -> Any:
+    """Read + summary by cellpy (module level, for :func:`peak_rss_mb`)."""
+    import cellpy
+    from cellpy import prms
+
+    prms.Reader.sep = ","
+    return cellpy.get(path, instrument="arbin_sql_csv", mass=mass * 1000, auto_summary=True).data.summary
+
+
+def task_read_cycling(path: str) -> Any:
+    return ns.read_cycling(path)
+
+
+def task_galvani(path: str) -> Any:
+    from galvani import BioLogic
+
+    return BioLogic.MPRfile(path).data
 
 
 def _peak(func: Callable[[], Any]) -> float:
@@ -64,10 +88,12 @@ def _ours_only(rows: int, repeats: int) -> None:
                 wall.append(_timed(lambda e=extra: summary(read_arbin_csv(path, mass=0.01, extra_columns=e)))[0])
                 cpu.append(time.process_time() - p0)
             peak = _peak(lambda e=extra: summary(read_arbin_csv(path, mass=0.01, extra_columns=e)))
+            rss = peak_rss_mb("bench_cycling:task_ncmsurf", str(path), 0.01, extra)
             load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            size = path.stat().st_size / 1e6
             print(f"| ncmsurf only ({label}), pandas {pandas.__version__}, numpy {np.__version__} | {len(rec):,} | "
                   f"wall {statistics.median(wall):.3f} s | CPU {statistics.median(cpu):.3f} s | peak {peak:.0f} MB "
-                  f"| load {load:.1f} |")
+                  f"(tracemalloc), RSS {rss:.0f} MB = {rss / size:.2f}x the {size:.0f} MB file | load {load:.1f} |")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -131,6 +157,9 @@ def main() -> None:
             c_lean.append(p2 - p1)
             c_theirs.append(p3 - p2)
         m_ours, m_lean, m_theirs = _peak(ours), _peak(ours_lean), _peak(theirs)
+        r_ours = peak_rss_mb("bench_cycling:task_ncmsurf", str(path), mass_g, True)
+        r_lean = peak_rss_mb("bench_cycling:task_ncmsurf", str(path), mass_g, False)
+        r_theirs = peak_rss_mb("bench_cycling:task_cellpy", str(path), mass_g)
         assert s_ours is not None and s_theirs is not None
         # sanity: same discharge capacities (cellpy: mAh/g in "discharge_capacity_gravimetric")
         q_ours = s_ours.discharge_capacity.values
@@ -144,13 +173,13 @@ def main() -> None:
         med = statistics.median
         peer = "cellpy " + cellpy.__version__
         rows = [("read + summary, Arbin CSV (all columns kept)", len(rec), size_mb, med(t_ours), med(t_theirs),
-                 m_ours, m_theirs, peer),
+                 m_ours, m_theirs, r_ours, r_theirs, peer),
                 ("same, CPU time (process_time)", len(rec), size_mb, med(c_ours), med(c_theirs), m_ours, m_theirs,
-                 peer),
+                 r_ours, r_theirs, peer),
                 ("read + summary, `extra_columns=False`", len(rec), size_mb, med(t_lean), med(t_theirs), m_lean,
-                 m_theirs, peer),
+                 m_theirs, r_lean, r_theirs, peer),
                 ("same, CPU time (process_time)", len(rec), size_mb, med(c_lean), med(c_theirs), m_lean, m_theirs,
-                 peer)]
+                 r_lean, r_theirs, peer)]
 
         mpr = SHARED / "biol.mpr"
         if mpr.exists():
@@ -165,6 +194,8 @@ def main() -> None:
             rows.append(("read .mpr (galvani raw parse = floor)", 23561, mpr.stat().st_size / 1e6,
                          statistics.median(tn), statistics.median(tg), _peak(lambda: ns.read_cycling(mpr)),
                          _peak(lambda: BioLogic.MPRfile(str(mpr)).data),
+                         peak_rss_mb("bench_cycling:task_read_cycling", str(mpr)),
+                         peak_rss_mb("bench_cycling:task_galvani", str(mpr)),
                          "galvani " + importlib.metadata.version("galvani")))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -172,17 +203,20 @@ def main() -> None:
     import pandas
 
     head = ("| task | rows | file MB | ncmsurf s (median) | peer s (median) | peer / ncmsurf | "
-            "ncmsurf peak MB | peer peak MB | peer |")
-    lines = [head, "|" + "---|" * 9]
-    for task, n, mb, a, b, ma, mb2, peer in rows:
+            "ncmsurf peak MB (tracemalloc) | peer peak MB (tracemalloc) | ncmsurf peak RSS MB | peer peak RSS MB "
+            "| peer |")
+    lines = [head, "|" + "---|" * 11]
+    for task, n, mb, a, b, ma, mb2, ra, rb, peer in rows:
         lines.append(f"| {task} | {n:,} | {mb:.1f} | {a:.3f} | {b:.3f} | {b / a:.1f}x | {ma:.0f} | {mb2:.0f} "
-                     f"| {peer} |")
+                     f"| {ra:.0f} ({ra / mb:.2f}x file) | {rb:.0f} ({rb / mb:.2f}x file) | {peer} |")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     env = (f"Machine: {os.cpu_count()} CPU cores (load average {load:.1f} at the end of the run), "
            f"{platform.machine()}, Python {platform.python_version()}, "
            f"numpy {np.__version__}, pandas {pandas.__version__} (cellpy's environment), ncmsurf {ns.__version__}; "
            f"{args.repeats} interleaved repeats after one warm-up call each, medians; "
-           "peak = tracemalloc peak of one extra run. "
+           "peak = tracemalloc peak of one extra run (Python and numpy allocations only); peak RSS = resident "
+           "memory added by one first call in a fresh interpreter, high-water mark reset after the imports "
+           "(every allocation, pyarrow's and pandas' included). "
            f"Max relative difference of the per-cycle discharge capacities ncmsurf vs cellpy: {agree:.2e}.")
     table = "\n".join(lines)
     print(table)
