@@ -27,7 +27,7 @@ import xarray as xr
 
 from ncmsurf.core.errors import FitError, NcmsurfError
 from ncmsurf.core.models import ImpedanceSpectrum
-from ncmsurf.eis._circuits import compile_circuit, resolve_circuit
+from ncmsurf.eis._circuits import compile_circuit, element_type, resolve_circuit
 from ncmsurf.eis._fit import POOR_FIT, fit_circuit
 
 __all__ = ["fit_many"]
@@ -35,10 +35,15 @@ __all__ = ["fit_many"]
 _STATS = ("chi2", "aic", "bic", "relative_residual", "success", "nfev")
 
 
-def _fit_chain(f: np.ndarray, z: np.ndarray, circuit: str, names: tuple[str, ...], kw: Mapping[str, Any],
-               warm: bool) -> np.ndarray:
+def _n_out(names: tuple[str, ...], cpes: tuple[str, ...]) -> int:
+    """Output columns: values and stderr of the parameters and of the CPE effective capacitances, statistics."""
+    return 2 * len(names) + 2 * len(cpes) + len(_STATS)
+
+
+def _fit_chain(f: np.ndarray, z: np.ndarray, circuit: str, names: tuple[str, ...], cpes: tuple[str, ...],
+               kw: Mapping[str, Any], warm: bool) -> np.ndarray:
     """Fit one chain: f, z of shape (member, freq) (NaN-padded) → (member, n_out)."""
-    n_out = 2 * len(names) + len(_STATS)
+    n_out = _n_out(names, cpes)
     out = np.full((f.shape[0], n_out), np.nan)
     prev: dict[str, float] | None = None
     prev_rr = math.inf
@@ -63,6 +68,9 @@ def _fit_chain(f: np.ndarray, z: np.ndarray, circuit: str, names: tuple[str, ...
             out[i, -2] = 0.0
             continue
         vals = [fit.params[n] for n in names] + [fit.stderr[n] for n in names]
+        if cpes:
+            ceff = fit.effective_capacitance()
+            vals += [ceff[c][0] for c in cpes] + [ceff[c][1] for c in cpes]
         rr = fit.relative_residual
         out[i] = vals + [fit.chi2, fit.aic, fit.bic, rr, float(fit.success), float(fit.nfev)]
         if fit.success:
@@ -71,21 +79,21 @@ def _fit_chain(f: np.ndarray, z: np.ndarray, circuit: str, names: tuple[str, ...
     return out
 
 
-def _fit_complex(f: np.ndarray, z: np.ndarray, *, circuit: str, names: tuple[str, ...], kw: Mapping[str, Any],
-                 warm: bool) -> np.ndarray:
+def _fit_complex(f: np.ndarray, z: np.ndarray, *, circuit: str, names: tuple[str, ...], cpes: tuple[str, ...],
+                 kw: Mapping[str, Any], warm: bool) -> np.ndarray:
     """(..., member, freq) frequencies and complex impedances → (..., member, out)."""
     lead = f.shape[:-2]
     ff = f.reshape(-1, *f.shape[-2:])
     zz = z.reshape(-1, *z.shape[-2:])
-    res = np.stack([_fit_chain(ff[k], zz[k], circuit, names, kw, warm) for k in range(ff.shape[0])]) \
-        if ff.shape[0] else np.zeros((0, f.shape[-2], 2 * len(names) + len(_STATS)))
+    res = np.stack([_fit_chain(ff[k], zz[k], circuit, names, cpes, kw, warm) for k in range(ff.shape[0])]) \
+        if ff.shape[0] else np.zeros((0, f.shape[-2], _n_out(names, cpes)))
     return res.reshape(*lead, f.shape[-2], -1)
 
 
 def _fit_blocks(f: np.ndarray, zr: np.ndarray, zi: np.ndarray, *, circuit: str, names: tuple[str, ...],
-                kw: Mapping[str, Any], warm: bool) -> np.ndarray:
+                cpes: tuple[str, ...], kw: Mapping[str, Any], warm: bool) -> np.ndarray:
     """apply_ufunc kernel (dask carries real and imaginary parts): (..., member, freq) → (..., member, out)."""
-    return _fit_complex(f, zr + 1j * zi, circuit=circuit, names=names, kw=kw, warm=warm)
+    return _fit_complex(f, zr + 1j * zi, circuit=circuit, names=names, cpes=cpes, kw=kw, warm=warm)
 
 
 def _stack_list(spectra: Sequence[ImpedanceSpectrum], chain: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -143,9 +151,12 @@ def fit_many(
     -------
     xarray.Dataset
         One variable per parameter (impedance.py names, with the physical
-        name in ``attrs["long_name"]`` for presets) and ``<name>_stderr``,
-        plus ``chi2``, ``aic``, ``bic``, ``relative_residual``, ``success``
-        and ``nfev``.
+        name in ``attrs["long_name"]`` for presets) and ``<name>_stderr``;
+        for every CPE the effective capacitance ``C_eff_<CPE>`` (Hsu–Mansfeld,
+        F, or F/cm² for area-normalised spectra; see
+        :meth:`CircuitFit.effective_capacitance`) and its stderr; plus
+        ``chi2``, ``aic``, ``bic``, ``relative_residual``, ``success`` and
+        ``nfev``.
 
     Examples
     --------
@@ -165,7 +176,9 @@ def fit_many(
         kw.setdefault("initial_guess", cc_guess)
     if cc_consts:
         kw.setdefault("constants", cc_consts)
-    names = compile_circuit(circuit_str, kw.get("constants")).all_names
+    compiled = compile_circuit(circuit_str, kw.get("constants"))
+    names = compiled.all_names
+    cpes = tuple(e for e in compiled.element_names if element_type(e) == "CPE")
     if chain < 1:
         raise FitError(f"chain: must be >= 1, got {chain}")
     if isinstance(spectra, xr.DataArray):
@@ -198,8 +211,8 @@ def fit_many(
             fc, zc, _ = _stack_list(spectra, per_chain)
     if n_total is None:
         n_chains = fc.shape[0]
-    n_out = 2 * len(names) + len(_STATS)
-    opts = {"circuit": circuit_str, "names": names, "kw": kw, "warm": warm_start}
+    n_out = _n_out(names, cpes)
+    opts = {"circuit": circuit_str, "names": names, "cpes": cpes, "kw": kw, "warm": warm_start}
     dims = ["chain", "member", "freq"]
     own_cluster = None
     if parallel:
@@ -256,8 +269,15 @@ def fit_many(
         attrs = {"long_name": phys[n]} if n in phys else {}
         data_vars[n] = (vdims, flat[:, j].reshape(shape), attrs)
         data_vars[f"{n}_stderr"] = (vdims, flat[:, len(names) + j].reshape(shape), attrs)
+    o = 2 * len(names)
+    zunits = str(da.attrs.get("units", "ohm")) if n_total is None else str(spec_list[0].units)
+    cunits = "F/cm**2" if "cm" in zunits else "F"
+    for j, c in enumerate(cpes):
+        attrs = {"long_name": f"effective capacitance of {c} (Hsu-Mansfeld)", "units": cunits}
+        data_vars[f"C_eff_{c}"] = (vdims, flat[:, o + j].reshape(shape), attrs)
+        data_vars[f"C_eff_{c}_stderr"] = (vdims, flat[:, o + len(cpes) + j].reshape(shape), attrs)
     for k, st in enumerate(_STATS):
-        col = flat[:, 2 * len(names) + k].reshape(shape)
+        col = flat[:, 2 * len(names) + 2 * len(cpes) + k].reshape(shape)
         data_vars[st] = (vdims, (col == 1.0) if st == "success" else col)
     return xr.Dataset(data_vars, coords=coords, attrs={"circuit": circuit_str, "warm_start": int(warm_start),
                                                        "names": dict(phys)})

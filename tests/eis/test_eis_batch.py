@@ -32,6 +32,13 @@ def test_fit_many_serial_matches_truth_and_single_fits() -> None:
     # warm-started fits reach the same optimum as independent fits (well-conditioned parameters)
     single = ns.eis.fit(specs[3], "ncm")
     np.testing.assert_allclose(ds["R2"].values[3], single.params["R2"], rtol=1e-5)
+    # effective capacitances of both CPEs, as the single fit gives them
+    c, se = single.effective_capacitance()["CPE2"]
+    np.testing.assert_allclose(ds["C_eff_CPE2"].values[3], c, rtol=1e-4)
+    np.testing.assert_allclose(ds["C_eff_CPE2_stderr"].values[3], se, rtol=1e-2)
+    assert ds["C_eff_CPE1"].attrs["units"] == "F" and np.all(ds["C_eff_CPE1_stderr"].values > 0)
+    no_cpe = ns.eis.fit_many([synthetic_spectrum("R0-p(R1,C1)", {"R0": 1.0, "R1": 5.0, "C1": 1e-3})], "R0-p(R1,C1)")
+    assert not any(str(v).startswith("C_eff") for v in no_cpe.data_vars)
 
 
 def test_fit_many_dataarray_stack() -> None:
