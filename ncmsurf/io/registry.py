@@ -258,7 +258,7 @@ def _one(models: list[Measurement], path: str | os.PathLike[str], what: str) -> 
 
 
 def read_xps(path: str | os.PathLike[str], **options: Any) -> list[Any]:
-    """Read an XPS file (VAMAS, SPECS .xy, PHI .spe, text) into spectra."""
+    """Read an XPS file (VAMAS, SPECS .xy, two-column text exports) into spectra."""
     return read(path, kind="xps", **options)
 
 
