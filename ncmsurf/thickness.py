@@ -45,6 +45,7 @@ __all__ = [
     "effective_attenuation_length",
     "from_arxps",
     "from_attenuation",
+    "from_capacitance",
     "from_ratio",
     "imfp_tpp2m",
     "overlayer_ratio",
@@ -522,6 +523,64 @@ def from_attenuation(i_coated: Any, i_bare: Any, *, attenuation_length: Any, ang
     return Thickness(d, stderr=stderr, method="attenuation", note=_notes(*notes))
 
 
+#: Vacuum permittivity, F/m.
+EPSILON_0 = 8.8541878188e-12
+
+
+def from_capacitance(capacitance: Any, *, permittivity: Any, area: Any = None, capacitance_stderr: Any = None,
+                     permittivity_stderr: Any = None) -> Thickness:
+    """Thickness of a dielectric film from its capacitance (parallel plate): d = ε₀ εᵣ A / C.
+
+    Use the effective capacitance of the film's arc in an impedance fit
+    (:meth:`ncmsurf.eis.CircuitFit.effective_capacitance`, Hsu–Mansfeld),
+    not a CPE prefactor.
+
+    Parameters
+    ----------
+    capacitance : float or pint.Quantity
+        Film capacitance: F when ``area`` is given, else per area, F/cm²
+        (a Quantity may carry either).
+    permittivity : float
+        Relative permittivity εᵣ of the film (e.g. about 9 for amorphous
+        Al2O3, 20–25 for ZrO2).
+    area : float or pint.Quantity, optional
+        Electrode area, cm² (the geometric area unless the true one is known).
+    capacitance_stderr, permittivity_stderr : float, optional
+        Standard errors (same units as their values), propagated to ``.stderr``.
+
+    Returns
+    -------
+    Thickness
+        nm (a float with ``.stderr`` and ``.note``).
+
+    Raises
+    ------
+    ValidationError
+        A capacitance, permittivity or area that is not positive.
+
+    Examples
+    --------
+    >>> d = from_capacitance(4.4e-6, permittivity=9.0)  # F/cm²: an Al2O3-like film
+    >>> round(float(d), 3)
+    1.811
+    """
+    eps = _positive(permittivity, "dimensionless", "permittivity")
+    if area is None:
+        c = _positive(capacitance, "F/cm**2", "capacitance")
+        c_err = _opt_err(capacitance_stderr, "F/cm**2", "capacitance_stderr")
+    else:
+        a = _positive(area, "cm**2", "area")
+        c = _positive(capacitance, "F", "capacitance") / a
+        c_err = _opt_err(capacitance_stderr, "F", "capacitance_stderr") / a
+    d = EPSILON_0 * 1e-4 * eps / c * 1e9  # ε₀ in F/cm, thickness in nm
+    given = capacitance_stderr is not None or permittivity_stderr is not None
+    e_err = _opt_err(permittivity_stderr, "dimensionless", "permittivity_stderr")
+    stderr = d * math.sqrt((c_err / c) ** 2 + (e_err / eps) ** 2) if given else None
+    note = ("parallel-plate estimate: assumes a uniform, pinhole-free film over the whole area; a rough "
+            "or porous electrode (true area > geometric) makes it an overestimate")
+    return Thickness(d, stderr=stderr, method="capacitance", note=note)
+
+
 def overlayer_ratio(thickness: Any, *, attenuation_length: Any, angle: Any = 0.0,
                     attenuation_length_substrate: Any = None) -> float:
     """The ratio (I_ov/I_ov∞)/(I_sub/I_sub∞) = R/R0 a film of ``thickness`` gives.
@@ -899,7 +958,7 @@ def cross_check(measurements: Mapping[Any, Mapping[str, Any]], *,
         :class:`ArxpsResult`, a ToF-SIMS ``Interface`` with a known sputter
         rate (its depth is used), or any object with ``.value`` and ``.stderr``
         (e.g. an EDS shell width). Suggested method names: ``"xps_attenuation"``,
-        ``"xps_ratio"``, ``"arxps"``, ``"sims"``, ``"eds"``, ``"tem"``.
+        ``"xps_ratio"``, ``"arxps"``, ``"sims"``, ``"eds"``, ``"capacitance"``, ``"tem"``.
     deposition : mapping, optional
         Coating route → :class:`DepositionRate` (or ``(rate, stderr)`` in nm
         per minute); adds a ``"deposition"`` method = rate × n for every

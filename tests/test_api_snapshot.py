@@ -55,7 +55,7 @@ SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitEr
                   'with_sputter_rate'],
  'ncmsurf.thickness': ['ArxpsResult', 'DepositionRate', 'DisagreementWarning', 'Thickness', 'cross_check',
                        'deposition_rate', 'deposition_rates', 'effective_attenuation_length', 'from_arxps',
-                       'from_attenuation', 'from_ratio', 'imfp_tpp2m', 'overlayer_ratio'],
+                       'from_attenuation', 'from_capacitance', 'from_ratio', 'imfp_tpp2m', 'overlayer_ratio'],
  'ncmsurf.xps': ['CasaComponent', 'CasaRegion', 'ChargeReferenceWarning', 'Doublet', 'Peak', 'Satellite', 'XPSFit',
                  'casa_regions', 'charge_correct', 'doniach_sunjic', 'fit', 'fit_stack', 'gaussian', 'gl', 'la',
                  'line_table', 'linear', 'lorentzian', 'make_params', 'preset_info', 'preset_model', 'presets',
