@@ -85,9 +85,9 @@ def _ours_only(rows: int, repeats: int) -> None:
             wall, cpu = [], []
             for _ in range(repeats):
                 p0 = time.process_time()
-                wall.append(_timed(lambda e=extra: summary(read_arbin_csv(path, mass=0.01, extra_columns=e)))[0])
+                wall.append(_timed(lambda e=extra: task_ncmsurf(str(path), 0.01, e))[0])
                 cpu.append(time.process_time() - p0)
-            peak = _peak(lambda e=extra: summary(read_arbin_csv(path, mass=0.01, extra_columns=e)))
+            peak = _peak(lambda e=extra: task_ncmsurf(str(path), 0.01, e))
             rss = peak_rss_mb("bench_cycling:task_ncmsurf", str(path), 0.01, extra)
             load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
             size = path.stat().st_size / 1e6
@@ -111,9 +111,6 @@ def main() -> None:
         return
 
     import cellpy
-    from cellpy import prms
-
-    prms.Reader.sep = ","
 
     per_cycle = 1000
     n_cycles = max(2, args.rows // per_cycle)
@@ -125,14 +122,13 @@ def main() -> None:
         mass_g = rec.mass or 0.01
 
         def ours() -> Any:
-            return summary(read_arbin_csv(path, mass=mass_g))
+            return task_ncmsurf(str(path), mass_g, True)
 
         def ours_lean() -> Any:
-            return summary(read_arbin_csv(path, mass=mass_g, extra_columns=False))
+            return task_ncmsurf(str(path), mass_g, False)
 
         def theirs() -> Any:
-            c = cellpy.get(str(path), instrument="arbin_sql_csv", mass=mass_g * 1000, auto_summary=True)
-            return c.data.summary
+            return task_cellpy(str(path), mass_g)
 
         t_ours: list[float] = []
         t_lean: list[float] = []
@@ -183,17 +179,15 @@ def main() -> None:
 
         mpr = SHARED / "biol.mpr"
         if mpr.exists():
-            from galvani import BioLogic
-
             tg: list[float] = []
             tn: list[float] = []
             for _ in range(max(5, args.repeats)):
-                tn.append(_timed(lambda: ns.read_cycling(mpr))[0])
-                tg.append(_timed(lambda: BioLogic.MPRfile(str(mpr)).data)[0])
+                tn.append(_timed(lambda: task_read_cycling(str(mpr)))[0])
+                tg.append(_timed(lambda: task_galvani(str(mpr)))[0])
 
             rows.append(("read .mpr (galvani raw parse = floor)", 23561, mpr.stat().st_size / 1e6,
-                         statistics.median(tn), statistics.median(tg), _peak(lambda: ns.read_cycling(mpr)),
-                         _peak(lambda: BioLogic.MPRfile(str(mpr)).data),
+                         statistics.median(tn), statistics.median(tg), _peak(lambda: task_read_cycling(str(mpr))),
+                         _peak(lambda: task_galvani(str(mpr))),
                          peak_rss_mb("bench_cycling:task_read_cycling", str(mpr)),
                          peak_rss_mb("bench_cycling:task_galvani", str(mpr)),
                          "galvani " + importlib.metadata.version("galvani")))

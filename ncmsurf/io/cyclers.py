@@ -464,13 +464,19 @@ _BLOCK = 1 << 20
 _Scan = tuple[bytes, str, str, str, int, bool]
 
 
+def _content_end(buf: bytes) -> int:
+    """Index just past the last byte that is not a blank or a line end (trailing blank lines are not rows)."""
+    end = len(buf)
+    while end > 0 and buf[end - 1] in b"\r\n \t":  # no rstrip: that would copy a large file's bytes
+        end -= 1
+    return end
+
+
 def _scan_arbin_bytes(raw: bytes) -> _Scan:
     """Header, first and last data rows, row count and quoting of a file held in memory."""
     nl = raw.find(b"\n")
     header = raw[: nl if nl >= 0 else len(raw)].decode("utf-8-sig", errors="replace").rstrip("\r")
-    end = len(raw)
-    while end > 0 and raw[end - 1] in b"\r\n \t":
-        end -= 1
+    end = _content_end(raw)
     if nl < 0 or end <= nl + 1:
         return raw[:4096], header, "", "", 0, False
     nrows = raw.count(b"\n", nl + 1, end) + 1
@@ -504,9 +510,7 @@ def _scan_arbin(p: Path) -> _Scan | None:
             tail = fh.read()
     except OSError:
         return None
-    end = len(tail)
-    while end > 0 and tail[end - 1] in b"\r\n \t":
-        end -= 1
+    end = _content_end(tail)
     last_nl = tail.rfind(b"\n", 0, end)
     if end == 0 or last_nl < 0 or size - len(tail) + last_nl < nl:
         return None  # trailing blanks or a last row longer than 64 kB, or a single data row
@@ -557,9 +561,7 @@ def _parse_arbin_bytes(p: Path, raw: bytes, delim: str, names: list[str], numeri
                        extra_columns: bool | Sequence[str]) -> dict[str, np.ndarray]:
     """The checked in-memory parse: every problem is reported with its line."""
     nl = raw.find(b"\n")
-    end = len(raw)
-    while end > 0 and raw[end - 1] in b"\r\n \t":
-        end -= 1
+    end = _content_end(raw)
     dbyte = delim.encode()
     # a short row shows as a missing value when every column is read; otherwise count the delimiters
     if (extra_columns is not True and raw.count(dbyte, nl + 1, end) != nrows * (len(names) - 1)
