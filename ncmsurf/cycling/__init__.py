@@ -17,24 +17,32 @@ Examples
 (4, 'mAh/g')
 """
 
+from ncmsurf.cycling._bdf import BDF_COLUMNS, read_bdf, to_bdf
 from ncmsurf.cycling._dqdv import NCM_WINDOWS, dqdv, track_peaks
 from ncmsurf.cycling._fade import FADE_MODELS, FadeFit, fade_law, fit_fade
-from ncmsurf.cycling._rate import nominal_c_rate, rate_capability
-from ncmsurf.cycling._segment import CONVENTIONS, Segmentation, segment
-from ncmsurf.cycling._summary import summary
+from ncmsurf.cycling._rate import c_rate_label, nominal_c_rate, rate_capability, snap_c_rate
+from ncmsurf.cycling._segment import CONVENTIONS, Segmentation, gap_intervals, segment
+from ncmsurf.cycling._summary import CapacityCheckWarning, summary
 
 __all__ = [
+    "BDF_COLUMNS",
     "CONVENTIONS",
     "FADE_MODELS",
     "NCM_WINDOWS",
+    "CapacityCheckWarning",
     "FadeFit",
     "Segmentation",
+    "c_rate_label",
     "dqdv",
     "fade_law",
     "fit_fade",
+    "gap_intervals",
     "nominal_c_rate",
     "rate_capability",
+    "read_bdf",
     "segment",
+    "snap_c_rate",
     "summary",
+    "to_bdf",
     "track_peaks",
 ]

@@ -26,7 +26,7 @@ import numpy as np
 from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.models import CyclingData
 
-__all__ = ["CONVENTIONS", "Segmentation", "charge_sign_of", "segment"]
+__all__ = ["CONVENTIONS", "GAP_FACTOR", "MIN_GAP", "Segmentation", "charge_sign_of", "gap_intervals", "segment"]
 
 CONVENTIONS: dict[str, int] = {"cathode": 1, "full-cell": 1, "anode": -1}
 """Electrode conventions and the sign of the current that counts as charge."""
@@ -83,8 +83,12 @@ class Segmentation:
     ignored : int
         Number of tiny half-cycles (spikes) reclassified as rest.
     interval_charge : ndarray
-        Trapezoidal charge between consecutive records, A s, in the
-        convention's sign (positive = charge).
+        Charge between consecutive records, A s, in the convention's sign
+        (positive = charge); 0 across gaps. Trapezoidal, or the record's
+        own interval mean (:func:`interval_mean`).
+    gaps : ndarray of bool
+        Per interval: the record stops there (see :func:`gap_intervals`);
+        integration does not bridge it.
     """
 
     convention: str
@@ -101,6 +105,7 @@ class Segmentation:
     rest_current: float
     ignored: int
     interval_charge: np.ndarray
+    gaps: np.ndarray
 
     @property
     def n_half_cycles(self) -> int:
@@ -115,6 +120,81 @@ def interval_charge(time: np.ndarray, current: np.ndarray, voltage: np.ndarray) 
     p = current * voltage
     de = 0.5 * (p[1:] + p[:-1]) * dt
     return dq, de
+
+
+#: An interval is a time jump when it is this many times longer than both neighbouring intervals.
+GAP_FACTOR = 10.0
+#: ... and at least this long, s.
+MIN_GAP = 1.0
+
+
+def gap_intervals(time: np.ndarray, current: np.ndarray, *, breaks: Any = None, rest_current: float = 0.0,
+                  factor: float = GAP_FACTOR, min_gap: float = MIN_GAP) -> np.ndarray:
+    """Intervals (between consecutive records) across which the record stops.
+
+    The rule: an interval is a gap when the reader marked the record after it as a restart
+    (``breaks``: record indices where the recording restarts, e.g. EC-Lab loop starts, from
+    ``meta["record_breaks"]``), or when it is a time jump, longer than ``factor`` times both
+    neighbouring intervals and than ``min_gap`` seconds, across which the current changes (rest
+    on one side, a change of direction, or a level change of more than 10 %). A jump inside a
+    constant current is a logging pause of a step that went on and is bridged.
+
+    Parameters
+    ----------
+    time, current : ndarray
+        Per record, s and A.
+    breaks : sequence of int, optional
+        Record indices where the recording restarts.
+    rest_current : float
+        Absolute current at or below which a record is a rest, A.
+    factor, min_gap : float
+        The time-jump rule.
+
+    Returns
+    -------
+    ndarray of bool
+        One value per interval (``len(time) - 1``).
+
+    Examples
+    --------
+    >>> t = np.array([0.0, 1, 2, 3, 173, 174, 175])
+    >>> i = np.array([-1.0, -1, -1, -1, 0, 0, 0])
+    >>> gap_intervals(t, i).tolist()
+    [False, False, False, True, False, False]
+    >>> gap_intervals(t, np.full(7, -1.0)).tolist()  # the current goes on: bridged
+    [False, False, False, False, False, False]
+    """
+    n = time.size
+    gaps = np.zeros(max(n - 1, 0), bool)
+    if n < 2:
+        return gaps
+    dt = np.diff(time)
+    prev = np.concatenate(([0.0], dt[:-1]))
+    nxt = np.concatenate((dt[1:], [0.0]))
+    jump = (dt > min_gap) & (dt > factor * np.maximum(prev, nxt))
+    if jump.any():
+        k = np.flatnonzero(jump)
+        a, b = current[k], current[k + 1]
+        rest = (np.abs(a) <= rest_current) | (np.abs(b) <= rest_current)
+        flip = np.sign(a) != np.sign(b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            level = np.abs(np.abs(a) - np.abs(b)) > 0.1 * np.maximum(np.abs(a), np.abs(b))
+        gaps[k[rest | flip | level]] = True
+    if breaks is not None:
+        br = np.asarray(list(breaks), dtype=np.int64)
+        br = br[(br >= 1) & (br < n)]
+        gaps[br - 1] = True
+    return gaps
+
+
+def interval_mean(data: CyclingData) -> bool:
+    """True when the reader says each record's current is the mean over the interval ending at it.
+
+    EC-Lab's ``<I>`` and a current derived from the charge counter (``dq / dt``) are such means
+    (``meta["current_kind"] == "interval-mean"``); the charge of an interval is then exactly
+    ``I[k] * (t[k] - t[k-1])``, and the trapezoidal rule would misplace the first interval of every step.
+    """
+    return data.meta.get("current_kind") == "interval-mean"
 
 
 def interval_owner(half: np.ndarray) -> np.ndarray:
@@ -210,10 +290,14 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     -------
     Segmentation
 
+    A record of one direction only (a formation charge, a discharge) is segmented
+    too: its half-cycles are all of that direction. Intervals across which the
+    record stops (:func:`gap_intervals`) carry no charge.
+
     Raises
     ------
     ValidationError
-        If no current flows, or the current never changes sign.
+        If no current flows.
 
     Examples
     --------
@@ -245,14 +329,16 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     freq = next((v for k, v in data.columns.items() if k.lower() in ("freq", "frequency")), None)
     if freq is not None:  # impedance records (PEIS/GEIS inside a sequence) are not galvanostatic
         state[np.asarray(freq, dtype=float) > 0] = 0
-    if not ((state > 0).any() and (state < 0).any()):
-        direction = "charge" if (state > 0).any() else "discharge"
-        raise ValidationError(
-            f"current: the current never changes sign (only {direction} with convention {name!r}); "
-            "a cycle needs both a charge and a discharge")
-    dq = current[1:] + current[:-1]  # trapezoidal charge per interval, built in place
-    dq *= 0.5
-    dq *= np.diff(data.time)
+    if not (state != 0).any():
+        raise ValidationError("current: every record is below the rest threshold; nothing to segment")
+    gaps = gap_intervals(data.time, current, breaks=data.meta.get("record_breaks"), rest_current=tol)
+    if interval_mean(data):
+        dq = current[1:] * np.diff(data.time)  # each record holds the mean current of the interval it ends
+    else:
+        dq = current[1:] + current[:-1]  # trapezoidal charge per interval, built in place
+        dq *= 0.5
+        dq *= np.diff(data.time)
+    dq[gaps] = 0.0  # never bridge a gap in the record
     ignored = 0
     for _ in range(3):
         half, hs, he, hd = _halves(state, current)
@@ -265,8 +351,8 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
         ignored += int(tiny.sum())
         state[np.isin(half, np.flatnonzero(tiny))] = 0
     half, hs, he, hd = _halves(state, current)
-    if not ((hd > 0).any() and (hd < 0).any()):
-        raise ValidationError("current: after removing spikes the current never changes sign")
+    if hs.size == 0:
+        raise ValidationError("current: no half-cycle is left after removing spikes")
     # a cycle starts at every charge, and at a discharge that follows another discharge
     prev = np.concatenate(([0], hd[:-1]))
     hcycle = np.cumsum((hd > 0) | ((hd < 0) & (prev < 0))).astype(np.int64)
@@ -279,7 +365,8 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     del idx
     control = _control(current, data.voltage, state, hs, he)
     step = _steps(current, state, control)
-    return Segmentation(name, sign, state, control, half, rec_cycle, step, hs, he, hd, hcycle, tol, ignored, dq)
+    return Segmentation(name, sign, state, control, half, rec_cycle, step, hs, he, hd, hcycle, tol, ignored, dq,
+                        gaps)
 
 
 def _segment_reduce(func: np.ufunc, values: np.ndarray, hs: np.ndarray, he: np.ndarray) -> np.ndarray:

@@ -109,6 +109,11 @@ def _build(path: Path, df: pd.DataFrame, numbers: np.ndarray, mass: Any, sample:
         f = pd.to_numeric(df["freq/Hz"], errors="coerce").to_numpy(dtype=float)
         meta["impedance_rows"] = int(np.sum(np.nan_to_num(f) > 0))
     meta["current_column"] = iname
+    meta["current_kind"] = "interval-mean" if iname.startswith("<I>") else "instantaneous"
+    if "q_qo" in extra and units.get("q_qo") in ("mA.h", "mAh"):
+        units["q_qo"] = "mAh"
+        meta["instrument_capacity"] = {"counters": [{"column": "q_qo", "units": "mAh", "kind": "net"}],
+                                       "source": "EC-Lab (Q-Qo)/mA.h"}
     try:
         return CyclingData(t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
                            column_units=units)
@@ -194,11 +199,15 @@ def _technique_id(head: bytes, k: int) -> int | None:
 def _key(name: str) -> tuple[str, str]:
     """Column key and unit from an EC-Lab column name ("(Q-Qo)/mA.h" -> "q_qo", "mAh")."""
     nm, unit = name, "1"
+    special = next((s for s in ("Q charge/discharge", "control/V/mA") if name.startswith(s + "/")
+                    or name == s), None)
     m = re.match(r"^(.*?)/([^/]*)$", name)
-    if m and m.group(1) and not name.startswith("Q charge/discharge"):
+    if special == "control/V/mA":
+        nm, unit = "control", "V/mA"
+    elif special is not None:
+        nm, unit = special, name.rsplit("/", 1)[1]
+    elif m and m.group(1):
         nm, unit = m.group(1), m.group(2)
-    elif name.startswith("Q charge/discharge"):
-        nm, unit = "Q charge/discharge", name.rsplit("/", 1)[1]
     key = re.sub(r"[^0-9a-zA-Z]+", "_", nm).strip("_").lower() or "col"
     unit = {"mA.h": "mAh", "W.h": "Wh", "Ohm": "ohm", "µF": "uF", "°C": "degC", "µF-2": "uF**-2"}.get(unit, unit)
     return key, unit
@@ -306,6 +315,7 @@ def _mpr_record(mpr: MprFile, mass: Any, sample: Any) -> CyclingData:
         "start_time": mpr.start.isoformat() if mpr.start is not None else "",
         "data_module_version": int(mpr.data_version), "column_ids": list(mpr.column_ids),
         "current_column": cn or "", "current_source": how, "voltage_column": vn,
+        "current_kind": "instantaneous" if cn == "I/mA" else "interval-mean",
         "line_numbers_are": "record indices", "record_breaks": breaks,
         "instrument_columns": list(cols),
     }
@@ -385,7 +395,7 @@ BIOLOGIC_MPT = SimpleReader("biologic-mpt-cycling", "cycling", (".mpt",), _sniff
                             "BioLogic EC-Lab .mpt text export of a cycling technique (GCPL, CV, ...)")
 BIOLOGIC_MPR = SimpleReader("biologic-mpr-cycling", "cycling", (".mpr",), _sniff_mpr,
                             lambda path, **kw: [read_mpr(path, **kw)],
-                            "BioLogic EC-Lab binary .mpr of a cycling technique (GCPL, MB, CA, CP, OCV; EC-Lab 10.x-11.x)")
+                            "BioLogic EC-Lab binary .mpr of a cycling technique (GCPL, MB, CA, CP, OCV; EC-Lab 10-11)")
 
 READERS = [BIOLOGIC_MPT, BIOLOGIC_MPR]
 """Readers registered under the ``biologic_cycling`` entry point."""
