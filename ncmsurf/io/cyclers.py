@@ -9,8 +9,8 @@ the file. Any malformed row (wrong field count, a non-number, a row cut
 short, time going backwards) raises :class:`~ncmsurf.core.errors.ReadError`
 with its line.
 
-Neware .nda/.ndax files are read through the optional ``NewareNDA``
-package.
+Neware .nda/.ndax files are read by :mod:`ncmsurf.io.neware` (its names
+are re-exported here).
 
 Examples
 --------
@@ -40,6 +40,7 @@ from ncmsurf.core._validate import adopt_arrays
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import CyclingData
 from ncmsurf.io._table import looks_binary, split_name_unit
+from ncmsurf.io.neware import NEWARE_NDA, read_neware_nda
 from ncmsurf.io.registry import SimpleReader
 
 __all__ = [
@@ -805,79 +806,5 @@ NEWARE_CSV = SimpleReader("neware-csv", "cycling", (".csv", ".txt", ".tsv"), _sn
                           "Neware BTS record export (step type, current, voltage, total time)")
 
 
-def _sniff_nda(path: Path, head: bytes) -> float:
-    if head.startswith(b"NEWARE"):
-        return 0.95
-    if head.startswith(b"PK\x03\x04") and (b"data.ndc" in head or b"Step.xml" in head or b"TestInfo.xml" in head):
-        return 0.95
-    return 0.0
-
-
-def read_neware_nda(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
-                    **_: Any) -> CyclingData:
-    """Read a Neware .nda/.ndax file through the optional ``NewareNDA`` package.
-
-    Test time comes from the record time stamps; the current (mA, > 0 on
-    charge) is converted to A; cycle and step indices are kept.
-
-    Raises
-    ------
-    ReadError
-        When ``NewareNDA`` is not installed or cannot parse the file.
-    """
-    p = Path(path)
-    try:
-        import NewareNDA
-    except ImportError as exc:
-        raise ReadError(p, None, "reading .nda/.ndax needs the optional 'NewareNDA' package "
-                                 "(pip install NewareNDA)") from exc
-    try:
-        df = NewareNDA.read(str(p))
-    except Exception as exc:  # the parser raises many types on corrupt input
-        raise ReadError(p, None, f"NewareNDA could not parse the file: {type(exc).__name__}: {exc}") from exc
-    if df is None or len(df) == 0:
-        raise ReadError(p, None, "no records in the Neware file")
-    # the logger's time stamps can step backwards (clock corrections); the step time cannot:
-    # test time = running sum of step-time increments, a new step starting where the last ended
-    stamps = pd.to_datetime(df["Timestamp"])
-    st = df["Time"].to_numpy(dtype=float)
-    steps = df["Step"].to_numpy()
-    new = np.concatenate(([True], steps[1:] != steps[:-1]))
-    inc = np.diff(st, prepend=0.0)
-    inc[new] = st[new]
-    bad = np.flatnonzero(inc < 0)
-    if bad.size:
-        j = int(bad[0])
-        raise ReadError(p, None, f"record {j + 1}: step time goes backwards ({st[j]} s after {st[j - 1]} s)")
-    t = np.cumsum(inc)
-    cur = df["Current(mA)"].to_numpy(dtype=float) * 1e-3
-    volt = df["Voltage"].to_numpy(dtype=float)
-    for arr, nm in ((cur, "Current(mA)"), (volt, "Voltage")):
-        if not np.all(np.isfinite(arr)):
-            j = int(np.flatnonzero(~np.isfinite(arr))[0])
-            raise ReadError(p, None, f"record {j + 1}: {nm} is not finite")
-    extra = {"step_time": df["Time"].to_numpy(dtype=float),
-             "charge_capacity": df["Charge_Capacity(mAh)"].to_numpy(dtype=float),
-             "discharge_capacity": df["Discharge_Capacity(mAh)"].to_numpy(dtype=float),
-             "charge_energy": df["Charge_Energy(mWh)"].to_numpy(dtype=float),
-             "discharge_energy": df["Discharge_Energy(mWh)"].to_numpy(dtype=float),
-             "record_index": df["Index"].to_numpy(dtype=np.int64)}
-    units = {"step_time": "s", "charge_capacity": "mAh", "discharge_capacity": "mAh", "charge_energy": "mWh",
-             "discharge_energy": "mWh", "record_index": "1"}
-    meta = {"source_file": str(p), "format": "neware-nda", "rows_read": int(len(df)),
-            "start_time": str(stamps.iloc[0]), "time_source": "cumulated step time",
-            "status_counts": {str(a): int(b) for a, b in df["Status"].value_counts().items()}}
-    try:
-        return CyclingData(t, volt, cur, cycle=df["Cycle"].to_numpy(dtype=np.int64),
-                           step=df["Step"].to_numpy(dtype=np.int64), mass=mass, sample=sample, meta=meta,
-                           columns=extra, column_units=units)
-    except ValidationError as exc:
-        raise ReadError(p, None, str(exc)) from exc
-
-
-NEWARE_NDA = SimpleReader("neware-nda", "cycling", (".nda", ".ndax"), _sniff_nda,
-                          lambda path, **kw: [read_neware_nda(path, **kw)],
-                          "Neware .nda/.ndax binary record (optional NewareNDA package)")
-
-READERS = [MACCOR_TEXT, ARBIN_CSV, NEWARE_CSV, NEWARE_NDA]
+READERS = [MACCOR_TEXT, ARBIN_CSV, NEWARE_CSV]
 """Readers registered under the ``cyclers`` entry point."""
