@@ -167,7 +167,7 @@ def read_arbin_res(path: str | os.PathLike[str], *, mass: Any = None, sample: An
         "source_file": str(p), "format": "arbin-res", "rows_read": int(t.size), "test_id": chosen,
         "record_order": order_note, "line_numbers_are": "record indices",
         "instrument_columns": list(tab), "reader": "access-parser",
-        "start_time": _ole(float(g["Start_DateTime"])) if isinstance(g.get("Start_DateTime"), float) else "",
+        "start_time": _ole(float(start)) if isinstance((start := g.get("Start_DateTime")), float) else "",
     }
     for key in ("Test_Name", "Schedule_File_Name", "Creator", "Comments", "Software_Version", "Serial_Number",
                 "Channel_Index", "MASS", "Specific_Capacity", "Capacity"):
