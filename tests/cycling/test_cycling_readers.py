@@ -238,10 +238,10 @@ def test_arbin_minimal_columns_and_short_middle_row(record: ns.CyclingData, tmp_
     lines[40] = lines[40].rsplit(",", 1)[0]
     q = tmp_path / "short.csv"
     q.write_text("\n".join(lines) + "\n")
-    with pytest.raises(ReadError, match="line 41.*fields") as exc:
+    with pytest.raises(ReadError, match="line 41.*expected 12 columns, found 11") as exc:
         read_arbin_csv(q, extra_columns=False)
     assert exc.value.line == 41
-    with pytest.raises(ReadError, match="line 41.*missing") as exc:
+    with pytest.raises(ReadError, match="line 41.*expected 12 columns, found 11") as exc:
         read_arbin_csv(q)
     assert exc.value.line == 41
 
