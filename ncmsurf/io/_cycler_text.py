@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ncmsurf.core._validate import adopt_arrays
+from ncmsurf.core._validate import adopt_arrays, optional_positive
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import CyclingData
 from ncmsurf.io._table import Table, split_name_unit
@@ -119,13 +119,15 @@ def check_time(path: Path, t: np.ndarray, lines: np.ndarray) -> None:
                                              "records must be in time order")
 
 
-def key_of(name: str) -> str:
+def key_of(name: str, *, lower: bool = True) -> str:
     """A column key for ``CyclingData.columns`` ("Charge_Capacity(Ah)" -> "charge_capacity")."""
-    return re.sub(r"\W+", "_", split_name_unit(name)[0]).strip("_").lower() or "col"
+    key = re.sub(r"\W+", "_", split_name_unit(name)[0]).strip("_") or "col"
+    return key.lower() if lower else key
 
 
 def extra_columns(table: Table, used: Sequence[str], *, units: Mapping[str, str] | None = None,
-                  only: Sequence[str] | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+                  only: Sequence[str] | None = None, lower: bool = True
+                  ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Every further numeric column, complete, keyed by :func:`key_of`; incomplete ones dropped with a warning.
 
     The table core drops a column with a bad cell and warns naming the column and
@@ -138,7 +140,7 @@ def extra_columns(table: Table, used: Sequence[str], *, units: Mapping[str, str]
     extra: dict[str, np.ndarray] = {}
     out_units: dict[str, str] = {}
     for n, arr in got.items():
-        key = key_of(n)
+        key = key_of(n, lower=lower)
         while key in extra or key in ("time", "voltage", "current", "cycle", "step"):
             key += "_"
         extra[key] = arr
@@ -203,7 +205,11 @@ def match_roles(path: Path, table: Table, roles: Sequence[str], *, optional: Seq
 def make_record(path: Path, t: np.ndarray, voltage: np.ndarray, current: np.ndarray, *,
                 cycle: np.ndarray | None, step: np.ndarray | None, mass: Any, sample: Any, meta: dict[str, Any],
                 columns: dict[str, np.ndarray], units: dict[str, str]) -> CyclingData:
-    """The record, adopting the arrays just made; validation problems become ReadErrors."""
+    """The record, adopting the arrays just made; problems of the data become ReadErrors.
+
+    A bad ``mass`` (the caller's argument, not the file's) stays a ValidationError.
+    """
+    optional_positive(mass, "g", "mass")
     try:
         with adopt_arrays():
             return CyclingData(t, voltage, current, cycle=cycle, step=step, mass=mass, sample=sample, meta=meta,

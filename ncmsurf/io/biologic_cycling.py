@@ -22,7 +22,6 @@ Examples
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from pathlib import Path
@@ -33,9 +32,9 @@ import pandas as pd
 
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import CyclingData
+from ncmsurf.io._cycler_text import check_time, make_record
 from ncmsurf.io._mpr import MAGIC, TECHNIQUES, MprFile, parse_mpr
-from ncmsurf.io._table import looks_binary, split_name_unit
-from ncmsurf.io.cyclers import _check_time, _extra_columns, _integers, _numeric, _split_body
+from ncmsurf.io._table import TextFile, split_fields, table_at
 from ncmsurf.io.registry import SimpleReader
 
 __all__ = ["BIOLOGIC_MPR", "BIOLOGIC_MPT", "READERS", "read_mpr", "read_mpt", "write_mpt"]
@@ -79,97 +78,92 @@ def _pick(names: list[str], options: tuple[str, ...]) -> str | None:
     return None
 
 
-def _build(path: Path, df: pd.DataFrame, numbers: np.ndarray, mass: Any, sample: Any,
-           meta: dict[str, Any]) -> CyclingData:
-    names = [str(c) for c in df.columns]
+def read_mpt(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None, **_: Any) -> CyclingData:
+    """Read an EC-Lab .mpt text export (any technique with time/s, Ewe/V and a current column).
+
+    Read through the strict table core: the column header is the line that
+    ``Nb header lines`` names, every row's field count is checked, the decimal
+    mark (French-locale exports write commas) is decided once for the file, and
+    every further numeric column (``(Q-Qo)/mA.h``, ``Q charge/discharge/mA.h``,
+    ``half cycle``, ...) is kept complete or dropped with a warning naming it and
+    its first bad line. A header naming more columns than the rows hold is read
+    with the rows' columns, the surplus names in ``meta["table"]``. ``<I>/mA``
+    (EC-Lab's mean current since the previous record) is integrated as such
+    (``meta["current_kind"]``); ``(Q-Qo)`` is named as the instrument's counter.
+
+    Raises
+    ------
+    ReadError
+        Missing "Nb header lines", missing columns, a malformed or cut row,
+        time going backwards (each with its line).
+    """
+    p = Path(path)
+    tf = TextFile.open(p)
+    lines = tf.lines
+    if not lines or not lines[0].startswith("EC-Lab ASCII FILE"):
+        raise ReadError(p, 1, "not an EC-Lab ASCII file (first line must be 'EC-Lab ASCII FILE')")
+    m = re.match(r"Nb header lines\s*:\s*(\d+)", lines[1] if len(lines) > 1 else "")
+    if m is None:
+        raise ReadError(p, 2, "no 'Nb header lines : N' line")
+    nhead = int(m.group(1))
+    if nhead < 2 or nhead > len(lines):
+        raise ReadError(p, 2, f"'Nb header lines' says {nhead} but the file has {len(lines)} lines")
+    header = split_fields(lines[nhead - 1], "\t")
+    if not any(c in header for c in _TIME):
+        raise ReadError(p, nhead, f"line {nhead} (the column header by 'Nb header lines') lacks 'time/s': "
+                                  f"{header[:8]}")
+    table = table_at(tf, header=nhead - 1, start=nhead, delimiter="\t", surplus_names="allow")
+    if table.nrows == 0:
+        raise ReadError(p, nhead, "no data rows after the column header")
+    names = table.names
     tn = _pick(names, _TIME)
     vn = _pick(names, _VOLT)
     iname = _pick(names, _CURR)
     missing = [r for r, n in (("time/s", tn), ("Ewe/V", vn), ("I/mA", iname)) if n is None]
     if missing:
-        raise ReadError(path, None, f"no {', '.join(missing)} column among {names[:20]}")
+        raise ReadError(p, nhead, f"no {', '.join(missing)} column among {names[:20]}")
     assert tn is not None and vn is not None and iname is not None
-    t = _numeric(path, df[tn], tn, numbers)
-    _check_time(path, t, numbers)
-    volt = _numeric(path, df[vn], vn, numbers)
-    cur = _numeric(path, df[iname], iname, numbers)
-    unit = split_name_unit(iname)[1]
-    cur = cur * (1e-3 if unit == "mA" else 1.0)
-    used = {tn, vn, iname}
+    t = table.column(tn)
+    check_time(p, t, table.line_numbers)
+    volt = table.column(vn)
+    cur = table.column(iname) * (1e-3 if iname.endswith("/mA") else 1.0)
+    used = [tn, vn, iname]
     cyc = stp = None
-    cn = _pick(names, ("cycle number",))
-    if cn is not None:
-        cyc = _integers(path, _numeric(path, df[cn], cn, numbers), cn, numbers)
-        used.add(cn)
+    if "cycle number" in names:
+        cyc = table.integers("cycle number")
+        used.append("cycle number")
     if "Ns" in names:
-        stp = _integers(path, _numeric(path, df["Ns"], "Ns", numbers), "Ns", numbers)
-        used.add("Ns")
-    extra, units = _extra_columns(df, used)
-    if "freq/Hz" in names:
-        f = pd.to_numeric(df["freq/Hz"], errors="coerce").to_numpy(dtype=float)
-        meta["impedance_rows"] = int(np.sum(np.nan_to_num(f) > 0))
-    meta["current_column"] = iname
-    meta["current_kind"] = "interval-mean" if iname.startswith("<I>") else "instantaneous"
-    if "q_qo" in extra and units.get("q_qo") in ("mA.h", "mAh"):
-        units["q_qo"] = "mAh"
-        meta["instrument_capacity"] = {"counters": [{"column": "q_qo", "units": "mAh", "kind": "net"}],
-                                       "source": "EC-Lab (Q-Qo)/mA.h"}
-    try:
-        return CyclingData(t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
-                           column_units=units)
-    except ValidationError as exc:
-        raise ReadError(path, None, str(exc)) from exc
-
-
-def read_mpt(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None, **_: Any) -> CyclingData:
-    """Read an EC-Lab .mpt text export (any technique with time/s, Ewe/V, I/mA columns).
-
-    Decimal commas (French locale exports) are accepted. The header text is
-    kept in ``meta["header"]`` and the technique name in ``meta["technique"]``.
-
-    Raises
-    ------
-    ReadError
-        Missing "Nb header lines", missing columns, a malformed or cut row.
-    """
-    p = Path(path)
-    raw = p.read_bytes()
-    if looks_binary(raw[:4096]):
-        raise ReadError(p, None, "binary content where an EC-Lab .mpt text file was expected")
-    text = raw.decode("latin-1")
-    if not text.startswith("EC-Lab ASCII FILE"):
-        raise ReadError(p, 1, "not an EC-Lab ASCII file (first line must be 'EC-Lab ASCII FILE')")
-    m = re.search(r"Nb header lines\s*:\s*(\d+)", text[:4096])
-    if m is None:
-        raise ReadError(p, 2, "no 'Nb header lines : N' line")
-    nhead = int(m.group(1))
-    lines = text.splitlines()
-    if nhead < 1 or nhead > len(lines):
-        raise ReadError(p, 2, f"'Nb header lines' says {nhead} but the file has {len(lines)} lines")
-    k = nhead - 1
-    names = [c.strip() for c in lines[k].rstrip("\t\r ").split("\t")]
-    if not any(c in names for c in _TIME):
-        raise ReadError(p, nhead, f"line {nhead} (the column header by 'Nb header lines') lacks 'time/s': "
-                                  f"{names[:8]}")
-    body, numbers, _nf = _split_body(p, text, k, "\t")
-    try:
-        df = pd.read_csv(io.StringIO("\n".join(ln.rstrip("\t\r") for ln in body)), sep="\t", header=None,
-                         names=names, dtype=str, engine="c", keep_default_na=False, na_values=[""],
-                         index_col=False)
-    except pd.errors.ParserError as exc:
-        mm = re.search(r"line (\d+)", str(exc))
-        line = int(numbers[int(mm.group(1)) - 1]) if mm else None
-        raise ReadError(p, line, f"wrong number of fields: {exc}") from exc
-    if len(df) != len(body):
-        raise ReadError(p, None, f"parsed {len(df)} rows but the file holds {len(body)} data rows")
+        stp = table.integers("Ns")
+        used.append("Ns")
+    raw_extra = table.optional(exclude=used)
+    extra: dict[str, np.ndarray] = {}
+    units: dict[str, str] = {}
+    for name, arr in raw_extra.items():
+        key, unit = _key(name)
+        if key in extra:
+            key = f"{key}_{re.sub(r'[^0-9a-zA-Z]+', '_', unit).strip('_').lower()}"
+        while key in extra or key in ("time", "voltage", "current", "cycle", "step"):
+            key += "_"
+        extra[key] = arr
+        units[key] = unit
     tech = ""
-    for ln in lines[:k]:
+    for ln in lines[:nhead - 1]:
         if _CYCLING_TECH.search(ln) or _EIS_TECH.search(ln):
             tech = ln.strip()
             break
-    meta = {"source_file": str(p), "format": "biologic-mpt", "rows_read": int(len(df)),
-            "header": [ln.rstrip() for ln in lines[:k]], "technique": tech}
-    return _build(p, df, numbers, mass, sample, meta)
+    meta: dict[str, Any] = {"source_file": str(p), "format": "biologic-mpt", "rows_read": int(table.nrows),
+                            "header": [ln.rstrip() for ln in lines[:nhead - 1]], "technique": tech,
+                            "current_column": iname, "table": table.layout(),
+                            "current_kind": "interval-mean" if iname.startswith("<I>") else "instantaneous"}
+    if table.dropped:
+        meta["dropped_columns"] = dict(table.dropped)
+    if "freq" in extra:
+        meta["impedance_rows"] = int(np.sum(extra["freq"] > 0))
+    if "q_qo" in extra and units.get("q_qo") == "mAh":
+        meta["instrument_capacity"] = {"counters": [{"column": "q_qo", "units": "mAh", "kind": "net"}],
+                                       "source": "EC-Lab (Q-Qo)/mA.h"}
+    return make_record(p, t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
+                       units=units)
 
 
 def _sniff_mpr(path: Path, head: bytes) -> float:
@@ -199,6 +193,8 @@ def _technique_id(head: bytes, k: int) -> int | None:
 def _key(name: str) -> tuple[str, str]:
     """Column key and unit from an EC-Lab column name ("(Q-Qo)/mA.h" -> "q_qo", "mAh")."""
     nm, unit = name, "1"
+    if name == "ox/red":
+        return "ox_red", "1"
     special = next((s for s in ("Q charge/discharge", "control/V/mA") if name.startswith(s + "/")
                     or name == s), None)
     m = re.match(r"^(.*?)/([^/]*)$", name)
@@ -298,6 +294,8 @@ def _mpr_record(mpr: MprFile, mass: Any, sample: Any) -> CyclingData:
         if name in used:
             continue
         key, unit = _key(name)
+        if key in extra:
+            key = f"{key}_{re.sub(r'[^0-9a-zA-Z]+', '_', unit).strip('_').lower()}"
         while key in extra or key in ("time", "voltage", "current", "cycle", "step"):
             key += "_"
         extra[key] = np.asarray(arr)
