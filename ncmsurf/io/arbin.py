@@ -28,9 +28,11 @@ import numpy as np
 from ncmsurf.core._validate import adopt_arrays
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import CyclingData
+from ncmsurf.io._cycler_text import check_time, key_of, make_record, scaled
+from ncmsurf.io._table import split_name_unit
 from ncmsurf.io.registry import SimpleReader
 
-__all__ = ["ARBIN_RES", "READERS", "read_arbin_res"]
+__all__ = ["ARBIN_RES", "ARBIN_XLSX", "READERS", "read_arbin_res", "read_arbin_xlsx"]
 
 _JET = (b"Standard Jet DB", b"Standard ACE DB")
 
@@ -192,5 +194,121 @@ ARBIN_RES = SimpleReader("arbin-res", "cycling", (".res",), _sniff_res,
                          lambda path, **kw: [read_arbin_res(path, **kw)],
                          "Arbin .res result file (Microsoft Access database; optional access-parser package)")
 
-READERS = [ARBIN_RES]
+def _sniff_xlsx(path: Path, head: bytes) -> float:
+    if not head.startswith(b"PK\x03\x04") or b"xl/" not in head[:4096]:
+        return 0.0
+    return 0.8 if path.suffix.lower() in (".xlsx", ".xlsm") else 0.4
+
+
+def read_arbin_xlsx(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
+                    **_: Any) -> CyclingData:
+    """Read an Arbin MITS Pro Excel export (``.xlsx``): the channel sheets, in order.
+
+    The data sheets are those whose first row names ``Test Time (s)``/``Test_Time(s)``,
+    ``Current (A)``/``Current(A)`` and ``Voltage (V)``/``Voltage(V)`` (MITS Pro splits a
+    long record over several such sheets, which are joined; every sheet must have the
+    same header). Cells are read as stored (numbers stay numbers); ``Cycle Index`` and
+    ``Step Index`` become cycle and step; the capacity columns are named as the
+    instrument's counters. Read with the optional ``openpyxl`` package.
+
+    Raises
+    ------
+    ReadError
+        No data sheet, sheets with different headers, an empty or non-numeric cell in a
+        numeric column (naming the sheet and its row), time going backwards.
+    """
+    p = Path(path)
+    try:
+        import openpyxl
+    except ImportError as exc:
+        raise ReadError(p, None, "reading .xlsx needs the optional 'openpyxl' package (pip install 'ncmsurf[io]')") \
+            from exc
+    from ncmsurf.io.cyclers import _ARBIN_REQUIRED, _arbin_base, _arbin_names
+
+    try:
+        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zip, XML and key errors on damaged workbooks
+        raise ReadError(p, None, f"not a readable .xlsx workbook: {type(exc).__name__}: {exc}") from exc
+    header: list[str] | None = None
+    columns: list[list[Any]] = []
+    where: list[tuple[str, int]] = []
+    sheets: list[str] = []
+    try:
+        for ws in wb.worksheets:
+            rows = ws.iter_rows(values_only=True)
+            first = next(rows, None)
+            if first is None:
+                continue
+            names = [str(c).strip() if c is not None else "" for c in first]
+            while names and not names[-1]:
+                names.pop()
+            if _arbin_names("\t".join(names)) is None:
+                continue
+            if header is None:
+                header = names
+                columns = [[] for _ in names]
+            elif names != header:
+                raise ReadError(p, 1, f"sheet {ws.title!r} has a different header from the first data sheet")
+            sheets.append(ws.title)
+            for r, row in enumerate(rows, start=2):
+                vals = list(row[:len(header)]) + [None] * max(0, len(header) - len(row))
+                if all(v is None for v in vals):
+                    continue
+                for j, v in enumerate(vals):
+                    columns[j].append(v)
+                where.append((ws.title, r))
+    finally:
+        wb.close()
+    if header is None:
+        raise ReadError(p, None, "no sheet whose first row names Test Time, Current and Voltage")
+    if not where:
+        raise ReadError(p, 2, f"no data rows in the data sheet(s) {sheets}")
+    n = len(where)
+    numeric: dict[str, np.ndarray] = {}
+    text_cols: list[str] = []
+    for name, vals in zip(header, columns):
+        kinds = {type(v) for v in vals}
+        if kinds <= {int, float}:
+            numeric[name] = np.asarray(vals, dtype=float)
+        elif any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals[:50]) and \
+                _arbin_base(name) in _ARBIN_REQUIRED + ("Cycle_Index", "Step_Index"):
+            j = next(k for k, v in enumerate(vals) if not isinstance(v, (int, float)) or isinstance(v, bool))
+            sheet, row = where[j]
+            raise ReadError(p, row, f"sheet {sheet!r}, column {name!r}: {vals[j]!r} is not a number")
+        else:
+            text_cols.append(name)
+    base = {_arbin_base(k): k for k in numeric}
+    for req in _ARBIN_REQUIRED:
+        if req not in base:
+            raise ReadError(p, 1, f"column {req!r} is missing or not numeric")
+    def col(role: str, target: str) -> np.ndarray:
+        name = base[role]
+        return scaled(p, numeric.pop(name), split_name_unit(name)[1], target, name, target)
+
+    t = col("Test_Time", "s")
+    check_time(p, t, np.array([r for _, r in where]))
+    cur = col("Current", "A")
+    volt = col("Voltage", "V")
+    cyc = numeric.pop(base["Cycle_Index"]).astype(np.int64) if "Cycle_Index" in base else None
+    stp = numeric.pop(base["Step_Index"]).astype(np.int64) if "Step_Index" in base else None
+    extra = {key_of(k): v for k, v in numeric.items()}
+    units = {key_of(k): (split_name_unit(k)[1] or "1") for k in numeric}
+    meta: dict[str, Any] = {"source_file": str(p), "format": "arbin-xlsx", "rows_read": n, "sheets": sheets,
+                            "text_columns": text_cols, "instrument_columns": header,
+                            "line_numbers_are": "rows of the sheets"}
+    if units.get("charge_capacity") in ("Ah", "mAh") and units.get("discharge_capacity") in ("Ah", "mAh"):
+        meta["instrument_capacity"] = {"counters": [
+            {"column": "charge_capacity", "units": units["charge_capacity"], "kind": "resetting",
+             "direction": "charge"},
+            {"column": "discharge_capacity", "units": units["discharge_capacity"], "kind": "resetting",
+             "direction": "discharge"}], "source": "Arbin Charge Capacity / Discharge Capacity"}
+    return make_record(p, t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
+                       units=units)
+
+
+ARBIN_XLSX = SimpleReader("arbin-xlsx", "cycling", (".xlsx",), _sniff_xlsx,
+                          lambda path, **kw: [read_arbin_xlsx(path, **kw)],
+                          "Arbin MITS Pro Excel export (channel sheets; optional openpyxl package)")
+
+READERS = [ARBIN_RES, ARBIN_XLSX]
 """Readers registered under the ``arbin`` entry point."""
