@@ -252,10 +252,10 @@ def summary(data: CyclingData, *, convention: str | int = "cathode", reference_c
     hn = (seg.half_stop - seg.half_start + 1).astype(float)
     nc, nd = per_cycle(hn, ch), per_cycle(hn, ~ch)
     # time span and record count per cycle
-    rc = np.searchsorted(cycles, seg.cycle)
-    n_rec = np.bincount(rc, minlength=ncyc)
-    first_rec = np.searchsorted(rc, np.arange(ncyc), side="left")
-    last_rec = np.searchsorted(rc, np.arange(ncyc), side="right") - 1
+    # records per cycle: the per-record cycle numbers never decrease, so each cycle is one run
+    first_rec = np.searchsorted(seg.cycle, cycles, side="left")
+    last_rec = np.searchsorted(seg.cycle, cycles, side="right") - 1
+    n_rec = last_rec - first_rec + 1
     with np.errstate(divide="ignore", invalid="ignore"):
         vc = ec / qc
         vd = ed / qd

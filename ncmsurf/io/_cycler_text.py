@@ -22,7 +22,7 @@ from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import CyclingData
 from ncmsurf.io._table import Table, split_name_unit
 
-__all__ = ["ROLES", "UNIT_FACTORS", "check_time", "clock_seconds", "extra_columns", "key_of", "make_record",
+__all__ = ["ROLES", "UNIT_FACTORS", "check_time", "clock_seconds", "extra_columns", "key_of", "labels", "make_record",
            "match_roles", "normalise", "scaled"]
 
 #: (unit, target) -> factor.
@@ -200,6 +200,15 @@ def match_roles(path: Path, table: Table, roles: Sequence[str], *, optional: Seq
         if found is not None:
             taken.add(found)
     return out
+
+
+def labels(cells: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct stripped labels of a text column and each cell's index into them (fast on long columns)."""
+    import pandas as pd
+
+    codes, uniq = pd.factorize(pd.Series(cells, dtype=object), sort=False)
+    stripped = [str(u).strip() for u in uniq]
+    return stripped, np.asarray(codes, dtype=np.int64)
 
 
 def make_record(path: Path, t: np.ndarray, voltage: np.ndarray, current: np.ndarray, *,

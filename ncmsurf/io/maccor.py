@@ -30,7 +30,7 @@ import numpy as np
 
 from ncmsurf.core.errors import ReadError
 from ncmsurf.core.models import CyclingData
-from ncmsurf.io._cycler_text import check_time, extra_columns, make_record, scaled, seconds, unit_of
+from ncmsurf.io._cycler_text import check_time, extra_columns, labels, make_record, scaled, seconds, unit_of
 from ncmsurf.io._table import TextFile, looks_binary, table_at
 from ncmsurf.io.registry import SimpleReader
 
@@ -160,10 +160,13 @@ def read_maccor(path: str | os.PathLike[str], *, mass: Any = None, sample: Any =
     volt = scaled(p, table.column(vname), unit_of(table, vname) or "V", "V", vname)
     sname = _pick(names, _STATE)
     if sname is not None:
-        state = np.char.upper(np.char.strip(np.asarray(table.text(sname), dtype=str)))
-        cur, sign_note = sign_from_state(cur, state == "D", what=f"{iname} ({sname} D = discharge)")
-        codes, counts = np.unique(state, return_counts=True)
-        state_counts = {str(a): int(b) for a, b in zip(codes, counts)}
+        uniq, inv = labels(table.text(sname))
+        is_d = np.array([u.upper() == "D" for u in uniq], bool)
+        cur, sign_note = sign_from_state(cur, is_d[inv], what=f"{iname} ({sname} D = discharge)")
+        counts = np.bincount(inv, minlength=len(uniq))
+        state_counts: dict[str, int] = {}
+        for u, c in zip(uniq, counts):
+            state_counts[u] = state_counts.get(u, 0) + int(c)
     else:
         sign_note = f"signed {iname} (no state column; values kept as read)"
         state_counts = {}

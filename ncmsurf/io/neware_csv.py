@@ -25,7 +25,7 @@ import pandas as pd
 
 from ncmsurf.core.errors import NcmsurfWarning, ReadError
 from ncmsurf.core.models import CyclingData
-from ncmsurf.io._cycler_text import check_time, clock_seconds, extra_columns, make_record, scaled, unit_of
+from ncmsurf.io._cycler_text import check_time, clock_seconds, extra_columns, labels, make_record, scaled, unit_of
 from ncmsurf.io._table import Table, TextFile, looks_binary, split_fields, table_at
 from ncmsurf.io.maccor import sign_from_state
 from ncmsurf.io.registry import SimpleReader
@@ -130,9 +130,10 @@ def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: A
     assert iname is not None and vname is not None and sname is not None
     cur = scaled(p, table.column(iname), unit_of(table, iname), "A", iname, "A")
     volt = scaled(p, table.column(vname), unit_of(table, vname), "V", vname, "V")
-    stype = [s.strip() for s in table.text(sname)]
-    dis = np.array([("dchg" in s.lower() or "discharge" in s.lower() or "d_chg" in s.lower()) for s in stype])
-    cur, sign_note = sign_from_state(cur, dis, what="current (step type DChg = discharge)")
+    uniq, inv = labels(table.text(sname))
+    dis_u = np.array([("dchg" in u.lower() or "discharge" in u.lower() or "d_chg" in u.lower()) for u in uniq], bool)
+    cur, sign_note = sign_from_state(cur, dis_u[inv], what="current (step type DChg = discharge)")
+    stype = uniq
     cname = _lookup(names, "cycle index", "cycle id", "cycle", "cycle_index")
     stname = _lookup(names, "step index", "step id", "step", "step_index")
     cyc = table.integers(cname) if cname else None
