@@ -41,7 +41,7 @@ SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitEr
                   'Measurement', 'NcmsurfError', 'NcmsurfWarning', 'Quantity', 'ReadError', 'Sample',
                   'ValidationError', 'XPSSpectrum', 'array_magnitude', 'citations', 'group_by_method', 'magnitude',
                   'methods', 'quantity', 'register_citation', 'register_method', 'ureg'],
- 'ncmsurf.cycling': ['BDF_COLUMNS', 'CONVENTIONS', 'FADE_MODELS', 'NCM_WINDOWS', 'CapacityCheckWarning', 'FadeFit',
+ 'ncmsurf.cycling': ['BDF_COLUMNS', 'CONVENTIONS', 'CapacityCheckWarning', 'FADE_MODELS', 'FadeFit', 'NCM_WINDOWS',
                      'Segmentation', 'c_rate_label', 'dqdv', 'fade_law', 'fit_fade', 'gap_intervals',
                      'nominal_c_rate', 'rate_capability', 'read_bdf', 'segment', 'snap_c_rate', 'summary', 'to_bdf',
                      'track_peaks'],
