@@ -224,6 +224,9 @@ def _derived_current(mpr: MprFile) -> tuple[np.ndarray, str]:
     """
     cols = mpr.columns
     dq_name = next((n for n in ("dq/mA.h", "dQ/mA.h") if n in cols), None)
+    mode = cols.get("mode")
+    if dq_name is None and (mpr.technique == "OCV" or (mode is not None and mode.size and np.all(mode == 3))):
+        return np.zeros(mpr.n_records), "none stored: open-circuit records (no current flows), current set to 0"
     if dq_name is None:
         raise ReadError(mpr.path, None, f"no current column (I/mA, <I>/mA) and no dq column to derive it from "
                                         f"among {sorted(cols)[:20]}")
@@ -232,7 +235,6 @@ def _derived_current(mpr: MprFile) -> tuple[np.ndarray, str]:
     dt = np.diff(t, prepend=t[0])
     with np.errstate(divide="ignore", invalid="ignore"):
         cur = np.where(dt > 0, dq * 3.6 / np.where(dt > 0, dt, 1.0), np.nan)  # mA.h / s * 3600 / 1000 -> A
-    mode = cols.get("mode")
     ctrl = cols.get("control/V/mA", cols.get("control/mA"))
     how = f"derived: {dq_name} / dt of each record (EC-Lab's <I>)"
     if mode is not None:

@@ -123,3 +123,56 @@ def test_damaged_mpr_files(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         with pytest.raises(ReadError, match="record 1.*time"):
             read_mpr(_copy(tmp_path, "nan.mpr", bytes(nan)))
+
+
+def _mpr(technique: int, ids: list[int], rows: np.ndarray, *, new: bool) -> bytes:
+    """An .mpr built from the documented layout (settings, data and log modules), old or EC-Lab >= 11.50 headers."""
+
+    def module(short: str, long_: str, body: bytes, version: int) -> bytes:
+        head = short.encode().ljust(10) + long_.encode().ljust(25)
+        if new:
+            head += b"\xff\xff\xff\xff" + len(body).to_bytes(4, "little") + bytes(4) + version.to_bytes(4, "little")
+        else:
+            head += len(body).to_bytes(4, "little") + version.to_bytes(4, "little")
+        return b"MODULE" + head + b"01/01/24" + body
+
+    settings = bytes([technique]) + bytes(0x300)
+    ncol = len(ids)
+    if new:
+        data = len(rows).to_bytes(4, "little") + ncol.to_bytes(2, "little")
+        data += np.array(ids, "<u2").tobytes()
+        data = data.ljust(0x3EF, b"\x00") + rows.tobytes()
+    else:
+        data = len(rows).to_bytes(4, "little") + bytes([ncol]) + np.array(ids, "<u2").tobytes()
+        data = data.ljust(0x196, b"\x00") + rows.tobytes()
+    magic = b"BIO-LOGIC MODULAR FILE\x1a".ljust(48) + bytes(4)
+    return (magic + module("VMP Set", "VMP settings", settings, 10 if new else 0)
+            + module("VMP data", "VMP data", data, 11 if new else 3))
+
+
+@pytest.mark.parametrize("new", [False, True])
+def test_ocv_ca_cp_from_the_documented_layout(tmp_path: Path, new: bool) -> None:
+    flags = np.dtype([("flags", "u1"), ("t", "<f8"), ("ewe", "<f4")])
+    ocv = np.zeros(5, flags)
+    ocv["flags"] = 3  # mode 3: rest
+    ocv["t"] = np.arange(5.0)
+    ocv["ewe"] = [3.5, 3.51, 3.52, 3.53, 3.54]
+    p = tmp_path / "ocv.mpr"
+    p.write_bytes(_mpr(0x0B, [1, 2, 3, 4, 6], ocv, new=new))
+    rec = read_mpr(p)
+    assert rec.meta["technique"] == "OCV" and "no current flows" in rec.meta["current_source"]
+    np.testing.assert_array_equal(rec.current, 0.0)
+    np.testing.assert_allclose(rec.voltage, ocv["ewe"].astype(float))
+    # chronoamperometry / chronopotentiometry: <I>/mA stored (id 76), interval means
+    dt = np.dtype([("flags", "u1"), ("t", "<f8"), ("ewe", "<f4"), ("i", "<f4")])
+    ca = np.zeros(4, dt)
+    ca["flags"] = 2  # mode 2: potentiostatic
+    ca["t"] = np.arange(4.0)
+    ca["ewe"] = 4.2
+    ca["i"] = [0.0, 1.0, 0.8, 0.6]
+    for tech, name in ((0x18, "CA"), (0x19, "CP")):
+        q = tmp_path / f"{name}.mpr"
+        q.write_bytes(_mpr(tech, [1, 4, 6, 76], ca, new=new))
+        got = read_mpr(q)
+        assert got.meta["technique"] == name and got.meta["current_kind"] == "interval-mean"
+        np.testing.assert_allclose(got.current, ca["i"].astype(float) * 1e-3)
