@@ -12,7 +12,8 @@ from __future__ import annotations
 from ncmsurf.xps._backgrounds import linear, shirley, tougaard
 from ncmsurf.xps._batch import fit_stack
 from ncmsurf.xps._casa import CasaComponent, CasaRegion, casa_regions
-from ncmsurf.xps._fit import ChargeReferenceWarning, XPSFit, charge_correct, fit, line_table, make_params
+from ncmsurf.xps._charge import ChargeReferenceError, ChargeReferenceWarning, charge_correct
+from ncmsurf.xps._fit import XPSFit, fit, line_table, make_params
 from ncmsurf.xps._lineshapes import doniach_sunjic, gaussian, gl, la, lorentzian, pseudo_voigt, sgl, voigt
 from ncmsurf.xps._peaks import Doublet, Peak, Satellite, preset_info, preset_model, presets
 from ncmsurf.xps._quantify import quantify, register_rsf, rsf_sets
@@ -20,6 +21,7 @@ from ncmsurf.xps._quantify import quantify, register_rsf, rsf_sets
 __all__ = [
     "CasaComponent",
     "CasaRegion",
+    "ChargeReferenceError",
     "ChargeReferenceWarning",
     "Doublet",
     "Peak",

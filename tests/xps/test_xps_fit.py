@@ -188,7 +188,7 @@ def test_charge_correct_and_warnings():
     out = ns.xps.charge_correct([c1s, ni])
     assert out[0].meta["charge_shift"] == pytest.approx(-0.5, abs=0.01)  # analytic: 284.8 - 285.3
     np.testing.assert_allclose(out[1].binding_energy, ni.binding_energy - 0.5, atol=0.01)
-    charged = c1s.shifted(5.0)
+    charged = c1s.shifted(4.0)  # 4.5 eV: warned; above max_shift (5 eV) it is refused (test_xps_chemistry_charge)
     with pytest.warns(ChargeReferenceWarning, match="charging"):
         ns.xps.charge_correct(charged)
     carbide = ns.XPSSpectrum(be, c1s.intensity + 1.5e4 * np.exp(-((be - 282.8) / 0.6) ** 2), region="C 1s")
