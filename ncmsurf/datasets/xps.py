@@ -27,13 +27,19 @@ from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.models import XPSSpectrum
 from ncmsurf.xps._backgrounds import cumulative_integral
 from ncmsurf.xps._engine import compile_model, evaluate
-from ncmsurf.xps._peaks import Doublet, normalize_region, preset_info, preset_model
+from ncmsurf.xps._peaks import Doublet, preset_info, preset_model, split_preset
 
 __all__ = ["synthetic_map", "synthetic_spectrum", "synthetic_stack", "synthetic_truth"]
 
 
-def _fractions(region: str, fractions: Mapping[str, float] | None) -> dict[str, float]:
-    mains = [c.name for c in preset_model(region) if c.kind != "satellite"]
+def _key(region: str) -> str:
+    base, variant = split_preset(region)
+    return base if variant is None else f"{base}:{variant}"
+
+
+def _fractions(region: str, fractions: Mapping[str, float] | None,
+               excitation_energy: float | None = None) -> dict[str, float]:
+    mains = [c.name for c in preset_model(region, excitation_energy=excitation_energy) if c.kind != "satellite"]
     if fractions is None:
         return {m: 1.0 / len(mains) for m in mains}
     unknown = set(fractions) - set(mains)
@@ -47,7 +53,7 @@ def _fractions(region: str, fractions: Mapping[str, float] | None) -> dict[str, 
 
 
 def synthetic_truth(region: str, *, fractions: Mapping[str, float] | None = None, area: float = 2e5,
-                    shift: float = 0.0) -> dict[str, Any]:
+                    shift: float = 0.0, excitation_energy: float | None = None) -> dict[str, Any]:
     """The exact parameters of :func:`synthetic_spectrum` with the same arguments.
 
     Returns
@@ -58,9 +64,9 @@ def synthetic_truth(region: str, *, fractions: Mapping[str, float] | None = None
         included), ``"centers"`` (main component → main-line centre, eV),
         ``"params"`` (fit parameter name → value, as in ``XPSFit.params``).
     """
-    key = normalize_region(region)
-    comps = preset_model(key)
-    fr = _fractions(key, fractions)
+    key = _key(region)
+    comps = preset_model(key, excitation_energy=excitation_energy)
+    fr = _fractions(key, fractions, excitation_energy)
     cm = compile_model(comps, shift=shift)
     p = np.asarray(cm.init, dtype=float)
     params = dict(zip(cm.names, p.tolist()))
@@ -80,15 +86,17 @@ def synthetic_truth(region: str, *, fractions: Mapping[str, float] | None = None
     return {"fractions": fr, "areas": areas, "centers": centers, "params": params}
 
 
-def _curve(region: str, x: np.ndarray, truth: dict[str, Any], shift: float) -> np.ndarray:
-    cm = compile_model(preset_model(region), shift=shift)
+def _curve(region: str, x: np.ndarray, truth: dict[str, Any], shift: float,
+           excitation_energy: float | None = None) -> np.ndarray:
+    cm = compile_model(preset_model(region, excitation_energy=excitation_energy), shift=shift)
     p = np.array([truth["params"][n] for n in cm.names], dtype=float)
     return evaluate(cm, p, x)[0]
 
 
 def synthetic_spectrum(region: str, *, fractions: Mapping[str, float] | None = None, area: float = 2e5,
                        background: float = 5000.0, step: float = 0.1, seed: int = 0, shift: float = 0.0,
-                       sample: Any = None, shirley_k: float = 0.02, noise: bool = True) -> XPSSpectrum:
+                       sample: Any = None, shirley_k: float = 0.02, noise: bool = True,
+                       excitation_energy: float | None = None) -> XPSSpectrum:
     """A Poisson-noisy spectrum of a preset region with known composition.
 
     Parameters
@@ -113,19 +121,24 @@ def synthetic_spectrum(region: str, *, fractions: Mapping[str, float] | None = N
         Shirley step ``k``: the background rises by ``k`` times the cumulative peak area.
     noise : bool
         Draw Poisson noise (False returns the exact expectation).
+    excitation_energy : float, optional
+        Photon energy, eV (default Al Kα 1486.6): places the preset's Auger
+        lines (e.g. Ni LMM under Mn 2p) and is stored on the spectrum.
     """
-    key = normalize_region(region)
-    lo, hi = preset_info(key)["window"]
+    key = _key(region)
+    info = preset_info(key, excitation_energy=excitation_energy)
+    lo, hi = info["window"]
     n = int(round((hi - lo) / step)) + 1
     be_desc = hi - step * np.arange(n)
     x = be_desc[::-1]
-    truth = synthetic_truth(key, fractions=fractions, area=area, shift=shift)
-    peaks = _curve(key, x, truth, shift)
+    truth = synthetic_truth(key, fractions=fractions, area=area, shift=shift, excitation_energy=excitation_energy)
+    peaks = _curve(key, x, truth, shift, excitation_energy)
     lam = background + peaks + shirley_k * cumulative_integral(x, peaks)
     y = np.random.default_rng(seed).poisson(lam).astype(float) if noise else lam
     meta = {"synthetic": True, "seed": int(seed), "truth_fractions": dict(truth["fractions"]),
             "shift": float(shift), "area": float(area)}
-    return XPSSpectrum(be_desc, y[::-1], region=key, sample=sample, meta=meta)
+    return XPSSpectrum(be_desc, y[::-1], region=info["region"], sample=sample, meta=meta,
+                       excitation_energy=info["excitation_energy"])
 
 
 def synthetic_stack(region: str, n: int, *, fractions: Any = None, seed: int = 0, dim: str = "spectrum",
@@ -136,7 +149,7 @@ def synthetic_stack(region: str, n: int, *, fractions: Any = None, seed: int = 0
     component's share runs linearly from 0.3 to 0.8. Spectrum ``i`` uses seed
     ``seed + i``; the truth is in ``attrs["fractions"]`` (one row per spectrum).
     """
-    key = normalize_region(region)
+    key = _key(region)
     mains = [c.name for c in preset_model(key) if c.kind != "satellite"]
     if fractions is None:
         share = np.linspace(0.3, 0.8, n)
@@ -146,7 +159,7 @@ def synthetic_stack(region: str, n: int, *, fractions: Any = None, seed: int = 0
     data = np.stack([s.intensity for s in specs])
     truth = np.array([[_fractions(key, fractions[i])[m] for m in mains] for i in range(n)])
     return xr.DataArray(data, dims=(dim, "binding_energy"), coords={"binding_energy": be},
-                        name="intensity", attrs={"region": key, "units": "counts", "fractions": truth,
+                        name="intensity", attrs={"region": split_preset(key)[0], "units": "counts", "fractions": truth,
                                                  "components": mains})
 
 

@@ -50,7 +50,8 @@ register_citation("levenberg-trf", "M. A. Branch, T. F. Coleman, Y. Li, SIAM J. 
 
 
 def resolve_model(model: str | Sequence[Peak], spectrum_region: str | None = None,
-                  be_range: tuple[float, float] | None = None, shift: float = 0.0) -> tuple[list[Peak], str | None]:
+                  be_range: tuple[float, float] | None = None, shift: float = 0.0,
+                  excitation_energy: float | None = None) -> tuple[list[Peak], str | None]:
     """Turn a preset name or component list into components; check the preset fits the data.
 
     Raises
@@ -60,9 +61,9 @@ def resolve_model(model: str | Sequence[Peak], spectrum_region: str | None = Non
     """
     preset: str | None = None
     if isinstance(model, str):
-        info = preset_info(model)
+        info = preset_info(model, excitation_energy=excitation_energy)  # Auger lines placed for the source
         preset = normalize_region(model)
-        comps = preset_model(model)
+        comps = preset_model(model, excitation_energy=excitation_energy)
         if spectrum_region is not None and normalize_region(spectrum_region) != preset:
             raise FitError(f"preset {preset!r} does not match the spectrum region {spectrum_region!r}; "
                            f"use the {normalize_region(spectrum_region)!r} preset or pass components")
@@ -500,7 +501,8 @@ def prepare(spectrum: XPSSpectrum, model: str | Sequence[Peak], *, background: s
             raise FitError(f"energy_range: expected (low, high) in eV, got {energy_range!r}") from exc
         spec = spec.cropped(lo, hi)
     be = spec.binding_energy
-    comps, preset = resolve_model(model, spec.region, (float(be.min()), float(be.max())))
+    comps, preset = resolve_model(model, spec.region, (float(be.min()), float(be.max())),
+                                  excitation_energy=spec.excitation_energy)
     order = np.argsort(be, kind="stable")
     x = be[order]
     y = spec.intensity[order]
@@ -527,7 +529,7 @@ def make_params(model: str | Sequence[Peak], *, background: str = "shirley") -> 
     --------
     >>> ps = make_params("O 1s")
     >>> ps["lattice_center"].value, ps["lattice_center"].min
-    (529.3, 528.8)
+    (529.3, 528.0)
     """
     import lmfit
 
