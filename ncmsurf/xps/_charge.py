@@ -11,9 +11,9 @@ References and their default targets and search windows (binding energy, eV):
 ========  ====================================================  =======  ===============
 name      what is located                                        target   window
 ========  ====================================================  =======  ===============
-C 1s      maximum of the background-subtracted adventitious      284.8    281.0-292.0
+C 1s      maximum of the background-subtracted adventitious      284.8    278.0-292.0
           carbon line
-O 1s      the lowest-binding-energy significant O 1s maximum     529.4    527.0-534.0
+O 1s      the lowest-binding-energy significant O 1s maximum     529.4    524.0-534.0
           (metal-oxide lattice oxygen of a layered oxide)
 Au 4f     Au 4f7/2 of a gold reference                           84.0     target ± 4
 Ag 3d     Ag 3d5/2 of a silver reference                         368.2    target ± 4
@@ -68,8 +68,8 @@ class _Ref:
 
 
 REFERENCES: dict[str, _Ref] = {
-    "C 1s": _Ref(284.8, (281.0, 292.0), "max", "adventitious carbon C-C/C-H"),
-    "O 1s": _Ref(529.4, (527.0, 534.0), "lowest", "metal-oxide lattice oxygen"),
+    "C 1s": _Ref(284.8, (278.0, 292.0), "max", "adventitious carbon C-C/C-H"),
+    "O 1s": _Ref(529.4, (524.0, 534.0), "lowest", "metal-oxide lattice oxygen"),
     "Au 4f": _Ref(84.0, None, "max", "Au 4f7/2 internal reference"),
     "Ag 3d": _Ref(368.2, None, "max", "Ag 3d5/2 internal reference"),
     "Cu 2p": _Ref(932.6, None, "max", "Cu 2p3/2 internal reference"),

@@ -61,9 +61,10 @@ def resolve_model(model: str | Sequence[Peak], spectrum_region: str | None = Non
     """
     preset: str | None = None
     if isinstance(model, str):
-        info = preset_info(model, excitation_energy=excitation_energy)  # Auger lines placed for the source
+        # Auger lines placed for the source; optional neighbour lines outside the data dropped
+        info = preset_info(model, excitation_energy=excitation_energy, be_range=be_range)
         preset = normalize_region(model)
-        comps = preset_model(model, excitation_energy=excitation_energy)
+        comps = preset_model(model, excitation_energy=excitation_energy, be_range=be_range)
         if spectrum_region is not None and normalize_region(spectrum_region) != preset:
             raise FitError(f"preset {preset!r} does not match the spectrum region {spectrum_region!r}; "
                            f"use the {normalize_region(spectrum_region)!r} preset or pass components")

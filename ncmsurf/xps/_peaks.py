@@ -358,13 +358,24 @@ def _auger(entry: dict[str, Any], window: tuple[float, float], hv: float) -> lis
     return out
 
 
-def preset_info(name: str, *, excitation_energy: float | None = None) -> dict[str, Any]:
+def _drop_outside(comps: list[dict[str, Any]], be_range: tuple[float, float]) -> list[dict[str, Any]]:
+    """Drop optional components (and their satellites) whose centre lies outside the data range (± 1 eV)."""
+    lo, hi = float(min(be_range)), float(max(be_range))
+    gone = {c["name"] for c in comps if c.get("optional") and not lo - 1.0 <= float(c["center"]) <= hi + 1.0}
+    return [c for c in comps if c["name"] not in gone and c.get("parent") not in gone]
+
+
+def preset_info(name: str, *, excitation_energy: float | None = None,
+                be_range: tuple[float, float] | None = None) -> dict[str, Any]:
     """The preset entry: ``window`` (BE range), ``references``, ``components`` (dicts), ``variant``.
 
     ``name`` is a region (``"Ni 2p"``) or ``"region:variant"``
     (``"Ni 2p:multiplet"``). Auger components are placed for the photon
     energy ``excitation_energy`` (eV, default Al Kα 1486.6) and dropped
-    when they fall outside the window.
+    when they fall outside the window. With ``be_range`` (the data's
+    binding-energy span), components marked ``optional`` (neighbouring
+    lines such as Ni 3p in the Al 2p window) are dropped when the data do
+    not reach them.
 
     Examples
     --------
@@ -396,10 +407,15 @@ def preset_info(name: str, *, excitation_energy: float | None = None) -> dict[st
     hv = 1486.6 if excitation_energy is None else float(excitation_energy)
     info["excitation_energy"] = hv
     info["components"] += _auger(entry, (float(info["window"][0]), float(info["window"][1])), hv)
+    if be_range is not None:
+        info["components"] = _drop_outside(info["components"], be_range)
+    for c in info["components"]:
+        c.pop("optional", None)
     return info
 
 
-def preset_model(name: str, *, excitation_energy: float | None = None) -> list[Peak]:
+def preset_model(name: str, *, excitation_energy: float | None = None,
+                 be_range: tuple[float, float] | None = None) -> list[Peak]:
     """The components of a preset as :class:`Peak`/:class:`Doublet`/:class:`Satellite`.
 
     Examples
@@ -407,4 +423,5 @@ def preset_model(name: str, *, excitation_energy: float | None = None) -> list[P
     >>> [c.name for c in preset_model("Ni 2p:multiplet") if c.kind == "doublet"]
     ['Ni0', 'Ni2+', 'Ni3+']
     """
-    return [component_from_dict(c) for c in preset_info(name, excitation_energy=excitation_energy)["components"]]
+    info = preset_info(name, excitation_energy=excitation_energy, be_range=be_range)
+    return [component_from_dict(c) for c in info["components"]]
