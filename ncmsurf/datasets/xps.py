@@ -29,7 +29,7 @@ from ncmsurf.xps._backgrounds import cumulative_integral
 from ncmsurf.xps._engine import compile_model, evaluate
 from ncmsurf.xps._peaks import Doublet, preset_info, preset_model, split_preset
 
-__all__ = ["synthetic_map", "synthetic_spectrum", "synthetic_stack", "synthetic_truth"]
+__all__ = ["synthetic_map", "synthetic_spectrum", "synthetic_stack", "synthetic_survey", "synthetic_truth"]
 
 
 def _key(region: str) -> str:
@@ -171,3 +171,65 @@ def synthetic_map(region: str, shape: tuple[int, int], *, seed: int = 0, **kw: A
     return xr.DataArray(data, dims=("y", "x", "binding_energy"),
                         coords={"binding_energy": st["binding_energy"].values}, name="intensity",
                         attrs={**st.attrs, "fractions": st.attrs["fractions"].reshape(ny, nx, -1)})
+
+
+def synthetic_survey(composition: Mapping[str, float], *, excitation_energy: float = 1486.6, step: float = 1.0,
+                     counts: float = 4e5, background: float = 800.0, fwhm: float = 2.2, shift: float = 0.0,
+                     seed: int = 0, auger: bool = True) -> XPSSpectrum:
+    """A Poisson-noisy wide scan of known composition, from the shipped core-level table.
+
+    Every photoelectron line of each element (binding energy from the table,
+    plus ``shift``) gets an area proportional to its atomic fraction times
+    its cross-section at ``excitation_energy`` times ``KE**0.25``; Auger lines
+    of the table sit at ``hν − KE``. Each line adds a Shirley-type step and
+    a broad energy-loss tail to the background, as measured surveys have.
+
+    Parameters
+    ----------
+    composition : mapping
+        Element → relative atomic amount (normalised).
+    excitation_energy : float
+        Photon energy, eV (e.g. 1253.6 for Mg Kα).
+    step : float
+        Energy step, eV (the scan runs from -5 eV to hν - 280 eV, at most 1200 eV).
+    counts : float
+        Area of a line of cross-section 1 (C 1s) at atomic fraction 1, counts·eV.
+    background, fwhm, shift, seed, auger :
+        Flat background (counts), line width (eV), charge shift (eV), noise
+        seed, whether Auger lines are drawn.
+
+    Examples
+    --------
+    >>> s = synthetic_survey({"Ni": 1.0, "O": 1.0}, excitation_energy=1253.6, seed=1)
+    >>> s.excitation_energy, s.region
+    (1253.6, None)
+    """
+    from ncmsurf.xps._identify import element_lines
+
+    tot = float(sum(composition.values()))
+    if not tot > 0 or any(v < 0 for v in composition.values()):
+        raise ValidationError(f"composition: amounts must be >= 0 with a positive sum, got {dict(composition)}")
+    hv = float(excitation_energy)
+    hi = min(1200.0, hv - 280.0)
+    x = np.arange(-5.0, hi + step / 2, step)
+    lam = np.full(x.size, float(background)) + 0.6 * background * (x / hi)
+    sig = fwhm / 2.3548
+    for el, amount in composition.items():
+        frac = float(amount) / tot
+        for ln in element_lines(el, hv):
+            if ln.kind == "auger" and not auger:
+                continue
+            be = ln.binding_energy + shift
+            if not x[0] < be < x[-1]:
+                continue
+            w = max(fwhm, ln.width) if ln.kind == "auger" else fwhm
+            s_ = w / 2.3548
+            area = counts * frac * ln.intensity / (hv - 284.8) ** 0.25 * (1.0 if ln.kind == "core" else 0.6)
+            g = area / (s_ * np.sqrt(2 * np.pi)) * np.exp(-0.5 * ((x - be) / s_) ** 2)
+            step_bg = 0.02 * area * 0.5 * (1 + np.tanh((x - be) / (2 * sig)))
+            loss = 0.015 * area * np.exp(-np.clip(x - be, 0, None) / 60.0) * (x > be)
+            lam = lam + g + step_bg + loss
+    y = np.random.default_rng(seed).poisson(lam).astype(float)
+    return XPSSpectrum(x[::-1], y[::-1], excitation_energy=hv,
+                       meta={"synthetic": True, "composition": {k: float(v) / tot for k, v in composition.items()},
+                             "seed": int(seed), "shift": float(shift)})

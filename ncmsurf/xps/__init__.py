@@ -14,8 +14,9 @@ from ncmsurf.xps._batch import fit_stack
 from ncmsurf.xps._casa import CasaComponent, CasaRegion, casa_regions
 from ncmsurf.xps._charge import ChargeReferenceError, ChargeReferenceWarning, charge_correct
 from ncmsurf.xps._fit import XPSFit, fit, line_table, make_params
+from ncmsurf.xps._identify import element_lines, find_peaks, identify, suggest_regions
 from ncmsurf.xps._lineshapes import doniach_sunjic, gaussian, gl, la, lorentzian, pseudo_voigt, sgl, voigt
-from ncmsurf.xps._peaks import Doublet, Peak, Satellite, preset_info, preset_model, presets
+from ncmsurf.xps._peaks import Doublet, Peak, Satellite, preset_info, preset_model, preset_variants, presets
 from ncmsurf.xps._quantify import quantify, register_rsf, rsf_sets
 
 __all__ = [
@@ -30,10 +31,13 @@ __all__ = [
     "casa_regions",
     "charge_correct",
     "doniach_sunjic",
+    "element_lines",
+    "find_peaks",
     "fit",
     "fit_stack",
     "gaussian",
     "gl",
+    "identify",
     "la",
     "line_table",
     "linear",
@@ -41,6 +45,7 @@ __all__ = [
     "make_params",
     "preset_info",
     "preset_model",
+    "preset_variants",
     "presets",
     "pseudo_voigt",
     "quantify",
@@ -48,6 +53,7 @@ __all__ = [
     "rsf_sets",
     "sgl",
     "shirley",
+    "suggest_regions",
     "tougaard",
     "voigt",
 ]
