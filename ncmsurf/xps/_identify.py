@@ -519,7 +519,13 @@ def suggest_regions(survey: XPSSpectrum | pd.DataFrame, *, width: float = 20.0, 
         for ln in core:
             lvl = ln.name.split(" ", 1)[1][:2]
             by_level.setdefault(f"{el} {lvl}", []).append(ln)
-        region, lns = max(by_level.items(), key=lambda kv: sum(ln.intensity for ln in kv[1]))
+        strength = {k: sum(ln.intensity for ln in v) for k, v in by_level.items()}
+        top = max(strength.values())
+        # the shipped preset's level, else a spin-orbit (p, d, f) level nearly as strong as the strongest
+        pick = [k for k in strength if k in shipped] or [k for k in strength
+                                                         if k[-1] != "s" and strength[k] >= 0.5 * top]
+        region = max(pick or strength, key=lambda k: strength[k])
+        lns = by_level[region]
         bes = [ln.binding_energy - shift for ln in lns]
         lo, hi = min(bes) - width / 2, max(bes) + width / 2
         rows.append({"region": region, "element": el, "center": float(np.mean(bes)), "low": lo, "high": hi,
