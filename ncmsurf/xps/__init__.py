@@ -17,7 +17,7 @@ from ncmsurf.xps._fit import XPSFit, fit, line_table, make_params
 from ncmsurf.xps._identify import element_lines, find_peaks, identify, suggest_regions
 from ncmsurf.xps._lineshapes import doniach_sunjic, gaussian, gl, la, lorentzian, pseudo_voigt, sgl, voigt
 from ncmsurf.xps._peaks import Doublet, Peak, Satellite, preset_info, preset_model, preset_variants, presets
-from ncmsurf.xps._quantify import quantify, register_rsf, rsf_sets
+from ncmsurf.xps._quantify import Quantification, QuantificationWarning, quantify, register_rsf, rsf_sets
 
 __all__ = [
     "CasaComponent",
@@ -26,6 +26,8 @@ __all__ = [
     "ChargeReferenceWarning",
     "Doublet",
     "Peak",
+    "Quantification",
+    "QuantificationWarning",
     "Satellite",
     "XPSFit",
     "casa_regions",
