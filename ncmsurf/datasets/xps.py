@@ -29,7 +29,8 @@ from ncmsurf.xps._backgrounds import cumulative_integral
 from ncmsurf.xps._engine import compile_model, evaluate
 from ncmsurf.xps._peaks import Doublet, preset_info, preset_model, split_preset
 
-__all__ = ["synthetic_map", "synthetic_spectrum", "synthetic_stack", "synthetic_survey", "synthetic_truth"]
+__all__ = ["synthetic_coated_ncm", "synthetic_map", "synthetic_spectrum", "synthetic_stack", "synthetic_survey",
+           "synthetic_truth"]
 
 
 def _key(region: str) -> str:
@@ -233,3 +234,59 @@ def synthetic_survey(composition: Mapping[str, float], *, excitation_energy: flo
     return XPSSpectrum(x[::-1], y[::-1], excitation_energy=hv,
                        meta={"synthetic": True, "composition": {k: float(v) / tot for k, v in composition.items()},
                              "seed": int(seed), "shift": float(shift)})
+
+
+def synthetic_coated_ncm(*, seed: int = 0, al_o_share: float = 0.25, carbonate_share: float = 0.2,
+                         lattice_share: float = 0.35, shift: float = 0.6, o_area: float = 6e5, ni_area: float = 1e6,
+                         imfp_exponent: float = 0.75) -> dict[str, Any]:
+    """A consistent set of O 1s, Al 2p, C 1s and Ni 2p spectra of an Al2O3-coated NCM, with its joint-fit setup.
+
+    The Al–O component of O 1s holds 1.5 O per Al of the Al 2p Al2O3
+    component (through Scofield RSFs and ``KE**imfp_exponent``, no
+    transmission), the Ni 3p lines in the Al 2p window follow the Ni 2p
+    area (Ni 3p/Ni 2p cross-sections), and every spectrum is shifted by the
+    same ``shift`` (charging). The rest of O 1s is split between C–O and
+    adsorbed water.
+
+    Returns
+    -------
+    dict
+        ``"spectra"`` (region → XPSSpectrum), ``"models"`` (region → preset),
+        ``"constraints"`` (for :func:`ncmsurf.xps.fit_joint`: the shared
+        shift on C 1s C–C, the Al–O and Ni 3p ties) and ``"truth"``
+        (``al_o_share``, ``carbonate_share``, ``shift``, ``ni2_fraction``, areas).
+    """
+    from ncmsurf.xps._joint import SharedShift, ni3p_tie, stoichiometric_tie
+
+    rest = 1.0 - al_o_share - carbonate_share - lattice_share
+    if rest < 0:
+        raise ValidationError("shares: al_o_share + carbonate_share + lattice_share must be <= 1")
+    o_fr = {"lattice": lattice_share, "Al-O": al_o_share, "carbonate": carbonate_share, "C-O": 0.7 * rest,
+            "H2O": 0.3 * rest}
+    ni_fr = {"Ni2+": 0.3, "Ni3+": 0.7}
+    nominal = {r: synthetic_spectrum(r, noise=False) for r in ("O 1s", "Al 2p", "Ni 2p", "C 1s")}
+    models = {r: r for r in nominal}
+    t_alo = stoichiometric_tie(nominal, models, ("O 1s", "Al-O"), ("Al 2p", "Al2O3"), atoms_ratio=1.5,
+                               imfp_exponent=imfp_exponent)
+    t_ni = ni3p_tie(nominal, models, imfp_exponent=imfp_exponent)
+    ni_truth = synthetic_truth("Ni 2p", fractions=ni_fr, area=ni_area)
+    ni_total = float(sum(ni_truth["areas"].values()))
+    al2o3 = o_area * al_o_share / t_alo.factor
+    ni3p_family = t_ni.factor * ni_total
+    sat = next(c for c in preset_model("Al 2p") if c.name == "Ni sat 3p").ratio  # type: ignore[attr-defined]
+    ni3p_doublet = ni3p_family / (1.0 + sat)
+    al_fr = {"Al2O3": al2o3, "AlF3": 0.15 * al2o3, "Ni 3p": ni3p_doublet}
+    al_area = float(sum(al_fr.values()))
+    rng = np.random.default_rng(seed)
+    s = [int(v) for v in rng.integers(0, 2**31 - 1, 4)]
+    spectra = {
+        "O 1s": synthetic_spectrum("O 1s", fractions=o_fr, area=o_area, seed=s[0], shift=shift),
+        "Al 2p": synthetic_spectrum("Al 2p", fractions=al_fr, area=al_area, seed=s[1], shift=shift),
+        "Ni 2p": synthetic_spectrum("Ni 2p", fractions=ni_fr, area=ni_area, seed=s[2], shift=shift),
+        "C 1s": synthetic_spectrum("C 1s", fractions={"C-C": 0.6, "C-O": 0.15, "O-C=O": 0.1, "CO3": 0.1,
+                                                      "CF2": 0.05}, area=3e5, seed=s[3], shift=shift),
+    }
+    constraints = [SharedShift(reference=("C 1s", "C-C")), t_alo, t_ni]
+    truth = {"al_o_share": al_o_share, "carbonate_share": carbonate_share, "lattice_share": lattice_share,
+             "shift": shift, "ni2_fraction": 0.3, "al2o3_area": al2o3, "ni3p_family_area": ni3p_family}
+    return {"spectra": spectra, "models": models, "constraints": constraints, "truth": truth}

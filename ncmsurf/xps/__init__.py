@@ -15,20 +15,24 @@ from ncmsurf.xps._casa import CasaComponent, CasaRegion, casa_regions
 from ncmsurf.xps._charge import ChargeReferenceError, ChargeReferenceWarning, charge_correct
 from ncmsurf.xps._fit import XPSFit, fit, line_table, make_params
 from ncmsurf.xps._identify import element_lines, find_peaks, identify, suggest_regions
+from ncmsurf.xps._joint import AreaTie, JointFit, SharedShift, fit_joint, ni3p_tie, stoichiometric_tie
 from ncmsurf.xps._lineshapes import doniach_sunjic, gaussian, gl, la, lorentzian, pseudo_voigt, sgl, voigt
 from ncmsurf.xps._peaks import Doublet, Peak, Satellite, preset_info, preset_model, preset_variants, presets
 from ncmsurf.xps._quantify import Quantification, QuantificationWarning, quantify, register_rsf, rsf_sets
 
 __all__ = [
+    "AreaTie",
     "CasaComponent",
     "CasaRegion",
     "ChargeReferenceError",
     "ChargeReferenceWarning",
     "Doublet",
+    "JointFit",
     "Peak",
     "Quantification",
     "QuantificationWarning",
     "Satellite",
+    "SharedShift",
     "XPSFit",
     "casa_regions",
     "charge_correct",
@@ -36,6 +40,7 @@ __all__ = [
     "element_lines",
     "find_peaks",
     "fit",
+    "fit_joint",
     "fit_stack",
     "gaussian",
     "gl",
@@ -45,6 +50,7 @@ __all__ = [
     "linear",
     "lorentzian",
     "make_params",
+    "ni3p_tie",
     "preset_info",
     "preset_model",
     "preset_variants",
@@ -55,6 +61,7 @@ __all__ = [
     "rsf_sets",
     "sgl",
     "shirley",
+    "stoichiometric_tie",
     "suggest_regions",
     "tougaard",
     "voigt",
