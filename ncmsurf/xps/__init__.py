@@ -19,6 +19,7 @@ from ncmsurf.xps._joint import AreaTie, JointFit, SharedShift, fit_joint, ni3p_t
 from ncmsurf.xps._lineshapes import doniach_sunjic, gaussian, gl, la, lorentzian, pseudo_voigt, sgl, voigt
 from ncmsurf.xps._peaks import Doublet, Peak, Satellite, preset_info, preset_model, preset_variants, presets
 from ncmsurf.xps._quantify import Quantification, QuantificationWarning, quantify, register_rsf, rsf_sets
+from ncmsurf.xps._states import al_ni_ratio, ni2_fraction
 
 __all__ = [
     "AreaTie",
@@ -34,6 +35,7 @@ __all__ = [
     "Satellite",
     "SharedShift",
     "XPSFit",
+    "al_ni_ratio",
     "casa_regions",
     "charge_correct",
     "doniach_sunjic",
@@ -50,6 +52,7 @@ __all__ = [
     "linear",
     "lorentzian",
     "make_params",
+    "ni2_fraction",
     "ni3p_tie",
     "preset_info",
     "preset_model",

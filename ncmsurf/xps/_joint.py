@@ -341,7 +341,7 @@ def fit_joint(spectra: Mapping[str, XPSSpectrum] | Sequence[XPSSpectrum], models
         raw.append((r, compile_model(comps), spec, be[order], spec.intensity[order], order, preset))
     tied_targets = {t.target for t in ties}
     for t in ties:
-        for reg_name, comp in (t.target, t.source):
+        for reg_name, _comp in (t.target, t.source):
             if reg_name not in spectra:
                 raise FitError(f"constraints: region {reg_name!r} of {t} not among the spectra {list(spectra)}")
         if t.source[0] in {tt[0] for tt in tied_targets} and (t.source[0], t.source[1]) in tied_targets:
