@@ -304,7 +304,7 @@ def write_specs_xml_example(path: str | os.PathLike[str], *, counts: Any = None,
     cnt = "\n".join(str(int(v)) if float(v).is_integer() else repr(float(v)) for v in raw.ravel())
     scan = (f'<struct type_id="IDL:specs.de/Serializer/ScanData:1.0" type_name="ScanData">'
             f'<sequence name="counts" length="{raw.size}" type_name="CountsSeq"><ulong type_name="Counts">\n{cnt}\n'
-            '</ulong></sequence></struct>')
+            '</ulong></sequence><sequence name="parameters" length="0" type_name="ParameterSeq"/></struct>')
     hv = "" if excitation_energy is None else f'<double name="excitation_energy">{excitation_energy}</double>'
     text = f"""<?xml version="1.0"?>
 <!-- CORBA XML document created by XMLSerializer2 1.6 -->
@@ -318,7 +318,8 @@ def write_specs_xml_example(path: str | os.PathLike[str], *, counts: Any = None,
 <struct name="region" type_id="IDL:specs.de/SurfaceAnalysis/RegionDef:1.0" type_name="RegionDef">
 <string name="analysis_method">XPS</string>
 <string name="analyzer_lens">MediumArea:1.5kV</string>
-<struct name="scan_mode" type_name="ScanMode"><string name="name">FixedAnalyzerTransmission</string></struct>
+<struct name="scan_mode" type_name="ScanMode"><string name="name">FixedAnalyzerTransmission</string>
+<ulong name="flags" type_name="ScanModeFlags">2</ulong></struct>
 <ulong name="num_scans">{scans}</ulong>
 <ulong name="curves_per_scan">1</ulong>
 <ulong name="values_per_curve">{n}</ulong>
