@@ -58,12 +58,12 @@ def excitation_energy(path: Path, stated: float | None, user: Any = None, *, whe
 
 
 def split_lines(text: str) -> list[str]:
-    """Split on CR LF, CR or LF only (never on form feeds, U+0085 or other Unicode breaks).
+    r"""Split on CR LF, CR or LF only (never on form feeds, U+0085 or other Unicode breaks).
 
     Examples
     --------
-    >>> split_lines("a\\r\\nb\\x0cc\\x85d\\n")
-    ['a', 'b\\x0cc\\x85d']
+    >>> split_lines("a\r\nb\x0cc\x85d\n")
+    ['a', 'b\x0cc\x85d']
     """
     lines = _BREAK.split(text)
     if lines and lines[-1] == "":

@@ -166,7 +166,7 @@ def _block(p: Path, lines: list[str], i: int, comma: bool | None, sample: Any,
     if not rows:
         raise ReadError(p, first_data, f"block {title!r} has no data rows")
     arr = np.asarray(rows, dtype=float)
-    col = {}
+    col: dict[str, int] = {}
     for k, n in enumerate(names):
         col.setdefault(n, k)
     hv, meta["excitation_energy_source"] = excitation_energy(p, hv_stated, user_hv,

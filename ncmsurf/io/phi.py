@@ -1,4 +1,4 @@
-"""PHI MultiPak ``.spe`` spectra and ``.pro`` depth profiles (VersaProbe, Quantera).
+r"""PHI MultiPak ``.spe`` spectra and ``.pro`` depth profiles (VersaProbe, Quantera).
 
 Layout (from the files themselves and the Apache-2.0 pynxtools-xps PHI parser):
 
@@ -43,7 +43,7 @@ Examples
 >>> entry[8], entry[9], entry[22], entry[23] = 5, 1, 20, 100
 >>> body = struct.pack("<I", 1) + struct.pack("<24I", *entry) + struct.pack("<5f", 1, 2, 3, 2, 1)
 >>> path = os.path.join(tempfile.mkdtemp(), "o1s.spe")
->>> _ = open(path, "wb").write("\\r\\n".join(hdr).encode() + body)
+>>> _ = open(path, "wb").write("\r\n".join(hdr).encode() + body)
 >>> s = read_phi(path)[0]
 >>> s.region, s.binding_energy.tolist(), s.intensity.tolist()
 ('O 1s', [532.0, 531.5, 531.0, 530.5, 530.0], [1.0, 2.0, 3.0, 2.0, 1.0])
@@ -91,11 +91,11 @@ def phi_region(name: str) -> str | None:
     m = _REGION.match(name.strip())
     if not m or m.group(1) == "Su":
         return None
-    el, n, l, j = m.groups()
+    el, n, orb, j = m.groups()
     if j is None:
-        return f"{el} {n}{l}"
-    half = _HALF.get((l, j))
-    return f"{el} {n}{l}{half}" if half else None
+        return f"{el} {n}{orb}"
+    half = _HALF.get((orb, j))
+    return f"{el} {n}{orb}{half}" if half else None
 
 
 def _split(p: Path, raw: bytes) -> tuple[list[tuple[int, str]], bytes]:
@@ -180,7 +180,7 @@ def _tag(word: int) -> str:
 def _sputter_times(p: Path, h: dict[str, str], multi: dict[str, list[tuple[int, str]]],
                    ncyc: int) -> tuple[np.ndarray, str, list[dict[str, Any]]]:
     """Sputter time (min) of every cycle from the DepthCalDef layers."""
-    layers = []
+    layers: list[dict[str, Any]] = []
     for no, val in multi.get("DepthCalDef", []):
         f = val.split()
         if len(f) < 9 or not re.fullmatch(r"\d+", f[2]) or not re.fullmatch(r"\d+", f[8]):
@@ -195,8 +195,8 @@ def _sputter_times(p: Path, h: dict[str, str], multi: dict[str, list[tuple[int, 
     for lay in layers:
         if lay["first_cycle"] != len(times):
             ok = False
-        for _ in range(lay["cycles"]):
-            t += lay["interval_min"]
+        for _ in range(int(lay["cycles"])):
+            t += float(lay["interval_min"])
             times.append(t)
     if not ok or len(times) != ncyc:
         why = ("no DepthCalDef layers" if not layers else

@@ -256,13 +256,13 @@ def read_scienta_txt(path: str | os.PathLike[str], *, sample: Any = None, excita
         meta["axis_name"] = name
         be = _energies(p, meta, arr[:, 0], name, hv, sc_no, f"region {r}")
         for k in range(nslices):
-            m = dict(meta)
-            m["slice"] = k
+            sm: dict[str, Any] = dict(meta)
+            sm["slice"] = k
             if len(dims) == 2:
-                m["slice_axis"] = dims[1][0]
+                sm["slice_axis"] = dims[1][0]
                 if dims[1][2].size == nslices:
-                    m["slice_value"] = float(dims[1][2][k])
-            out.append(_build(p, be, arr[:, 1 + k], m, hv, sample, data_no))
+                    sm["slice_value"] = float(dims[1][2][k])
+            out.append(_build(p, be, arr[:, 1 + k], sm, hv, sample, data_no))
     return out
 
 

@@ -1,4 +1,4 @@
-"""VAMAS (ISO 14976) surface-analysis files: reader and writer.
+r"""VAMAS (ISO 14976) surface-analysis files: reader and writer.
 
 Supports experiment modes NORM, MAP, MAPDP, SDP (and the others of the
 standard for the header), REGULAR and IRREGULAR scans, leading blank lines,
@@ -10,7 +10,7 @@ corresponding variable (kept as ``XPSSpectrum.transmission``). Kinetic-energy
 abscissae are converted to binding energy with the block's source energy;
 binding-energy abscissae (PHI MultiPak ``.npl`` exports) are kept as they are.
 
-PHI MultiPak pads text labels (the transition, e.g. ``"1s\\0"``) with NUL
+PHI MultiPak pads text labels (the transition, e.g. ``1s`` and a NUL) with NUL
 bytes; such trailing NULs on a *text* field are accepted and the padded lines
 are listed in ``meta["file"]["nul_padded_lines"]``. A NUL anywhere else (in a
 number, inside a label, on its own line, or after ``end of experiment``) is a

@@ -39,7 +39,7 @@ def phi_bytes(regions: Sequence[tuple[str, float, float, Sequence[Sequence[float
     off = 4 + 96 * count + 12
     entries = b""
     blocks = b""
-    for name, _s, _st, cyc in regions:
+    for _name, _s, _st, cyc in regions:
         n = len(cyc[0])
         e = [0] * 24
         e[0], e[1], e[8], e[9] = 1, 96, n, len(cyc)

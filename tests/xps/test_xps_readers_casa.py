@@ -25,7 +25,8 @@ def test_multi_block_export_reference_values():
     sv, ni = out[0], out[1]
     assert sv.region is None and ni.region == "Ni 2p"
     assert sv.binding_energy.size == 1201
-    assert sv.binding_energy[0] == pytest.approx(1200, abs=0.011) and sv.binding_energy[-1] == pytest.approx(0, abs=0.011)
+    assert sv.binding_energy[0] == pytest.approx(1200, abs=0.011)
+    assert sv.binding_energy[-1] == pytest.approx(0, abs=0.011)
     assert sv.intensity[0] == pytest.approx(46994.5, rel=1e-5)
     assert sv.intensity.max() == pytest.approx(238697, rel=1e-5)
     assert sv.binding_energy[sv.intensity.argmax()] == pytest.approx(853.0, abs=0.011)

@@ -24,8 +24,8 @@ def _casa() -> bytes:
     rows = ["Cycle 0:P-NCM:Ni2p", "\tCharacteristic Energy eV\t1.486600e+003\tAcquisition Time s\t1.0",
             "Name\t\tNi2+\t", "Position\t\t854.5\t", "FWHM\t\t1.2\t", "Area\t\t100.0\t", "Lineshape\t\tGL(30)\t",
             "K.E.\tCounts\tNi2+\tBackground\tEnvelope\t\tB.E.\tCPS\tNi2+\tBackground CPS\tEnvelope CPS"]
-    rows += [f"{616.6 + 0.1 * i:.1f}\t{100 + i}\t{i}\t{50}\t{50 + i}\t\t{870 - 0.1 * i:.1f}\t{100 + i}\t{i}\t50\t{50 + i}"
-             for i in range(25)]
+    rows += [f"{616.6 + 0.1 * i:.1f}\t{100 + i}\t{i}\t{50}\t{50 + i}\t\t{870 - 0.1 * i:.1f}\t{100 + i}\t{i}\t50\t"
+             f"{50 + i}" for i in range(25)]
     return ("\r\n".join(rows) + "\r\n").encode()
 
 

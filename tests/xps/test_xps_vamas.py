@@ -217,7 +217,8 @@ def test_multipak_npl_reads_as_text_with_reference_values():
     assert [s.region for s in out] == ["C 1s", "O 1s", "S 2p", "N 1s", "Mo 3d"]
     c = out[0]
     assert c.binding_energy.size == 601
-    assert c.binding_energy[0] == pytest.approx(305, abs=0.011) and c.binding_energy[-1] == pytest.approx(275, abs=0.011)
+    assert c.binding_energy[0] == pytest.approx(305, abs=0.011)
+    assert c.binding_energy[-1] == pytest.approx(275, abs=0.011)
     assert (c.intensity[0], c.intensity[-1]) == pytest.approx((2047.5, 1372.5), rel=1e-5)
     assert c.intensity.sum() == pytest.approx(1253902.5, rel=1e-5)
     assert c.intensity.max() == pytest.approx(6265, rel=1e-5)
