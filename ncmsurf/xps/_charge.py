@@ -176,8 +176,8 @@ def reference_position(s: XPSSpectrum, reference: str = "C 1s", *,
     if ref is not None and ref.mode == "lowest":
         k = max(3, int(round(0.3 / max(float(np.median(np.diff(x))), 1e-6))))
         sm = np.convolve(net, np.ones(k) / k, mode="same")
-        peaks = np.flatnonzero((sm[1:-1] > sm[:-2]) & (sm[1:-1] >= sm[2:])) + 1
-        peaks = [p for p in peaks if sm[p] >= 0.25 * float(sm.max()) and sm[p] >= min_snr * noise]
+        maxima = np.flatnonzero((sm[1:-1] > sm[:-2]) & (sm[1:-1] >= sm[2:])) + 1
+        peaks = [int(p) for p in maxima if sm[p] >= 0.25 * float(sm.max()) and sm[p] >= min_snr * noise]
         if peaks:
             j = int(peaks[0])
             lo, hi = max(0, j - k), min(x.size, j + k + 1)

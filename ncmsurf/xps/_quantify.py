@@ -299,7 +299,8 @@ def _collect(areas: Any, kinetic_energy: Mapping[str, Any] | None, hv: float | N
                 tot, vr, be = _fit_total(v)
                 vals.append(tot)
                 var.append(vr)
-                ke[str(k)] = v.excitation_energy - be
+                if be is not None:
+                    ke[str(k)] = v.excitation_energy - be
                 photon = v.excitation_energy if photon is None else photon
             else:
                 vals.append(float(v))
@@ -314,7 +315,8 @@ def _collect(areas: Any, kinetic_energy: Mapping[str, Any] | None, hv: float | N
             names.append(name)
             vals.append(tot)
             var.append(vr)
-            ke[name] = f.excitation_energy - be
+            if be is not None:
+                ke[name] = f.excitation_energy - be
             photon = f.excitation_energy if photon is None else photon
             t = f.transmission
             if t is not None:
@@ -426,13 +428,15 @@ def _atomic(c: np.ndarray, cov_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _quantify_stack(areas: Mapping[str, Any], rsf: Any, transmission: Any, kinetic_energy: Any,
                     imfp_exponent: float, excitation_energy: float | None) -> xr.Dataset:
-    names, arrs, errs = [], [], []
+    names: list[str] = []
+    arrs: list[xr.DataArray] = []
+    errs: list[xr.DataArray] = []
     region_be: dict[str, float] = {}
     for k, v in areas.items():
         names.append(str(k))
         if isinstance(v, xr.Dataset):  # fit_stack output: total area over components
             arrs.append(v["areas"].sum("component"))
-            errs.append(np.sqrt((v["areas_stderr"] ** 2).sum("component")))
+            errs.append(((v["areas_stderr"] ** 2).sum("component")) ** 0.5)
         elif isinstance(v, xr.DataArray):
             arrs.append(v)
             errs.append(xr.full_like(v, np.nan, dtype=float))

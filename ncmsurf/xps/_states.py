@@ -123,7 +123,7 @@ def ni2_truth(ni2: float, ni3: float) -> float:
     fam = {p: 1.0 + sum(c.ratio for c in comps if getattr(c, "parent", None) == p)  # type: ignore[attr-defined]
            for p in ("Ni2+", "Ni3+")}
     a2, a3 = ni2 * fam["Ni2+"], ni3 * fam["Ni3+"]
-    return a2 / (a2 + a3)
+    return float(a2 / (a2 + a3))
 
 
 def al_ni_ratio(al_fit: Any, ni_fit: Any, *, imfp_exponent: float = 0.75, rsf: Any = "scofield-alka",
