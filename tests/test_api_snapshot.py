@@ -13,8 +13,9 @@ import pytest
 import ncmsurf as ns
 
 TOP_LEVEL = [
-    "CyclingData", "DepthProfile", "ElementMap", "FitError", "ImpedanceSpectrum", "NcmsurfError", "NcmsurfWarning",
-    "ReadError", "Sample", "Study", "ValidationError", "XPSSpectrum", "__version__", "cycling", "datasets", "eds",
+    "CyclingData", "DepthProfile", "ElementMap", "FitError", "FitResult", "ImpedanceSpectrum", "NcmsurfError",
+    "NcmsurfWarning", "Quality", "ReadError", "Sample", "Study", "ValidationError", "XPSSpectrum", "__version__",
+    "citations", "cycling", "datasets", "eds",
     "eis", "load", "methods", "read", "read_cycling", "read_eds", "read_eis", "read_sims", "read_xps",
     "register_method", "save", "sims", "thickness", "ureg", "xps",
 ]
@@ -37,10 +38,11 @@ CONTRACT = {
 
 
 # The full public surface of each subpackage today (update on purpose when adding a name).
-SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitError', 'FitStatus', 'ImpedanceSpectrum',
-                  'Measurement', 'NcmsurfError', 'NcmsurfWarning', 'Quantity', 'ReadError', 'Sample',
-                  'ValidationError', 'XPSSpectrum', 'array_magnitude', 'citations', 'group_by_method', 'magnitude',
-                  'methods', 'quantity', 'register_citation', 'register_method', 'ureg'],
+SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitError', 'FitResult', 'FitStatus',
+                  'ImpedanceSpectrum', 'Measurement', 'NcmsurfError', 'NcmsurfWarning', 'Quality', 'Quantity',
+                  'ReadError', 'Reason', 'Sample', 'ValidationError', 'XPSSpectrum', 'array_magnitude', 'citations',
+                  'format_unit', 'group_by_method', 'magnitude', 'methods', 'quantity', 'register_citation',
+                  'register_method', 'register_reason_code', 'result_types', 'ureg'],
  'ncmsurf.cycling': ['BDF_COLUMNS', 'CONVENTIONS', 'CapacityCheckWarning', 'FADE_MODELS', 'FadeFit', 'NCM_WINDOWS',
                      'Segmentation', 'c_rate_label', 'dqdv', 'fade_law', 'fit_fade', 'gap_intervals',
                      'nominal_c_rate', 'rate_capability', 'read_bdf', 'segment', 'snap_c_rate', 'summary', 'to_bdf',
@@ -58,10 +60,13 @@ SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitEr
  'ncmsurf.thickness': ['ArxpsResult', 'DepositionRate', 'DisagreementWarning', 'Thickness', 'cross_check',
                        'deposition_rate', 'deposition_rates', 'effective_attenuation_length', 'from_arxps',
                        'from_attenuation', 'from_capacitance', 'from_ratio', 'imfp_tpp2m', 'overlayer_ratio'],
- 'ncmsurf.xps': ['CasaComponent', 'CasaRegion', 'ChargeReferenceWarning', 'Doublet', 'Peak', 'Satellite', 'XPSFit',
-                 'casa_regions', 'charge_correct', 'doniach_sunjic', 'fit', 'fit_stack', 'gaussian', 'gl', 'la',
-                 'line_table', 'linear', 'lorentzian', 'make_params', 'preset_info', 'preset_model', 'presets',
-                 'pseudo_voigt', 'quantify', 'register_rsf', 'rsf_sets', 'sgl', 'shirley', 'tougaard', 'voigt']}
+ 'ncmsurf.xps': ['AreaTie', 'CasaComponent', 'CasaRegion', 'ChargeReferenceError', 'ChargeReferenceWarning',
+                 'Doublet', 'JointFit', 'Peak', 'Quantification', 'QuantificationWarning', 'Satellite',
+                 'SharedShift', 'XPSFit', 'al_ni_ratio', 'casa_regions', 'charge_correct', 'doniach_sunjic',
+                 'element_lines', 'find_peaks', 'fit', 'fit_joint', 'fit_stack', 'gaussian', 'gl', 'identify', 'la',
+                 'line_table', 'linear', 'lorentzian', 'make_params', 'ni2_fraction', 'ni3p_tie', 'preset_info',
+                 'preset_model', 'preset_variants', 'presets', 'pseudo_voigt', 'quantify', 'register_rsf',
+                 'rsf_sets', 'sgl', 'shirley', 'stoichiometric_tie', 'suggest_regions', 'tougaard', 'voigt']}
 
 
 def test_top_level_all_is_the_snapshot() -> None:
