@@ -40,8 +40,9 @@ def instrument_half_capacity(data: CyclingData, half: np.ndarray, half_direction
     - ``kind="net"``: a running net charge (EC-Lab's (Q-Qo)); a half-cycle's capacity is the
       absolute change of the counter over the intervals it owns.
     - ``kind="resetting"``: an unsigned counter that grows and restarts from zero (at each step or
-      cycle: Maccor ``Amp-hr``, Arbin and Neware charge/discharge capacity); a fall of the counter is
-      a restart and the increment is then its new value.
+      cycle: Maccor ``Amp-hr``, Arbin and Neware charge/discharge capacity); a fall to less than half
+      its previous value is a restart and the increment is then its new value (a slighter fall counts
+      as a negative increment).
 
     ``direction`` (``"charge"``, ``"discharge"`` or ``"both"``, default both) says which half-cycles the
     counter measures, in the record's own sign (positive current = charge; ``half_direction`` is in
@@ -75,7 +76,10 @@ def instrument_half_capacity(data: CyclingData, half: np.ndarray, half_direction
         if c.get("kind") == "resetting":
             x = np.abs(x)
             d = np.diff(x)
-            d = np.where(d >= 0, d, x[1:])
+            # a restart is a fall to less than half the previous value; a slight fall (the counter's own
+            # rounding or a correction) is an increment below zero, not a restart
+            restart = (d < 0) & (x[1:] < 0.5 * x[:-1])
+            d = np.where(restart, x[1:], d)
         per = np.bincount(bins, weights=d, minlength=nh + 1)[:nh]
         direction = str(c.get("direction", "both"))
         mask = np.ones(nh, bool)

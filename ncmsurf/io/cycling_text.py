@@ -129,6 +129,14 @@ def read_generic_cycling(path: str | os.PathLike[str], *, mass: Any = None, samp
                             "text_columns": table.text_columns(), "table": table.layout()}
     if assumed:
         meta["units_assumed"] = assumed
+    low = {k.lower(): k for k in extra}
+    chg, dis = low.get("charge_capacity"), low.get("discharge_capacity")
+    if chg and dis and units.get(chg) in ("Ah", "mAh") and units.get(dis) in ("Ah", "mAh"):
+        # the usual cycler columns (Arbin, cellpy, BEEP exports): restarting at each cycle or step
+        meta["instrument_capacity"] = {"counters": [
+            {"column": chg, "units": units[chg], "kind": "resetting", "direction": "charge"},
+            {"column": dis, "units": units[dis], "kind": "resetting", "direction": "discharge"}],
+            "source": f"columns {chg!r} / {dis!r}"}
     if table.dropped:
         meta["dropped_columns"] = dict(table.dropped)
     return make_record(p, t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,

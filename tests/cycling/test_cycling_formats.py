@@ -314,3 +314,20 @@ def test_issue13_arbin_mixed_line_ends_and_shifted_rows(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(ns.read_cycling(p)) == len(rec)
+
+
+def test_issue13_neware_csv_optional_column_and_sign(tmp_path: Path) -> None:
+    rows = ["Record ID,Cycle Index,Step Index,Step Type,Total Time,Current(mA),Voltage(V),Capacity(mAh),T1(degC)"]
+    for k in range(40):
+        kind, cur = ("CC Chg", 1.0) if k < 20 else ("CC DChg", 1.0)
+        rows.append(f"{k + 1},1,{1 if k < 20 else 2},{kind},{k * 10},{cur},{3.5 + 0.01 * (k % 20)},{k % 20},25")
+    rows[5] = rows[5].replace(",1.0,", ",-0.001,")  # one negative reading in a charge record
+    rows[30] = rows[30].rsplit(",", 1)[0] + ",2x"  # a bad temperature cell
+    p = tmp_path / "nw.csv"
+    p.write_text("\n".join(rows) + "\n")
+    with pytest.warns(TableWarning, match=r"column 'T1\(degC\)' dropped: line 31"):
+        rec = ns.read_cycling(p)
+    assert "t1" not in rec.columns and rec.meta["dropped_columns"] == {"T1(degC)": 31}
+    assert "unsigned" in rec.meta["current_sign"]
+    np.testing.assert_allclose(rec.current[20:], -1e-3)  # every discharge record signed
+    assert rec.current[4] == pytest.approx(-1e-6)  # the outlier kept as read
