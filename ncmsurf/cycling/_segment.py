@@ -169,9 +169,14 @@ def gap_intervals(time: np.ndarray, current: np.ndarray, *, breaks: Any = None, 
     if n < 2:
         return gaps
     dt = np.diff(time)
-    prev = np.concatenate(([0.0], dt[:-1]))
-    nxt = np.concatenate((dt[1:], [0.0]))
-    jump = (dt > min_gap) & (dt > factor * np.maximum(prev, nxt))
+    near = np.zeros_like(dt)  # the longer neighbouring interval, times the factor (one temporary)
+    if dt.size > 1:
+        np.maximum(dt[:-2], dt[2:], out=near[1:-1])
+        near[0], near[-1] = dt[1], dt[-2]
+    near *= factor
+    jump = dt > near
+    jump &= dt > min_gap
+    del near
     if jump.any():
         k = np.flatnonzero(jump)
         a, b = current[k], current[k + 1]

@@ -69,18 +69,21 @@ def instrument_half_capacity(data: CyclingData, half: np.ndarray, half_direction
         factor = _TO_MAH.get(str(c.get("units", "")))
         if col is None or factor is None:
             continue
-        x = np.asarray(col, dtype=float) * factor
-        if not np.all(np.isfinite(x)):
+        x = np.asarray(col, dtype=float)
+        if not np.isfinite(x).all():
             continue
-        d = np.diff(x)
-        if c.get("kind") == "resetting":
+        resetting = c.get("kind") == "resetting"
+        if resetting and x.size and x.min() < 0:
             x = np.abs(x)
-            d = np.diff(x)
+        d = np.diff(x)  # the one full-length temporary (long records: keep the peak memory low)
+        if resetting:
             # a restart is a fall to less than half the previous value; a slight fall (the counter's own
             # rounding or a correction) is an increment below zero, not a restart
-            restart = (d < 0) & (x[1:] < 0.5 * x[:-1])
-            d = np.where(restart, x[1:], d)
-        per = np.bincount(bins, weights=d, minlength=nh + 1)[:nh]
+            fall = np.flatnonzero(d < 0)
+            fall = fall[x[fall + 1] < 0.5 * x[fall]]
+            d[fall] = x[fall + 1]
+        per = np.bincount(bins, weights=d, minlength=nh + 1)[:nh] * factor
+        del d
         direction = str(c.get("direction", "both"))
         mask = np.ones(nh, bool)
         if direction == "charge":
