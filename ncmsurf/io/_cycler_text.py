@@ -57,10 +57,20 @@ def normalise(name: str) -> str:
 
 
 def unit_of(table: Table, name: str) -> str | None:
-    """The unit of a column: from its header (brackets, parentheses, ``/``) or implied by the name."""
+    """The unit of a column: from its header (brackets, parentheses, ``/``) or implied by the name.
+
+    Raises
+    ------
+    ReadError
+        When the header holds a bracket but no readable unit (``Current(mA6``): a damaged unit
+        is never replaced by an assumed one.
+    """
     u = table.unit(name)
     if u:
         return u.strip()
+    header = table.header_names[table.index(name)] if table.index(name) < len(table.header_names) else name
+    if any(ch in header for ch in "()[]"):
+        raise ReadError(table.path, table.header_line, f"column {header!r}: the unit in its header cannot be read")
     return _IMPLIED_UNIT.get(normalise(name))
 
 

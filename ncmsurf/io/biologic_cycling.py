@@ -109,6 +109,10 @@ def read_mpt(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = No
     if nhead < 2 or nhead > len(lines):
         raise ReadError(p, 2, f"'Nb header lines' says {nhead} but the file has {len(lines)} lines")
     header = split_fields(lines[nhead - 1], "\t")
+    numberish = [c for c in header if c and re.fullmatch(r"[-+]?[\d.,]+(?:[eE][-+]?\d+)?", c.strip())]
+    if numberish:
+        raise ReadError(p, nhead, f"the column header (line {nhead} by 'Nb header lines') holds numbers "
+                                  f"{numberish[:3]}: a damaged header or a data row joined to it")
     if not any(c in header for c in _TIME):
         raise ReadError(p, nhead, f"line {nhead} (the column header by 'Nb header lines') lacks 'time/s': "
                                   f"{header[:8]}")

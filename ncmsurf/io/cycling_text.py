@@ -32,11 +32,15 @@ Built from the documented layout (no BaSyTec file is among the shared examples).
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ncmsurf.core.errors import ReadError
+import numpy as np
+
+from ncmsurf.core.errors import NcmsurfWarning, ReadError
 from ncmsurf.core.models import CyclingData
 from ncmsurf.io._cycler_text import (
     check_time,
@@ -51,8 +55,8 @@ from ncmsurf.io._cycler_text import (
 from ncmsurf.io._table import TextFile, find_table, looks_binary, split_fields, table_at
 from ncmsurf.io.registry import SimpleReader
 
-__all__ = ["BASYTEC", "GENERIC_CYCLING", "NOVONIX", "READERS", "read_basytec", "read_generic_cycling",
-           "read_novonix"]
+__all__ = ["BASYTEC", "GENERIC_CYCLING", "NOVONIX", "READERS", "CurrentSignWarning", "read_basytec",
+           "read_generic_cycling", "read_novonix"]
 
 
 def _head_text(head: bytes) -> str:
@@ -62,6 +66,26 @@ def _head_text(head: bytes) -> str:
 
 
 # -------------------------------------------------------------------------------- generic
+class CurrentSignWarning(NcmsurfWarning):
+    """A generic export's current is never negative although a column labels discharge records."""
+
+
+_DISCHARGE_LABEL = re.compile(r"dchg|dis-?charge|d_chg|^d$", re.IGNORECASE)
+
+
+def _unsigned_hint(table: Any, current: np.ndarray) -> str:
+    """A note when the current never goes negative but a text column names discharge records."""
+    if current.size == 0 or (current < 0).any():
+        return ""
+    for name in table.text_columns():
+        uniq = {c.strip() for c in table.text(name)[:200_000]}
+        hits = sorted(u for u in uniq if _DISCHARGE_LABEL.search(u))
+        if hits:
+            return (f"the current is never negative but column {name!r} labels records {hits[:3]}: the file may "
+                    "store unsigned currents (a vendor reader signs them from the step type)")
+    return ""
+
+
 def _header_roles(line: str) -> bool:
     from ncmsurf.io._cycler_text import ROLES
 
@@ -85,7 +109,8 @@ def _sniff_generic(path: Path, head: bytes) -> float:
 
 
 def read_generic_cycling(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
-                         columns: Mapping[str, str] | None = None, **_: Any) -> CyclingData:
+                         columns: Mapping[str, str] | None = None, current_sign: str = "check",
+                         **_: Any) -> CyclingData:
     """Read a plain cycling CSV/TSV by its header names (see the module notes).
 
     Parameters
@@ -97,6 +122,11 @@ def read_generic_cycling(path: str | os.PathLike[str], *, mass: Any = None, samp
     columns : mapping, optional
         Role (``time``, ``voltage``, ``current``, ``cycle``, ``step``, ``capacity``)
         → header name, for headers the names do not settle.
+    current_sign : {"check", "as-stored"}
+        ``"check"`` (default) refuses a file whose current is never negative while a
+        text column labels discharge records (an unsigned-current export whose vendor
+        header was not recognised: reading it as stored would count every discharge as
+        a charge); ``"as-stored"`` reads it anyway, with a :class:`CurrentSignWarning`.
 
     Raises
     ------
@@ -119,6 +149,7 @@ def read_generic_cycling(path: str | os.PathLike[str], *, mass: Any = None, samp
     check_time(p, t, table.line_numbers)
     volt = scaled(p, table.column(vn), unit_of(table, vn), "V", vn, "V")
     cur = scaled(p, table.column(i_n), unit_of(table, i_n), "A", i_n, "A")
+    note = _unsigned_hint(table, cur)
     cn, sn = roles.get("cycle"), roles.get("step")
     cyc = table.integers(cn) if cn else None
     stp = table.integers(sn) if sn else None
@@ -129,6 +160,11 @@ def read_generic_cycling(path: str | os.PathLike[str], *, mass: Any = None, samp
                             "text_columns": table.text_columns(), "table": table.layout()}
     if assumed:
         meta["units_assumed"] = assumed
+    if note:
+        if current_sign != "as-stored":
+            raise ReadError(p, table.header_line, f"{note}; pass current_sign='as-stored' to read it so")
+        meta["current_sign"] = note
+        warnings.warn(f"{p}: {note}", CurrentSignWarning, stacklevel=3)
     low = {k.lower(): k for k in extra}
     chg, dis = low.get("charge_capacity"), low.get("discharge_capacity")
     if chg and dis and units.get(chg) in ("Ah", "mAh") and units.get(dis) in ("Ah", "mAh"):

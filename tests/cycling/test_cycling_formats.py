@@ -331,3 +331,27 @@ def test_issue13_neware_csv_optional_column_and_sign(tmp_path: Path) -> None:
     assert "unsigned" in rec.meta["current_sign"]
     np.testing.assert_allclose(rec.current[20:], -1e-3)  # every discharge record signed
     assert rec.current[4] == pytest.approx(-1e-6)  # the outlier kept as read
+
+
+def test_generic_reader_refuses_unsigned_currents_with_discharge_labels(tmp_path: Path) -> None:
+    p = tmp_path / "u.csv"
+    p.write_text("Time (s),Mode,Current (A),Voltage (V)\n0,CC Chg,1.0,3.5\n1,CC Chg,1.0,3.6\n2,CC DChg,1.0,3.5\n")
+    with pytest.raises(ReadError, match="never negative.*CC DChg.*current_sign='as-stored'"):
+        ns.read_cycling(p)
+    with pytest.warns(ns.NcmsurfWarning, match="unsigned"):
+        rec = ns.read_cycling(p, current_sign="as-stored")
+    assert rec.current.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_damaged_units_are_never_assumed(tmp_path: Path) -> None:
+    p = tmp_path / "nw.csv"
+    p.write_text("Record ID,Step Type,Total Time,Current(mA6,Voltage(V)\n1,CC Chg,0,1.0,3.5\n2,CC Chg,1,1.0,3.6\n")
+    with pytest.raises(ReadError, match=r"line 1: column 'Current\(mA6': the unit in its header cannot be read"):
+        ns.read_cycling(p)
+    q = tmp_path / "g.mpt"
+    lines = shared_file("cycling", "gcpl.issue_149.mpt").read_bytes().split(b"\n")
+    lines[80] = lines[80].rstrip(b"\r") + lines[81]  # the first data row joined to the header
+    del lines[81]
+    q.write_bytes(b"\n".join(lines))
+    with pytest.raises(ReadError, match="line 81.*holds numbers"):
+        ns.read_cycling(q)

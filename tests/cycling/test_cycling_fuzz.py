@@ -50,13 +50,15 @@ def _seeds() -> dict[str, bytes]:
         out["gcpl.mpt"] = write_mpt(rec, Path(tmp) / "g.mpt").read_bytes()
         out["cell.bdf.csv"] = to_bdf(rec, Path(tmp) / "c.bdf.csv").read_bytes()
     out["generic.csv"] = b"Seconds,Amps,Volts\n" + b"".join(
-        f"{t!r},{i!r},{v!r}\n".encode() for t, i, v in zip(rec.time, rec.current, rec.voltage))
+        f"{t!r},{i!r},{v!r}\n".encode() for t, i, v in zip(rec.time.tolist(), rec.current.tolist(),
+                                                         rec.voltage.tolist()))
     out["novonix.csv"] = (b"[Summary]\nCell: A\n[End Summary]\n[Data]\nDate and Time,Cycle Number,Step Type,"
                           b"Run Time (h),Current (A),Potential (V)\n" + b"".join(
                               f"x,1,1,{t / 3600!r},{i!r},{v!r}\n".encode()
-                              for t, i, v in zip(rec.time, rec.current, rec.voltage)))
+                              for t, i, v in zip(rec.time.tolist(), rec.current.tolist(), rec.voltage.tolist())))
     out["basytec.txt"] = (b"~Resultfile from BaSyTec\n~Time[h]\tLine\tU[V]\tI[A]\tCyc-Count\n" + b"".join(
-        f"{t / 3600!r}\t1\t{v!r}\t{i!r}\t1\n".encode() for t, i, v in zip(rec.time, rec.current, rec.voltage)))
+        f"{t / 3600!r}\t1\t{v!r}\t{i!r}\t1\n".encode()
+        for t, i, v in zip(rec.time.tolist(), rec.current.tolist(), rec.voltage.tolist())))
     cyc = SHARED_DATA / "cycling"
     for name, size in (("biol.mpr", 200_000), ("BTS85-36-6-5-110-20240424.ndax", 200_000),
                        ("xTESLADIAG_000019_CH70.070", 20_000), ("rate_cc_raw.csv", 20_000),
