@@ -257,6 +257,10 @@ def read_arbin_xlsx(path: str | os.PathLike[str], *, mass: Any = None, sample: A
                 for j, v in enumerate(vals):
                     columns[j].append(v)
                 where.append((ws.title, r))
+    except ReadError:
+        raise
+    except Exception as exc:  # read-only workbooks parse their XML lazily: damage shows up while iterating
+        raise ReadError(p, None, f"the workbook cannot be read: {type(exc).__name__}: {exc}") from exc
     finally:
         wb.close()
     if header is None:

@@ -59,6 +59,20 @@ def _seeds() -> dict[str, bytes]:
     out["basytec.txt"] = (b"~Resultfile from BaSyTec\n~Time[h]\tLine\tU[V]\tI[A]\tCyc-Count\n" + b"".join(
         f"{t / 3600!r}\t1\t{v!r}\t{i!r}\t1\n".encode()
         for t, i, v in zip(rec.time.tolist(), rec.current.tolist(), rec.voltage.tolist())))
+    try:
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "Channel_1_1"
+        ws.append(["Data Point", "Test Time (s)", "Cycle Index", "Step Index", "Current (A)", "Voltage (V)"])
+        for k, (t, i, v) in enumerate(zip(rec.time.tolist(), rec.current.tolist(), rec.voltage.tolist())):
+            ws.append([k + 1, t, 1, 1, i, v])
+        with tempfile.TemporaryDirectory() as tmp:
+            wb.save(Path(tmp) / "m.xlsx")
+            out["mits.xlsx"] = (Path(tmp) / "m.xlsx").read_bytes()
+    except ImportError:
+        pass
     cyc = SHARED_DATA / "cycling"
     for name, size in (("biol.mpr", 200_000), ("BTS85-36-6-5-110-20240424.ndax", 200_000),
                        ("xTESLADIAG_000019_CH70.070", 20_000), ("rate_cc_raw.csv", 20_000),
