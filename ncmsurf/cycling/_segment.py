@@ -368,7 +368,7 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     idx[idx < 0] = int(hs[0])
     rec_cycle = hcycle[half[idx]]  # half[idx] >= 0 everywhere: idx points at a record of a half-cycle
     del idx
-    control = _control(current, data.voltage, state, hs, he)
+    control = _control(current, data.voltage, state, hs, he, half)
     step = _steps(current, state, control)
     return Segmentation(name, sign, state, control, half, rec_cycle, step, hs, he, hd, hcycle, tol, ignored, dq,
                         gaps)
@@ -388,7 +388,7 @@ _CONTROL_BLOCK = 1 << 16
 
 
 def _control(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np.ndarray,
-             he: np.ndarray) -> np.ndarray:
+             he: np.ndarray, half: np.ndarray) -> np.ndarray:
     """CC vs CV within each half-cycle (vectorised over half-cycles, in blocks of whole half-cycles).
 
     The CC level of a half-cycle is the largest absolute current held for three
@@ -405,37 +405,42 @@ def _control(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np
         # whole half-cycles up to about _CONTROL_BLOCK records, plus one record of context on each side
         j = max(i, int(np.searchsorted(he, hs[i] + _CONTROL_BLOCK, side="right")) - 1)
         lo, hi = max(int(hs[i]) - 1, 0), min(int(he[j]) + 2, n)
-        cv = _cv_records(current[lo:hi], voltage[lo:hi], state[lo:hi], hs[i:j + 1] - lo, he[i:j + 1] - lo)
+        local = half[lo:hi] - i
+        local[(local < 0) | (local > j - i)] = -1
+        cv = _cv_records(current[lo:hi], voltage[lo:hi], state[lo:hi], hs[i:j + 1] - lo, he[i:j + 1] - lo, local)
         control[lo:hi][cv] = CV
         i = j + 1
     return control
 
 
 def _cv_records(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np.ndarray,
-                he: np.ndarray) -> np.ndarray:
-    """Mask of the CV records of the half-cycles [hs, he] (see :func:`_control`)."""
+                he: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """Mask of the CV records of the half-cycles [hs, he] (see :func:`_control`).
+
+    ``half`` is each record's half-cycle among these (0-based, -1 for rests and records of other
+    half-cycles); only the records of the half-cycles are looked at.
+    """
     a = np.abs(current) * (state != 0)
     m3 = a.copy()
     m3[1:] = np.minimum(m3[1:], a[:-1])
     m3[:-1] = np.minimum(m3[:-1], a[1:])
     level = _segment_reduce(np.maximum, m3, hs, he)
-    n = a.size
-    hidx = np.full(n, -1, np.int64)
-    lengths = he - hs + 1
-    owner = np.repeat(np.arange(hs.size), lengths)
-    rec = np.arange(n)
-    starts_mark = np.zeros(n + 1, np.int64)
-    np.add.at(starts_mark, hs, 1)
-    np.add.at(starts_mark, he + 1, -1)
-    inside = np.cumsum(starts_mark[:-1]) > 0
-    hidx[inside] = owner
-    lvl = np.where(inside, level[np.maximum(hidx, 0)], 0.0)
-    high = inside & (state != 0) & (a >= 0.9 * lvl) & (lvl > 0)
-    last_high = _segment_reduce(np.maximum, np.where(high, rec, -1), hs, he)
-    lh = np.where(inside, last_high[np.maximum(hidx, 0)], -1)
-    v_end = np.where(lh >= 0, voltage[np.maximum(lh, 0)], np.nan)
-    return inside & (state != 0) & (a < 0.9 * lvl) & (lh >= 0) & (rec > lh) & (  # type: ignore[no-any-return]
-        np.abs(voltage - v_end) <= 0.01)
+    del m3
+    out = np.zeros(a.size, bool)
+    act = np.flatnonzero(half >= 0)  # in file order, so grouped by half-cycle
+    if act.size == 0:
+        return out
+    h = half[act]
+    lvl = level[h]
+    aa = a[act]
+    high = (aa >= 0.9 * lvl) & (lvl > 0)
+    starts = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
+    last = np.maximum.reduceat(np.where(high, act, -1), starts)  # last record at the CC level, per half-cycle
+    lh = np.repeat(last, np.diff(np.concatenate((starts, [act.size]))))
+    cand = (aa < 0.9 * lvl) & (lh >= 0) & (act > lh)
+    cand &= np.abs(voltage[act] - voltage[np.maximum(lh, 0)]) <= 0.01
+    out[act[cand]] = True
+    return out
 
 
 def _steps(current: np.ndarray, state: np.ndarray, control: np.ndarray) -> np.ndarray:
