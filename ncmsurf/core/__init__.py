@@ -16,6 +16,7 @@ from ncmsurf.core.models import (
 )
 from ncmsurf.core.results import FitStatus, citations, register_citation
 from ncmsurf.core.sample import Sample, group_by_method, methods, register_method
+from ncmsurf.core.tem import TEMImage
 from ncmsurf.core.units import Quantity, array_magnitude, magnitude, quantity, ureg
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Quantity",
     "ReadError",
     "Sample",
+    "TEMImage",
     "ValidationError",
     "XPSSpectrum",
     "array_magnitude",
