@@ -44,11 +44,9 @@ Examples
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
-import re
 import struct
 import warnings
 from pathlib import Path
@@ -623,4 +621,3 @@ TIFF_TEM = SimpleReader("tem-tiff", "tem", (".tif", ".tiff"), _sniff_tiff, _read
 READERS = [DM, EMD, TIFF_TEM]
 """Readers registered under the ``tem`` entry point."""
 
-_ = (io, re)  # kept for readers that parse descriptions
