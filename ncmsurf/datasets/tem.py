@@ -24,7 +24,7 @@ import math
 import os
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy import ndimage
@@ -61,8 +61,8 @@ def synthetic_coated_particle(
     shape : (int, int)
         Image size in pixels.
     pixel_size : float, optional
-        nm per pixel; default: the field of view holds about 8 nm of core,
-        the shell and 8 nm outside.
+        nm per pixel; default: the field of view holds about 10 nm of core,
+        the shell and 10 nm outside.
     fringe_spacing : float
         Lattice-fringe period in the core, nm (default NCM (003), 0.474 nm).
     outside : {"vacuum", "resin"}
@@ -90,7 +90,7 @@ def synthetic_coated_particle(
     rng = np.random.default_rng(seed)
     ny, nx = shape
     if pixel_size is None:
-        pixel_size = max(0.04, (thickness + 16.0) / (0.9 * min(nx, ny)))
+        pixel_size = max(0.04, (thickness + 20.0) / (0.9 * min(nx, ny)))
     px = float(pixel_size)
     yy, xx = np.mgrid[0:ny, 0:nx].astype(float)
     x, y = xx * px, yy * px
@@ -144,7 +144,7 @@ _DM_TYPES = {np.dtype("int16"): (2, 1), np.dtype("float32"): (6, 2), np.dtype("u
 class _DMWriter:
     def __init__(self, version: int, little: bool) -> None:
         self.v = version
-        self.e = "<" if little else ">"
+        self.e: Literal["<", ">"] = "<" if little else ">"
         self.i = ">I" if version == 3 else ">Q"
 
     def uint(self, n: int) -> bytes:
@@ -283,7 +283,7 @@ def write_emd(path: str | os.PathLike[str], image: Any, *, pixel_size: float, fl
     -------
     Path
     """
-    import h5py
+    import h5py  # type: ignore[import-untyped]
 
     arr = np.asarray(image)
     if arr.ndim != 2:

@@ -75,7 +75,7 @@ _UNCALIBRATED = {"", "pixel", "pixels", "px", "none", "[pix_els]"}
 
 
 def length_to_nm(unit: str) -> float | None:
-    """nm per ``unit`` for a length unit name (``"nm"``, ``"µm"``, ``"Å"``...), else None.
+    """Nanometres per ``unit`` for a length unit name (``"nm"``, ``"µm"``, ``"Å"``...), else None.
 
     Examples
     --------
@@ -88,7 +88,7 @@ def length_to_nm(unit: str) -> float | None:
 
 def _calibration(path: Path, where: str, scales: list[tuple[float, str]]) -> tuple[float | None, str]:
     """Pixel size in nm (None if uncalibrated) from (scale, unit) of the x and y axes."""
-    sizes = []
+    sizes: list[float | None] = []
     for scale, unit in scales:
         u = unit.strip().replace("\x00", "")
         if u.lower() in _UNCALIBRATED:
@@ -406,7 +406,7 @@ def _attr_text(v: Any) -> str:
 
 
 def _read_emd(path: Path, *, sample: Any = None, pixel_size: Any = None, **_: Any) -> list[TEMImage]:
-    import h5py
+    import h5py  # type: ignore[import-untyped]
 
     try:
         fh = h5py.File(path, "r")
