@@ -216,11 +216,11 @@ def nice_scale_bar(width: float, fraction: float = 0.2) -> tuple[float, str]:
 
     Examples
     --------
-    >>> nice_scale_bar(48.0)
+    >>> nice_scale_bar(50.0)
     (10.0, '10 nm')
-    >>> nice_scale_bar(0.9)
+    >>> nice_scale_bar(1.0)
     (0.2, '0.2 nm')
-    >>> nice_scale_bar(40000.0)
+    >>> nice_scale_bar(50000.0)
     (10000.0, '10 µm')
     """
     if not math.isfinite(width) or width <= 0:

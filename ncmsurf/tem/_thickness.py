@@ -304,12 +304,16 @@ def _fringe_peak(img: np.ndarray, px: float, spacing: float | None) -> tuple[np.
         return float(power[jy, jx])
 
     # a Bragg spot is a peak along its radius too; the streak of an edge through the origin is not
-    # (its power grows toward the origin), nor is a point of a smooth background
+    # (its power grows toward the origin, ripples on it included), nor is a point of a smooth background
     for j in np.argsort(ratio_all)[::-1][:64]:
         iy, ix = divmod(int(flat_band[j]), nx)
         vy, vx = float(fy[iy, 0]), float(fx[0, ix])
         p0 = float(power[iy, ix])
-        if p0 > 4.0 * power_at(0.75 * vy, 0.75 * vx) and p0 > 4.0 * power_at(1.25 * vy, 1.25 * vx):
+        # the edge streak falls at least as 1/f²: its power inside, carried out to f0, bounds what a streak
+        # (or a ripple on it) can have at f0
+        inner = max(power_at(q * vy, q * vx) * q**2 for q in np.linspace(0.3, 0.85, 23))
+        outer = max(power_at(q * vy, q * vx) for q in np.linspace(1.15, 1.4, 11))
+        if p0 > 4.0 * inner and p0 > 4.0 * outer:
             r0 = float(fr[iy, ix])
             return np.array([vy, vx]), 1.0 / r0, float(ratio_all[j])
     return np.array([math.nan, math.nan]), math.nan, 0.0
