@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ncmsurf as ns
 from ncmsurf.core.errors import NcmsurfError, ReadError
 from ncmsurf.io.sims_formats import DuplicatePeakWarning
-from tests.conftest import shared_file
 
 REAL = ("sims", "I241209m_A_MAPI_1f-1nA_pos-B4_NF.txt")
 
