@@ -285,9 +285,16 @@ def _parse_cube(path: Path, buf: bytes, channels: int) -> np.ndarray:
     height, width = struct.unpack_from("<ii", buf, 0)
     if not (0 < height <= 65536 and 0 < width <= 65536):
         raise ReadError(path, None, f"{where} offset 0: implausible map size {height} x {width}")
-    cube = np.zeros((height, width, channels), dtype=np.uint32)
+    # the counts are sparse: gather (voxel index, count) pairs, then fill a cube of the smallest dtype that holds them
+    pulse_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, Any]] = []
+    flat0: list[tuple[int, int, int]] = []
+    flat1: list[tuple[int, int, int, int]] = []
+    dense_idx: list[np.ndarray] = []
+    dense_val: list[np.ndarray] = []
     at = 0x1A0
     n = len(buf)
+    unpack_pixel = struct.Struct("<IHHIHHHI").unpack_from
+    unpack_i = struct.Struct("<i").unpack_from
 
     def need(k: int, what: str) -> None:
         if at + k > n:
@@ -295,30 +302,31 @@ def _parse_cube(path: Path, buf: bytes, channels: int) -> np.ndarray:
 
     for line in range(height):
         need(4, f"the header of line {line}")
-        npix = struct.unpack_from("<i", buf, at)[0]
+        npix = unpack_i(buf, at)[0]
         at += 4
         if not 0 <= npix <= width:
             raise ReadError(path, None, f"{where} offset {at - 4}: line {line} claims {npix} pixels "
                             f"(map width {width})")
         for _ in range(npix):
             need(22, f"a pixel header of line {line}")
-            x, ch_map, ch_pix, _r, flag, _r2, n_pulses, size = struct.unpack_from("<IHHIHHHI", buf, at)
+            x, ch_map, ch_pix, _r, flag, _r2, n_pulses, size = unpack_pixel(buf, at)
             at += 22
             if x >= width:
                 raise ReadError(path, None, f"{where} offset {at - 22}: pixel x = {x} beyond the width {width}")
             need(size, f"the data of pixel ({line}, {x})")
             start = at
+            base = (line * width + x) * channels
             if flag == 0:
-                pulses = np.frombuffer(buf, dtype="<u2", count=size // 2, offset=at).astype(np.int64)
+                flat0.append((at, size // 2, base))
                 at += size
-                spectrum = np.bincount(pulses, minlength=channels)
-            elif flag == 1:
+                continue
+            if flag == 1:
                 if 2 * size < 3 * n_pulses:
                     raise ReadError(path, None, f"{where} offset {at - 22}: {n_pulses} 12-bit pulses do not fit "
                                     f"in {size} bytes")
-                pulses = _unpack_12bit(buf[at:at + size], n_pulses).astype(np.int64)
+                flat1.append((at, size, n_pulses, base))
                 at += size
-                spectrum = np.bincount(pulses, minlength=channels)
+                continue
             else:
                 end = start + size - 4
                 vals = np.zeros(max(ch_map, ch_pix, channels), dtype=np.int64)
@@ -339,6 +347,8 @@ def _parse_cube(path: Path, buf: bytes, channels: int) -> np.ndarray:
                     at += gsize
                     if width_b == 1:
                         nbytes = (count + 1) // 2
+                        if at + nbytes > end:
+                            raise ReadError(path, None, f"{where} offset {at}: instruction runs past the pixel data")
                         raw = np.frombuffer(buf, dtype=np.uint8, count=nbytes, offset=at)
                         v = np.empty(nbytes * 2, dtype=np.int64)
                         v[0::2] = raw & 0x0F
@@ -347,9 +357,11 @@ def _parse_cube(path: Path, buf: bytes, channels: int) -> np.ndarray:
                     else:
                         dt = {2: "<u1", 4: "<u2", 8: "<u4"}[width_b]
                         nbytes = count * width_b // 2
+                        if at + nbytes > end:
+                            raise ReadError(path, None, f"{where} offset {at}: instruction runs past the pixel data")
                         v = np.frombuffer(buf, dtype=dt, count=count, offset=at).astype(np.int64)
-                    if at + nbytes > end or c + count > vals.size:
-                        raise ReadError(path, None, f"{where} offset {at}: instruction runs past the pixel data")
+                    if c + count > vals.size:
+                        raise ReadError(path, None, f"{where} offset {at}: instruction runs past the channels")
                     vals[c:c + count] = v + gain
                     c += count
                     at += nbytes
@@ -359,6 +371,9 @@ def _parse_cube(path: Path, buf: bytes, channels: int) -> np.ndarray:
                     add = struct.unpack_from("<I", buf, at)[0]
                     at += 4
                     need(add, f"the extra pulses of pixel ({line}, {x})")
+                    if 2 * n_pulses > add:
+                        raise ReadError(path, None, f"{where} offset {at - 4}: {n_pulses} extra pulses do not fit "
+                                        f"in {add} bytes")
                     extra = np.frombuffer(buf, dtype="<u2", count=n_pulses, offset=at).astype(np.int64)
                     at += add
                     if extra.size and extra.max() >= vals.size:
@@ -367,16 +382,58 @@ def _parse_cube(path: Path, buf: bytes, channels: int) -> np.ndarray:
                     np.add.at(vals, extra, 1)
                 else:
                     at += 4
-                spectrum = vals
-            if spectrum.size > channels and np.any(spectrum[channels:]):
-                raise ReadError(path, None, f"{where} offset {start}: pixel ({line}, {x}) has counts beyond "
-                                f"channel {channels}")
-            cube[line, x, :] += spectrum[:channels].astype(np.uint32)
-    return cube
+                if vals.size > channels and np.any(vals[channels:]):
+                    raise ReadError(path, None, f"{where} offset {start}: pixel ({line}, {x}) has counts beyond "
+                                    f"channel {channels}")
+                nz = np.flatnonzero(vals[:channels])
+                dense_idx.append(nz + base)
+                dense_val.append(vals[nz])
+    # 16-bit pulses: one channel number per count
+    if flat0:
+        data0 = b"".join(buf[o:o + 2 * k] for o, k, _b in flat0)
+        p0 = np.frombuffer(data0, dtype="<u2").astype(np.int64)
+        n0 = np.array([k for _o, k, _b in flat0], dtype=np.int64)
+        pulse_parts.append((p0, np.repeat(np.array([b for _o, _k, b in flat0], dtype=np.int64), n0), n0, flat0))
+    # 12-bit pulses: each pixel's bytes padded to a multiple of 6 keep the word and triple alignment
+    if flat1:
+        pads = [(-s1) % 6 for _o, s1, _n, _b in flat1]
+        data1 = b"".join(buf[o:o + s1] + b"\x00" * pd for (o, s1, _n, _b), pd in zip(flat1, pads))
+        per = np.array([(s1 + pd) // 3 * 2 for (_o, s1, _n, _b), pd in zip(flat1, pads)], dtype=np.int64)
+        n1 = np.array([k for _o, _s, k, _b in flat1], dtype=np.int64)
+        allv = _unpack_12bit(data1, int(per.sum())).astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(per)[:-1]])
+        keep = np.repeat(starts - np.concatenate([[0], np.cumsum(n1)[:-1]]), n1) + np.arange(int(n1.sum()))
+        p1 = allv[keep]
+        pulse_parts.append((p1, np.repeat(np.array([b for _o, _s, _n, b in flat1], dtype=np.int64), n1), n1,
+                            [(o, s1, b) for o, s1, _n, b in flat1]))
+    idx_list = []
+    for pulses, bases, counts, info in pulse_parts:
+        if pulses.size and int(pulses.max()) >= channels:
+            k = int(np.searchsorted(np.cumsum(counts), int(np.argmax(pulses >= channels)), side="right"))
+            raise ReadError(path, None, f"{where} offset {info[k][0]}: a pixel has counts beyond channel {channels}")
+        idx_list.append(pulses + bases)
+    total = height * width * channels
+    idx_p = np.concatenate(idx_list) if idx_list else np.zeros(0, np.int64)
+    uniq, cnt = np.unique(idx_p, return_counts=True)
+    if dense_idx:
+        di = np.concatenate(dense_idx)
+        dv = np.concatenate(dense_val)
+        uniq = np.concatenate([uniq, di])
+        cnt = np.concatenate([cnt, dv])
+        order = np.argsort(uniq, kind="stable")
+        uniq, cnt = uniq[order], cnt[order]
+        starts = np.flatnonzero(np.r_[True, np.diff(uniq) != 0])
+        cnt = np.add.reduceat(cnt, starts) if cnt.size else cnt
+        uniq = uniq[starts] if uniq.size else uniq
+    top = int(cnt.max()) if cnt.size else 0
+    dtype = np.uint8 if top <= 0xFF else (np.uint16 if top <= 0xFFFF else np.uint32)
+    cube = np.zeros(total, dtype=dtype)
+    cube[uniq] = cnt.astype(dtype)
+    return cube.reshape(height, width, channels)
 
 
 def read_bcf(path: Path) -> tuple[BCFHeader, np.ndarray]:
-    """The header and the (rows, columns, channels) count cube of a .bcf hypermap.
+    """The header and the (rows, columns, channels) count cube of a .bcf hypermap (smallest fitting uint dtype).
 
     Raises
     ------
