@@ -1,4 +1,4 @@
-"""Battery-cycler exports: Maccor text, Arbin CSV, Neware CSV and .nda/.ndax.
+"""Arbin CSV exports (and the cycler readers' former home: Maccor, Neware names are re-exported here).
 
 Every reader returns one :class:`~ncmsurf.core.models.CyclingData` with the
 current in A, positive on charge (Maccor's unsigned ``Amps`` get their sign
@@ -9,8 +9,9 @@ the file. Any malformed row (wrong field count, a non-number, a row cut
 short, time going backwards) raises :class:`~ncmsurf.core.errors.ReadError`
 with its line.
 
-Neware .nda/.ndax files are read by :mod:`ncmsurf.io.neware` (its names
-are re-exported here).
+Maccor exports are read by :mod:`ncmsurf.io.maccor`, Neware CSV by
+:mod:`ncmsurf.io.neware_csv` and Neware .nda/.ndax by :mod:`ncmsurf.io.neware`;
+their names are re-exported here so existing imports keep working.
 
 Examples
 --------
