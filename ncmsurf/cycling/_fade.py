@@ -20,15 +20,12 @@ since capacities carry no absolute noise level). The result,
 
 from __future__ import annotations
 
+import json
 import math
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import json
-
 import numpy as np
-import xarray as xr
 
 from ncmsurf.core.errors import FitError, ValidationError
 from ncmsurf.core.fitting import Solution, check_bounds, check_identifiable, check_runs, least_squares
@@ -146,13 +143,14 @@ def _spec(model: str, n: np.ndarray, q: np.ndarray) -> Spec:
     if model == "power":
         return [("q0", q_first, 0.0, qmax, True), ("a", drop / qf, -1.0, 10.0, True), ("z", 1.0, 0.05, 4.0, True)]
     if model == "sqrt-linear":
-        return [("q0", float(icept), -inf, inf, True), ("a", 0.0, -inf, inf, True), ("b", float(-slope), -inf, inf, True)]
+        return [("q0", float(icept), -inf, inf, True), ("a", 0.0, -inf, inf, True),
+                ("b", float(-slope), -inf, inf, True)]
     if model == "logarithmic":
         return [("q0", q_first, -inf, inf, True),
                 ("a", drop * span / max(math.log1p(float(n[-1])), 1e-9), -inf, inf, True)]
     if model == "bacon-watts":
-        return [("a0", float(np.interp(n[0] + 0.7 * span, n, q)), -inf, inf, True), ("a1", float(slope), -inf, inf, True),
-                ("a2", 0.0, -inf, inf, True), ("n0", float(n[0] + 0.7 * span), float(n[0]), float(n[-1]), True),
+        return [("a0", float(np.interp(n[0] + 0.7 * span, n, q)), -inf, inf, True),
+                ("a1", float(slope), -inf, inf, True), ("a2", 0.0, -inf, inf, True), ("n0", float(n[0] + 0.7 * span), float(n[0]), float(n[-1]), True),
                 ("gamma", max(1e-3 * span, 1e-6), -inf, inf, False)]
     raise ValidationError(f"unknown fade model {model!r}")  # pragma: no cover - guarded by callers
 
@@ -179,7 +177,8 @@ def _solve(model: str, n: np.ndarray, q: np.ndarray, spec: Spec) -> Solution:
     def resid(p: np.ndarray) -> np.ndarray:
         vals = _full(model, {**fixed, **dict(zip(fnames, p, strict=True))})
         with np.errstate(all="ignore"):
-            return np.asarray(func(n, **_kernel_kwargs(model, vals)), float) - q
+            out: np.ndarray = np.asarray(func(n, **_kernel_kwargs(model, vals)), float) - q
+        return out
 
     lo = [s[2] for s in free]
     hi = [s[3] for s in free]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import xarray as xr
@@ -323,6 +323,19 @@ def _solve_lmfit(cm: Compiled, x: np.ndarray, y: np.ndarray, background: str, we
         bg = bg_static
     return Solution(vec, cov, pk, bg, bool(res.success), f"lmfit: {res.message}", chisqr, float(res.redchi),
                     int(res.nfev), bgp)
+
+
+@overload
+def fit(spectrum: XPSSpectrum, model: str | Sequence[Peak], *, background: str = ..., energy_range: Any = ...,
+        charge_shift: Any = ..., monte_carlo: int = ..., seed: int = ..., min_snr: float = ..., params: Any = ...,
+        method: str = ..., dask: bool | None = ..., client: Any = ..., binding_energy: Any = ...) -> XPSFit: ...
+
+
+@overload
+def fit(spectrum: xr.DataArray | np.ndarray, model: str | Sequence[Peak], *, background: str = ...,
+        energy_range: Any = ..., charge_shift: Any = ..., monte_carlo: int = ..., seed: int = ...,
+        min_snr: float = ..., params: Any = ..., method: str = ..., dask: bool | None = ..., client: Any = ...,
+        binding_energy: Any = ...) -> XPSStackFit: ...
 
 
 def fit(spectrum: Any, model: str | Sequence[Peak], *, background: str = "shirley", energy_range: Any = None,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+
 import numpy as np
 from scipy import stats
 

@@ -79,7 +79,7 @@ def test_results_round_trip_storage(tmp_path) -> None:
                                 powder=True)
     back = ns.load(ns.save(t, tmp_path / "t.nc"))
     assert isinstance(back, Thickness) and float(back) == float(t)
-    assert back.stderr == t.stderr and back.note == t.note and back.method == t.method
+    assert back.value_stderr == t.value_stderr and back.note == t.note and back.method == t.method
     r = ns.thickness.deposition_rate([1, 2, 3], [0.5, 1.0, 1.6])
     assert ns.load(ns.save(r, tmp_path / "r.nc")) == r
     ds = ns.thickness.cross_check({"A(3)-NCM": {"a": (2.0, 0.1), "b": 2.2}})
