@@ -55,11 +55,12 @@ SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitEr
  'ncmsurf.sims': ['CloseMassWarning', 'FRAGMENTS', 'Interface', 'check_fragments', 'close_pairs', 'fragment_mass',
                   'fragment_table', 'integrate', 'interface', 'normalize', 'parse_formula', 'time_to_depth',
                   'with_sputter_rate'],
- 'ncmsurf.thickness': ['ArxpsResult', 'DepositionRate', 'DisagreementWarning', 'Thickness', 'cross_check',
+ 'ncmsurf.thickness': ['ArxpsResult', 'DepositionRate', 'DisagreementWarning', 'EPSILON_0', 'POWDER_NOTE',
+                       'Thickness', 'Z_THRESHOLD', 'cross_check',
                        'deposition_rate', 'deposition_rates', 'effective_attenuation_length', 'from_arxps',
                        'from_attenuation', 'from_capacitance', 'from_ratio', 'imfp_tpp2m', 'overlayer_ratio'],
  'ncmsurf.xps': ['CasaComponent', 'CasaRegion', 'ChargeReferenceWarning', 'Doublet', 'Peak', 'Satellite', 'XPSFit',
-                 'casa_regions', 'charge_correct', 'doniach_sunjic', 'fit', 'fit_stack', 'gaussian', 'gl', 'la',
+                 'XPSStackFit', 'casa_regions', 'charge_correct', 'doniach_sunjic', 'fit', 'fit_stack', 'gaussian', 'gl', 'la',
                  'line_table', 'linear', 'lorentzian', 'make_params', 'preset_info', 'preset_model', 'presets',
                  'pseudo_voigt', 'quantify', 'register_rsf', 'rsf_sets', 'sgl', 'shirley', 'tougaard', 'voigt']}
 
