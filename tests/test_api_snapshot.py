@@ -60,7 +60,8 @@ SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitEr
                        'deposition_rate', 'deposition_rates', 'effective_attenuation_length', 'from_arxps',
                        'from_attenuation', 'from_capacitance', 'from_ratio', 'imfp_tpp2m', 'overlayer_ratio'],
  'ncmsurf.xps': ['CasaComponent', 'CasaRegion', 'ChargeReferenceWarning', 'Doublet', 'Peak', 'Satellite', 'XPSFit',
-                 'XPSStackFit', 'casa_regions', 'charge_correct', 'doniach_sunjic', 'fit', 'fit_stack', 'gaussian', 'gl', 'la',
+                 'XPSStackFit', 'casa_regions', 'charge_correct', 'doniach_sunjic', 'fit', 'fit_stack', 'gaussian',
+                 'gl', 'la',
                  'line_table', 'linear', 'lorentzian', 'make_params', 'preset_info', 'preset_model', 'presets',
                  'pseudo_voigt', 'quantify', 'register_rsf', 'rsf_sets', 'sgl', 'shirley', 'tougaard', 'voigt']}
 

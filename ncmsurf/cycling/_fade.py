@@ -22,19 +22,20 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
 from ncmsurf.core.errors import FitError, ValidationError
 from ncmsurf.core.fitting import Solution, check_bounds, check_identifiable, check_runs, least_squares
-from ncmsurf.core.results import FitResult, Quality, register_citation
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+from ncmsurf.core.results import Quality, register_citation
+from ncmsurf.cycling._fade_laws import DERIVED, FADE_MODELS, _double_bacon_watts, fade_law
+from ncmsurf.cycling._fade_result import FadeFit
 
 __all__ = ["FADE_MODELS", "FadeFit", "fade_law", "fit_fade"]
+
+# the laws and the result live in _fade_laws and _fade_result; this module fits
 
 register_citation(
     "bacon-watts",
@@ -48,78 +49,8 @@ register_citation(
     "in capacity degradation curves of lithium-ion cells, Energy and AI 1 (2020) 100006.")
 
 
-# ----------------------------------------------------------------- kernels
-def _linear(n: np.ndarray, q0: Any, a: Any) -> np.ndarray:
-    return q0 - a * n  # type: ignore[no-any-return]
-
-
-def _exponential(n: np.ndarray, q0: Any, k: Any) -> np.ndarray:
-    return q0 * np.exp(-k * n)  # type: ignore[no-any-return]
-
-
-def _double_exponential(n: np.ndarray, a1: Any, k1: Any, a2: Any, k2: Any) -> np.ndarray:
-    return a1 * np.exp(-k1 * n) + a2 * np.exp(-k2 * n)  # type: ignore[no-any-return]
-
-
-def _power(n: np.ndarray, q0: Any, a: Any, z: Any) -> np.ndarray:
-    return q0 * (1.0 - a * np.power(n, z))  # type: ignore[no-any-return]
-
-
-def _sqrt_linear(n: np.ndarray, q0: Any, a: Any, b: Any) -> np.ndarray:
-    return q0 - a * np.sqrt(n) - b * n  # type: ignore[no-any-return]
-
-
-def _logarithmic(n: np.ndarray, q0: Any, a: Any) -> np.ndarray:
-    return q0 - a * np.log1p(n)  # type: ignore[no-any-return]
-
-
-def _bacon_watts(n: np.ndarray, a0: Any, a1: Any, a2: Any, n0: Any, gamma: Any) -> np.ndarray:
-    x = n - n0
-    return a0 + a1 * x + a2 * x * np.tanh(x / gamma)  # type: ignore[no-any-return]
-
-
-def _double_bacon_watts(n: np.ndarray, a0: Any, a1: Any, a2: Any, a3: Any, n0: Any, n2: Any,
-                        gamma: Any) -> np.ndarray:
-    x0 = n - n0
-    x2 = n - n2
-    return a0 + a1 * x0 + a2 * x0 * np.tanh(x0 / gamma) + a3 * x2 * np.tanh(x2 / gamma)  # type: ignore[no-any-return]
-
-
-FADE_MODELS: dict[str, tuple[Callable[..., np.ndarray], tuple[str, ...], str]] = {
-    "linear": (_linear, ("q0", "a"), "Q = q0 - a n"),
-    "exponential": (_exponential, ("q0", "k"), "Q = q0 exp(-k n)"),
-    "double-exponential": (_double_exponential, ("a1", "k1", "a2", "k2"),
-                           "Q = a1 exp(-k1 n) + a2 exp(-k2 n), k2 >= k1"),
-    "power": (_power, ("q0", "a", "z"), "Q = q0 (1 - a n^z)"),
-    "sqrt-linear": (_sqrt_linear, ("q0", "a", "b"), "Q = q0 - a sqrt(n) - b n"),
-    "logarithmic": (_logarithmic, ("q0", "a"), "Q = q0 - a ln(1 + n)"),
-    "bacon-watts": (_bacon_watts, ("a0", "a1", "a2", "n0", "gamma"),
-                    "Q = a0 + a1 (n - n0) + a2 (n - n0) tanh((n - n0)/gamma); knee at n0"),
-}
-"""Model name → (kernel, parameter names, formula)."""
-
-
-def fade_law(model: str, cycle: Any, **params: float) -> np.ndarray:
-    """Evaluate a fade model at ``cycle`` with the given parameters.
-
-    Examples
-    --------
-    >>> fade_law("exponential", [0, 100], q0=200.0, k=0.001).round(2).tolist()
-    [200.0, 180.97]
-    """
-    if model not in FADE_MODELS:
-        raise ValidationError(f"model: expected one of {sorted(FADE_MODELS)}, got {model!r}")
-    func, names, _ = FADE_MODELS[model]
-    missing = [p for p in names if p not in params]
-    if missing:
-        raise ValidationError(f"fade law {model!r}: missing parameter(s) {missing}")
-    return np.asarray(func(np.asarray(cycle, dtype=float), **{p: params[p] for p in names}), dtype=float)
-
-
 # -------------------------------------------------------------- parameters
 Spec = list[tuple[str, float, float, float, bool]]  # name, start, lower, upper, vary
-DERIVED = {"double-exponential": {"k2": ("k1", "dk")}}
-"""Parameters computed from the solved ones (``k2 = k1 + dk`` keeps ``k2 >= k1``)."""
 RUNS_ALPHA = 1e-3
 MAX_CONDITION = 1e12
 WEIGHT_NOTE = 0.95
@@ -150,7 +81,8 @@ def _spec(model: str, n: np.ndarray, q: np.ndarray) -> Spec:
                 ("a", drop * span / max(math.log1p(float(n[-1])), 1e-9), -inf, inf, True)]
     if model == "bacon-watts":
         return [("a0", float(np.interp(n[0] + 0.7 * span, n, q)), -inf, inf, True),
-                ("a1", float(slope), -inf, inf, True), ("a2", 0.0, -inf, inf, True), ("n0", float(n[0] + 0.7 * span), float(n[0]), float(n[-1]), True),
+                ("a1", float(slope), -inf, inf, True), ("a2", 0.0, -inf, inf, True),
+                ("n0", float(n[0] + 0.7 * span), float(n[0]), float(n[-1]), True),
                 ("gamma", max(1e-3 * span, 1e-6), -inf, inf, False)]
     raise ValidationError(f"unknown fade model {model!r}")  # pragma: no cover - guarded by callers
 
@@ -233,276 +165,6 @@ def _knee_onset(n: np.ndarray, q: np.ndarray, knee: float, gamma: float) -> floa
 def _aic_bic(chi2: float, npts: int, k: int) -> tuple[float, float]:
     c = max(chi2, 1e-300)
     return npts * math.log(c / npts) + 2 * k, npts * math.log(c / npts) + math.log(npts) * k
-
-
-# ----------------------------------------------------------------- Monte Carlo of a law's parameters
-def _draws(model: str, names: list[str], values: np.ndarray, cov: np.ndarray, varied: list[str], size: int,
-           rng: np.random.Generator) -> dict[str, np.ndarray] | None:
-    idx = [names.index(v) for v in varied]
-    c = cov[np.ix_(idx, idx)]
-    if c.size == 0 or not np.all(np.isfinite(c)):
-        return None
-    mean = values[idx]
-    c = 0.5 * (c + c.T)
-    try:
-        wv, vv = np.linalg.eigh(c)
-    except np.linalg.LinAlgError:
-        return None
-    # rounding can leave tiny negative eigenvalues; the draws use the nearest positive semi-definite matrix
-    samples = mean + (rng.standard_normal((size, mean.size)) * np.sqrt(np.clip(wv, 0, None))) @ vv.T
-    base = {k: np.full((size, 1), float(v)) for k, v in zip(names, values, strict=True)}
-    for j, k in enumerate(varied):
-        base[k] = samples[:, j:j + 1]
-    for name, (a, b) in DERIVED.get(model, {}).items():
-        base[name] = base[a] + base[b]
-    return base
-
-
-def _crossing(model: str, fraction: float, params: Mapping[str, Any], grid: np.ndarray, first: float) -> np.ndarray:
-    func = FADE_MODELS[model][0]
-    kw = {k: params[k] for k in FADE_MODELS[model][1]}
-    with np.errstate(all="ignore"):  # extreme Monte Carlo draws may overflow; they never cross then
-        q0 = func(np.array([first]), **kw)
-        qg = func(grid[None, :], **kw)
-    target = fraction * q0
-    below = qg <= target
-    has = below.any(axis=-1)
-    j = np.argmax(below, axis=-1)
-    jm = np.maximum(j - 1, 0)
-    rows = np.arange(qg.shape[0])
-    y0, y1 = qg[rows, jm], qg[rows, j]
-    x0, x1 = grid[jm], grid[j]
-    tt = target[:, 0] if np.ndim(target) == 2 else np.full(qg.shape[0], float(np.ravel(target)[0]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.where(y1 != y0, x0 + (tt - y0) * (x1 - x0) / (y1 - y0), x1)
-    x = np.where(j == 0, grid[0], x)
-    return np.where(has, x, np.inf)  # type: ignore[no-any-return]
-
-
-# ------------------------------------------------------------------ result
-class FadeFit(FitResult):
-    """Result of :func:`fit_fade`; an :class:`ncmsurf.FitResult`.
-
-    Attributes
-    ----------
-    model : str
-        Fitted law name.
-    params : dict of str to float
-        Parameter values (``values`` of the base; a new dict).
-    stderr : dict of str to float
-        Standard errors (NaN when not estimable; 0 for fixed parameters).
-    varied : tuple of str
-        Names of the parameters the solver varied.
-    aic, bic, redchi : float
-        Information criteria and reduced chi-square on all points.
-    cycle, capacity : ndarray
-        The data fitted (read-only).
-    knee, knee_onset : float or None
-        Bacon–Watts knee and knee onset (other laws: None).
-    candidates : dict
-        For ``model="auto"``: law → (AIC, hold-out RMSE) of every law tried.
-    weights : dict
-        For ``model="auto"``: Akaike weight of each law kept for averaging.
-    units : str
-        Capacity units.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> n = np.arange(1, 101.0)
-    >>> fit = fit_fade(n, 200 * np.exp(-0.002 * n), model="exponential")
-    >>> round(fit.params["k"], 6), round(fit.cycles_to(0.8)[0], 1)
-    (0.002, 112.6)
-    """
-
-    __slots__ = ()
-
-    @property
-    def params(self) -> dict[str, float]:
-        """Parameter values by name."""
-        return self.values
-
-    @property
-    def varied(self) -> tuple[str, ...]:
-        """Parameters the solver varied."""
-        return tuple(json.loads(str(self._ds.attrs["varied"])))
-
-    @property
-    def aic(self) -> float:
-        """Akaike information criterion, n ln(χ²/n) + 2k."""
-        return float(self._ds.attrs["aic"])
-
-    @property
-    def bic(self) -> float:
-        """Bayesian information criterion, n ln(χ²/n) + k ln n."""
-        return float(self._ds.attrs["bic"])
-
-    @property
-    def redchi(self) -> float:
-        """Reduced chi-square (capacity units squared)."""
-        return float(self._ds.attrs["redchi"])
-
-    @property
-    def cycle(self) -> np.ndarray:
-        """Cycles fitted."""
-        return self._ds["cycle"].values  # type: ignore[no-any-return]
-
-    @property
-    def capacity(self) -> np.ndarray:
-        """Capacities fitted."""
-        return self._ds["capacity"].values  # type: ignore[no-any-return]
-
-    @property
-    def units(self) -> str:  # type: ignore[override]
-        """Capacity units (the base's per-parameter units are in :attr:`param_units`)."""
-        return str(self._ds.attrs.get("capacity_units", ""))
-
-    @property
-    def param_units(self) -> dict[str, str]:
-        """Unit of each parameter."""
-        return FitResult.units.fget(self)  # type: ignore[attr-defined,no-any-return]
-
-    @property
-    def knee(self) -> float | None:
-        """Bacon–Watts knee (cycle), or None."""
-        k = float(self._ds.attrs.get("knee", math.nan))
-        return None if math.isnan(k) else k
-
-    @property
-    def knee_onset(self) -> float | None:
-        """Knee onset (cycle), or None."""
-        k = float(self._ds.attrs.get("knee_onset", math.nan))
-        return None if math.isnan(k) else k
-
-    def _cands(self) -> dict[str, dict[str, Any]]:
-        return cast_dict(json.loads(str(self._ds.attrs.get("candidate_fits", "{}"))))
-
-    @property
-    def candidates(self) -> dict[str, tuple[float, float]]:
-        """Law → (AIC, hold-out RMSE) of every law tried by ``model="auto"``."""
-        return {k: (float(v["aic"]), float(v["rmse"])) for k, v in self._cands().items()}
-
-    @property
-    def weights(self) -> dict[str, float]:
-        """Akaike weights of the laws averaged over (empty unless ``model="auto"``)."""
-        return {k: float(v["weight"]) for k, v in self._cands().items() if float(v["weight"]) > 0}
-
-    @property
-    def covariance_matrix(self) -> np.ndarray:
-        """Covariance as a plain array over :attr:`names`."""
-        return np.asarray(self._ds["covariance"].values, float)
-
-    def predict(self, cycle: Any) -> np.ndarray:
-        """Fitted capacity at ``cycle``."""
-        return fade_law(self.model, np.asarray(cycle, dtype=float), **self.values)
-
-    def _limit(self) -> float:
-        c = self.cycle
-        return float(c[0] + 3.0 * (c[-1] - c[0] + 1.0))
-
-    def cycles_to_reason(self, fraction: float = 0.8) -> str:
-        """Why :meth:`cycles_to` gives None for ``fraction`` (empty string when it gives a value)."""
-        return self._cycles_to(fraction)[1]
-
-    @property
-    def reason(self) -> str:
-        """:meth:`cycles_to_reason` at 80 %."""
-        return self.cycles_to_reason(0.8)
-
-    def cycles_to(self, fraction: float = 0.8) -> tuple[float, float, float] | None:
-        """Cycle at which the fitted capacity falls to ``fraction`` of its first-cycle value.
-
-        Returns
-        -------
-        tuple of float or None
-            (value, low, high) with a 95 % interval (Monte Carlo over the
-            parameter covariance, seeded). For ``model="auto"`` the interval
-            is model-averaged: the draws come from every law kept by the
-            hold-out, in proportion to its Akaike weight, so it includes the
-            uncertainty of the choice of law. ``high`` is ``inf`` when the
-            upper bound lies beyond 3x the data. None when the crossing is not
-            reached within 3x the cycles measured or the fit failed;
-            :meth:`cycles_to_reason` says why.
-        """
-        return self._cycles_to(fraction)[0]
-
-    def _cycles_to(self, fraction: float) -> tuple[tuple[float, float, float] | None, str]:
-        fraction = float(fraction)
-        if not 0 < fraction < 1:
-            raise ValidationError(f"fraction: must be in (0, 1), got {fraction}")
-        if not self.quality:
-            return None, f"the fit failed: {self.message}"
-        c = self.cycle
-        limit = self._limit()
-        far = float(c[0] + 100.0 * (limit - c[0]))
-        wide = np.concatenate((np.linspace(float(c[0]), limit, 1501)[:-1], np.geomspace(limit, far, 500)))
-        value = float(_crossing(self.model, fraction, self.values, wide, float(c[0]))[0])
-        if not math.isfinite(value):
-            return None, (f"the fitted {self.model} law does not fall to {fraction:.0%} of the first-cycle "
-                          f"capacity before cycle {far:g}")
-        if value > limit:
-            return None, (f"the {fraction:.0%} crossing (cycle {value:.0f}) lies beyond about 3x the data "
-                          f"(cycles {c[0]:g}-{c[-1]:g}); extrapolating that far is not supported")
-        rng = np.random.default_rng(20240611)
-        size = 4000
-        members: list[tuple[str, list[str], np.ndarray, np.ndarray, list[str], int]] = []
-        w = self.weights
-        if len(w) > 1:
-            for m, d in self._cands().items():
-                k = int(round(size * float(d["weight"])))
-                if k > 0:
-                    members.append((m, list(d["names"]), np.asarray(d["values"], float),
-                                    np.asarray(d["cov"], float), list(d["varied"]), k))
-        else:
-            members.append((self.model, self.names, np.asarray(self._ds["value"].values, float),
-                            self.covariance_matrix, list(self.varied), size))
-        xs_all = []
-        for m, names, vals, cov, varied, k in members:
-            dr = _draws(m, names, vals, cov, varied, k, rng)
-            if dr is None:
-                if m == self.model:
-                    return (value, float("nan"), float("nan")), ""
-                continue
-            # in blocks: the same numbers as all at once, without a draws x grid array of ~1 GB
-            xs_all.append(np.concatenate([_crossing(m, fraction, {a: v[i:i + 250] for a, v in dr.items()}, wide,
-                                                    float(c[0])) for i in range(0, k, 250)]))
-        xs = np.concatenate(xs_all)
-        xs = np.where(np.isnan(xs), np.inf, xs)  # a draw the law cannot be evaluated at never crosses
-        low = float(np.percentile(xs, 2.5, method="inverted_cdf"))
-        high = float(np.percentile(xs, 97.5, method="inverted_cdf"))
-        if high > limit:
-            high = float("inf")
-        return (value, low, high), ""
-
-    def _report_extra(self) -> list[str]:
-        out = [f"AIC {self.aic:.5g}, BIC {self.bic:.5g}, reduced chi-square {self.redchi:.4g}"]
-        if self.weights:
-            out.append("Akaike weights: " + ", ".join(f"{k} {v:.2f}" for k, v in self.weights.items()))
-        return out
-
-    def plot(self, ax: Axes | None = None, **kw: Any) -> Axes:
-        """Capacity against cycle with the fitted law (matplotlib)."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots()
-        c = self.cycle
-        ax.plot(c, self.capacity, "o", ms=3, label="data", **kw)
-        grid = np.linspace(c[0], c[-1], 400)
-        ax.plot(grid, self.predict(grid), "-", label=f"{self.model} fit")
-        if self.knee is not None:
-            ax.axvline(self.knee, ls="--", color="0.5", label="knee")
-        ax.set_xlabel("cycle")
-        ax.set_ylabel(f"capacity ({self.units})" if self.units else "capacity")
-        ax.legend()
-        return ax
-
-
-
-
-def cast_dict(x: Any) -> dict[str, dict[str, Any]]:
-    """JSON object → typed dict (a no-op at run time)."""
-    return x  # type: ignore[no-any-return]
 
 
 # ----------------------------------------------------------------- fitting
@@ -752,3 +414,4 @@ def fit_fade(cycle: Any, capacity: Any, *, model: str = "auto", holdout: float =
     sol, spec = fits[chosen]
     return _to_fit(chosen, sol, spec, n, q, units, notes=notes, candidates=cands, weight=wc,
                    message=sol.message + note + drop_msg)
+

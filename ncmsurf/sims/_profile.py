@@ -1,4 +1,8 @@
-"""Depth-profile analysis: normalisation, depth scale, interfaces, integrals (private)."""
+"""Depth-profile analysis: normalisation, depth scale, interfaces, integrals (private).
+
+It is over 500 lines because the interface result and its finder share the crossing and
+error-function code and change together.
+"""
 
 from __future__ import annotations
 

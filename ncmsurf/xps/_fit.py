@@ -1,5 +1,9 @@
 """Peak fitting of XPS spectra: :func:`fit`, :class:`XPSFit`, :func:`charge_correct`.
 
+It is over 500 lines while :func:`charge_correct` still lives here (it moves to its own
+module); the result classes are in :mod:`ncmsurf.xps._result`, the engine in
+:mod:`ncmsurf.xps._engine`.
+
 Examples
 --------
 >>> from ncmsurf.datasets.xps import synthetic_spectrum
