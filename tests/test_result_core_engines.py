@@ -106,3 +106,21 @@ def test_renamed_accessors() -> None:
     r = CASES["DepositionRate"]()
     rate, low, high = r
     assert low < rate < high and r.rate_stderr > 0
+
+
+def test_files_from_before_the_result_core_still_load() -> None:
+    import xarray as xr
+
+    # the attribute-only layouts older versions wrote
+    t = ns.thickness.Thickness.from_dataset(xr.Dataset(attrs={"value": 2.0, "stderr": 0.1, "method": "hill",
+                                                              "note": "", "units": "nm"}))
+    assert isinstance(t, ns.thickness.Thickness) and (t.value, t.value_stderr) == (2.0, 0.1)
+    assert t.quality.level == "suspect" and t.quality.codes == ["input"]  # the checks were never run
+    c = ns.eds.Coverage.from_dataset(xr.Dataset(attrs={"element": "Al", "fraction": 0.7, "n_particle": 100,
+                                                       "n_covered": 70, "threshold": 5.0, "reason": ""}))
+    assert c.fraction == 0.7 and c.n_covered == 70
+    itf = ns.sims.Interface.from_dataset(xr.Dataset(attrs={
+        "fragment": "AlO2-", "time": 80.0, "width_16_84": 9.9, "level": 0.5, "direction": "falling",
+        "plateau": 1000.0, "background": 1.0, "reason": "", "success": 1, "method": "crossing",
+        "time_stderr": 0.2, "width_stderr": 0.3, "depth": 4.0, "width_depth": 0.495, "sputter_rate": 0.05}))
+    assert itf.depth == pytest.approx(4.0) and itf.depth_stderr == pytest.approx(0.01)

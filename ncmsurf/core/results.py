@@ -76,6 +76,7 @@ __all__ = [
     "Reason",
     "ScalarResult",
     "citations",
+    "legacy_quality",
     "register_citation",
     "register_reason_code",
     "result_types",
@@ -905,6 +906,21 @@ class FitResult:
             + (f"<details><summary>references</summary><ul>{refs}</ul></details>" if refs else "")
             + "</div>"
         )
+
+
+def legacy_quality(success: bool, message: str = "") -> Quality:
+    """The verdict given to a result stored before verdicts existed: failed if it failed, else suspect.
+
+    Its checks were not run, so it is never called good.
+
+    Examples
+    --------
+    >>> legacy_quality(True).level, legacy_quality(False, "max nfev").codes
+    ('suspect', ['not_converged'])
+    """
+    if not success:
+        return Quality("failed", [("not_converged", message or "the fit did not succeed")])
+    return Quality("suspect", [("input", "stored by an older ncmsurf without a verdict: the checks were not run")])
 
 
 class ScalarResult(FitResult):

@@ -262,7 +262,7 @@ def fit_fade(cycle: Any, capacity: Any, *, model: str = "auto", holdout: float =
         Cycle numbers (increasing; cycles whose capacity is NaN, zero or
         negative are left out, with the ``partial_data`` reason).
     capacity : array_like or pint.Quantity
-        Capacities (any one unit; a Quantity keeps its unit in ``.units``).
+        Capacities (any one unit; a Quantity keeps its unit in ``.capacity_units``).
     model : str
         One of ``"linear"``, ``"exponential"``, ``"double-exponential"``,
         ``"power"``, ``"sqrt-linear"``, ``"logarithmic"``,

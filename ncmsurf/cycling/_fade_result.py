@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import xarray as xr
 
 from ncmsurf.core.errors import ValidationError
-from ncmsurf.core.results import FitResult
+from ncmsurf.core.results import FitResult, legacy_quality
 from ncmsurf.cycling._fade_laws import DERIVED, FADE_MODELS, fade_law
 
 if TYPE_CHECKING:
@@ -90,8 +91,8 @@ class FadeFit(FitResult):
         For ``model="auto"``: law → (AIC, hold-out RMSE) of every law tried.
     weights : dict
         For ``model="auto"``: Akaike weight of each law kept for averaging.
-    units : str
-        Capacity units.
+    capacity_units : str
+        Capacity units (``units`` is the base's per-parameter unit dict).
 
     Examples
     --------
@@ -104,6 +105,38 @@ class FadeFit(FitResult):
     """
 
     __slots__ = ()
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the layout of older files)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
+        a = ds.attrs
+        names = [str(x) for x in ds["param"].values]
+        varied = [str(x) for x in ds["varied"].values]
+        vals = np.asarray(ds["param_value"].values, float)
+        se = np.asarray(ds["param_stderr"].values, float)
+        cov = np.diag(np.where(np.isfinite(se), se**2, np.nan))
+        idx = [names.index(v) for v in varied]
+        cov[np.ix_(idx, idx)] = np.asarray(ds["covariance"].values, float)
+        free = [n in varied or np.isfinite(se[i]) and se[i] > 0 for i, n in enumerate(names)]
+        ok = bool(int(a["success"]))
+
+        def num(x: object) -> float:
+            return math.nan if isinstance(x, str) else float(x)  # type: ignore[arg-type]
+        cm = np.atleast_1d(a.get("candidate_models", []))
+        ca = np.atleast_1d(a.get("candidate_aic", []))
+        cr = np.atleast_1d(a.get("candidate_holdout_rmse", []))
+        cands = {str(m): {"aic": float(x), "rmse": float(y), "weight": 0.0} for m, x, y in zip(cm, ca, cr, strict=True)}
+        return cls.build(names=names, values=vals, covariance=cov, stderr=se, free=free, success=ok,
+                         message=str(a["message"]), quality=legacy_quality(ok, str(a["message"])),
+                         model=str(a["model"]), data_vars={"capacity": ("point", ds["capacity"].values)},
+                         coords={"cycle": ("point", ds["cycle"].values)},
+                         attrs={"aic": float(a["aic"]), "bic": float(a["bic"]), "redchi": float(a["redchi"]),
+                                "varied": json.dumps(varied), "knee": num(a["knee"]),
+                                "knee_onset": num(a["knee_onset"]), "capacity_units": str(a.get("units", "")),
+                                "candidate_fits": json.dumps(cands), "formula": FADE_MODELS[str(a["model"])][2],
+                                "weight": math.nan})
 
     @property
     def params(self) -> dict[str, float]:
@@ -141,14 +174,9 @@ class FadeFit(FitResult):
         return self._ds["capacity"].values  # type: ignore[no-any-return]
 
     @property
-    def units(self) -> str:  # type: ignore[override]
-        """Capacity units (the base's per-parameter units are in :attr:`param_units`)."""
+    def capacity_units(self) -> str:
+        """Capacity units of the data (``.units`` before the result core; now the base's unit dict)."""
         return str(self._ds.attrs.get("capacity_units", ""))
-
-    @property
-    def param_units(self) -> dict[str, str]:
-        """Unit of each parameter."""
-        return FitResult.units.fget(self)  # type: ignore[attr-defined,no-any-return]
 
     @property
     def knee(self) -> float | None:
@@ -281,7 +309,7 @@ class FadeFit(FitResult):
         if self.knee is not None:
             ax.axvline(self.knee, ls="--", color="0.5", label="knee")
         ax.set_xlabel("cycle")
-        ax.set_ylabel(f"capacity ({self.units})" if self.units else "capacity")
+        ax.set_ylabel(f"capacity ({self.capacity_units})" if self.capacity_units else "capacity")
         ax.legend()
         return ax
 

@@ -10,11 +10,12 @@ import math
 from typing import Any
 
 import numpy as np
+import xarray as xr
 from scipy import ndimage
 
 from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.models import ElementMap
-from ncmsurf.core.results import Quality, ScalarResult, register_citation
+from ncmsurf.core.results import FitResult, Quality, ScalarResult, legacy_quality, register_citation
 
 __all__ = ["Coverage", "ShellWidth", "Uniformity", "correlation", "coverage", "otsu_threshold", "particle_mask",
            "radial_profile", "shell_width", "uniformity"]
@@ -183,6 +184,16 @@ class Coverage(ScalarResult):
                          attrs={"element": element, "n_particle": int(n_particle), "n_covered": int(n_covered),
                                 "threshold": float(threshold)})
 
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the attribute-only form of older files)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
+        a = ds.attrs
+        out = cls.make(str(a["element"]), float(a["fraction"]), int(a["n_particle"]), int(a["n_covered"]),
+                       float(a["threshold"]), str(a["reason"]))
+        return out if out.reason else out.replace(quality=legacy_quality(True))
+
     @property
     def element(self) -> str:
         """Coating element."""
@@ -283,6 +294,16 @@ class Uniformity(ScalarResult):
                          units=["", ""], success=not reason, message=reason, quality=_quality(reason, suspect),
                          model="binned-cv", attrs={"element": element, "reference": reference,
                                                    "n_bins": int(n_bins), "bin_size": int(bin_size)})
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the attribute-only form of older files)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
+        a = ds.attrs
+        out = cls.make(str(a["element"]), str(a["reference"]), float(a["cv"]), float(a["mean_ratio"]),
+                       int(a["n_bins"]), int(a["bin_size"]), str(a["reason"]))
+        return out if out.reason else out.replace(quality=legacy_quality(True))
 
     @property
     def element(self) -> str:
@@ -513,6 +534,16 @@ class ShellWidth(ScalarResult):
         return cls.build(names=["fwhm", "peak_radius"], values=[fwhm, peak_radius], stderr=[se, se / math.sqrt(2)],
                          units=[unit, unit], success=not reason, message=reason, quality=_quality(reason),
                          model="radial-fwhm", attrs={"element": element, "unit": unit})
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the attribute-only form of older files)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
+        a = ds.attrs
+        out = cls.make(str(a["element"]), float(a["fwhm"]), float(a["peak_radius"]), str(a["unit"]),
+                       str(a["reason"]))
+        return out if out.reason else out.replace(quality=legacy_quality(True))
 
     @property
     def element(self) -> str:

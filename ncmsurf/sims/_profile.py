@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.fitting import propagate
 from ncmsurf.core.models import DepthProfile
-from ncmsurf.core.results import FitResult, Quality
+from ncmsurf.core.results import FitResult, Quality, legacy_quality
 from ncmsurf.core.units import array_magnitude, magnitude
 
 __all__ = ["Interface", "integrate", "interface", "normalize", "time_to_depth", "with_sputter_rate"]
@@ -207,6 +208,20 @@ class Interface(FitResult):
                          attrs={"fragment": fragment, "level": float(level), "direction": direction,
                                 "plateau": float(plateau), "background_level": float(background),
                                 "method": method, "has_rate": int(sputter_rate is not None)})
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the attribute-only form of older files)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
+        a = ds.attrs
+        out = cls.make(str(a["fragment"]), float(a["time"]), float(a["width_16_84"]), level=float(a["level"]),
+                       direction=str(a["direction"]), plateau=float(a["plateau"]), background=float(a["background"]),
+                       method=str(a.get("method", "crossing")), time_stderr=float(a.get("time_stderr", np.nan)),
+                       width_stderr=float(a.get("width_stderr", np.nan)),
+                       sputter_rate=None if "sputter_rate" not in a else float(a["sputter_rate"]),
+                       reason="" if bool(a["success"]) else str(a["reason"]) or "no interface")
+        return out if not out.success else out.replace(quality=legacy_quality(True))
 
     def _opt(self, name: str) -> float | None:
         return self.values[name] if name in self.names else None

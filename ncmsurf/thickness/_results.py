@@ -19,8 +19,9 @@ import math
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
-from ncmsurf.core.results import FitResult, ScalarResult
+from ncmsurf.core.results import FitResult, ScalarResult, legacy_quality
 
 __all__ = ["ArxpsResult", "DepositionRate", "Thickness"]
 
@@ -63,6 +64,16 @@ class Thickness(ScalarResult):
                          quality=Quality.from_checks(suspect=suspect or []),
                          message="" if stderr is not None else "no input uncertainty given: stderr unknown",
                          source=inputs or {}, attrs={"method": str(method), "note": str(note)})
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the attribute-only form of older files)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
+        a = ds.attrs
+        out = cls.make(float(a["value"]), stderr=None if "stderr" not in a else float(a["stderr"]),
+                       method=str(a.get("method", "")), note=str(a.get("note", "")))
+        return out.replace(quality=legacy_quality(True))
 
     @property
     def method(self) -> str:
@@ -116,6 +127,20 @@ class ArxpsResult(FitResult):
         return super().__eq__(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the layout of older files)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
+        a = ds.attrs
+        se, se0 = float(a["stderr"]), float(a["bulk_ratio_stderr"])
+        return cls.build(names=["thickness", "bulk_ratio"], values=[float(a["thickness"]), float(a["bulk_ratio"])],
+                         stderr=[se, se0], free=[True, se0 > 0], units=["nm", ""], quality=legacy_quality(True),
+                         model="arxps", data_vars={k: ("angle", ds[k].values) for k in ("ratios", "fitted",
+                                                                                          "per_angle")},
+                         coords={"angle": ("angle", ds["angle"].values, {"units": "degree"})},
+                         attrs={"redchi": float(a["redchi"]), "note": str(a.get("note", ""))})
 
     @property
     def thickness(self) -> float:
@@ -222,6 +247,18 @@ class DepositionRate(FitResult):
         return super().__eq__(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the attribute-only form of older files)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
+        a = ds.attrs
+        return cls.build(names=["rate", "intercept"], values=[float(a["rate"]), float(a["intercept"])],
+                         stderr=[float(a["stderr"]), float("nan")], free=[True, float(a["intercept"]) != 0],
+                         units=["nm/min", "nm"], quality=legacy_quality(True),
+                         attrs={"low": float(a["low"]), "high": float(a["high"]), "confidence": 0.95,
+                                "route": str(a.get("method", "")), "n_points": int(a["n_points"])})
 
     @property
     def rate(self) -> float:

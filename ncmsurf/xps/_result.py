@@ -29,7 +29,7 @@ import xarray as xr
 
 from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.fitting import propagate
-from ncmsurf.core.results import FitResult, register_citation
+from ncmsurf.core.results import FitResult, legacy_quality, register_citation
 from ncmsurf.xps._peaks import Peak, component_from_dict
 from ncmsurf.xps._verdict import bits_to_codes
 
@@ -201,6 +201,41 @@ class XPSFit(_Areas):
     """
 
     __slots__ = ()
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the layout of files written before the result core)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
+        a = dict(ds.attrs)
+        names = [str(x) for x in ds["param"].values]
+        free = [bool(x) for x in ds["param_free"].values]
+        fnames = [str(x) for x in ds["free"].values]
+        cov = np.zeros((len(names), len(names)))
+        idx = [names.index(n) for n in fnames]
+        cov[np.ix_(idx, idx)] = np.asarray(ds["covariance"].values, float)
+        comps = np.asarray(ds["component"].values, dtype=str)
+        data_vars = {k: (ds[k].dims, ds[k].values) for k in ("intensity", "best_fit", "background", "components",
+                                                             "area_value", "area_stderr", "area_cov", "is_main",
+                                                             "transmission") if k in ds}
+        ok = bool(a["success"])
+        units = "counts"
+        model = str(a.get("preset", "")) or " + ".join(str(d["name"]) for d in a["model"])
+        return cls.build(
+            names=names, values=ds["param_value"].values, covariance=cov, stderr=ds["param_stderr"].values,
+            free=free, units=[param_unit(n, units) for n in names], success=ok, message=str(a["message"]),
+            quality=legacy_quality(ok, str(a["message"])),
+            citations=["levenberg-trf", *BACKGROUND_CITATIONS.get(str(a["background"]), [])], model=model,
+            sample=str(a.get("sample", "")) or None, data_vars=data_vars,
+            coords={"binding_energy": ("energy", ds["binding_energy"].values), "component": ("component", comps),
+                    "component_b": ("component_b", comps)},
+            attrs={"redchi": float(a["redchi"]), "chisqr": float(a["chisqr"]), "nfev": int(a["nfev"]),
+                   "dof": int(ds.sizes["energy"]) - len(fnames), "background": str(a["background"]),
+                   "preset": str(a.get("preset", "")), "region": str(a.get("region", "")),
+                   "excitation_energy": float(a["excitation_energy"]), "charge_shift": float(a["charge_shift"]),
+                   "energy_range": list(np.atleast_1d(a.get("energy_range", [])).astype(float)),
+                   "stderr_method": str(a.get("stderr_method", "")),
+                   "peak_model": json.dumps(a["model"] if isinstance(a["model"], list) else json.loads(a["model"]))})
 
     # ---- status
     @property
