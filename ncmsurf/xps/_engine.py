@@ -539,7 +539,8 @@ def solve(cm: Compiled, x: np.ndarray, y: np.ndarray, *, background: str = "shir
 
 # ------------------------------------------------------------------ helpers shared by single and stack fits
 def resolve_model(model: str | Sequence[Peak], spectrum_region: str | None = None,
-                  be_range: tuple[float, float] | None = None, shift: float = 0.0) -> tuple[list[Peak], str | None]:
+                  be_range: tuple[float, float] | None = None, shift: float = 0.0,
+                  excitation_energy: float | None = None) -> tuple[list[Peak], str | None]:
     """Turn a preset name or component list into components; check the preset fits the data.
 
     Raises
@@ -549,9 +550,10 @@ def resolve_model(model: str | Sequence[Peak], spectrum_region: str | None = Non
     """
     preset: str | None = None
     if isinstance(model, str):
-        info = preset_info(model)
+        # Auger lines placed for the source; optional neighbour lines outside the data dropped
+        info = preset_info(model, excitation_energy=excitation_energy, be_range=be_range)
         preset = normalize_region(model)
-        comps = preset_model(model)
+        comps = preset_model(model, excitation_energy=excitation_energy, be_range=be_range)
         if spectrum_region is not None and normalize_region(spectrum_region) != preset:
             raise FitError(f"preset {preset!r} does not match the spectrum region {spectrum_region!r}; "
                            f"use the {normalize_region(spectrum_region)!r} preset or pass components")
