@@ -76,9 +76,9 @@ class FadeFit(FitResult):
     model : str
         Fitted law name.
     params : dict of str to float
-        Parameter values (``values`` of the base; a new dict).
-    stderr : dict of str to float
-        Standard errors (NaN when not estimable; 0 for fixed parameters).
+        Parameter values (``values`` of the base; a new dict); the standard
+        errors are the base's ``stderr`` dict (NaN when not estimable, 0 for
+        fixed parameters).
     varied : tuple of str
         Names of the parameters the solver varied.
     aic, bic, redchi : float
