@@ -107,26 +107,37 @@ def flip_bit(data: bytes, bit: int) -> bytes:
     return bytes(b)
 
 
-def load_once(path: Path, original: Any) -> dict[str, Any]:
-    """Load ``path`` and say what came back, how long it took and the peak memory."""
-    size = path.stat().st_size
-    back: Any = None
-    tracemalloc.start()
-    t0 = time.perf_counter()
+def _load(path: Path) -> tuple[str, str, Any]:
     try:
         back = ns.load(path)
     except ns.ReadError as exc:
-        outcome, detail = "error", str(exc)
+        return "error", str(exc), None
     except Exception as exc:  # the property under test: anything else is a finding, recorded with its type
-        outcome, detail = "other", f"{type(exc).__name__}: {exc}"
-    else:
-        outcome, detail = "loaded", ""
-    seconds = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+        return "other", f"{type(exc).__name__}: {exc}", None
+    return "loaded", "", back
+
+
+def load_once(path: Path, original: Any) -> dict[str, Any]:
+    """Load ``path`` and say what came back, how long it took and the peak memory.
+
+    The time is the CPU time of a plain load (the machine is shared, so wall time says little); the
+    memory is the peak that tracemalloc sees during a second, traced load.
+    """
+    size = path.stat().st_size
+    t0, c0 = time.perf_counter(), time.process_time()
+    outcome, detail, back = _load(path)
+    seconds, wall = time.process_time() - c0, time.perf_counter() - t0
+    tracemalloc.start()
+    try:
+        again = _load(path)[0]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    if again != outcome:
+        outcome, detail = "other", f"a second load gave {again}, the first {outcome}"
     if outcome == "loaded":
         outcome, detail = ("exact", "") if same(back, original) else ("silent", repr(back)[:200])
-    return {"outcome": outcome, "detail": detail, "seconds": seconds, "peak": peak, "size": size}
+    return {"outcome": outcome, "detail": detail, "seconds": seconds, "wall": wall, "peak": peak, "size": size}
 
 
 def run_flips(name: str, original: Any, n: int, *, seed: int, headerless: bool, folder: Path) -> list[dict[str, Any]]:
@@ -167,7 +178,7 @@ def test_bit_flips_give_read_error_or_the_original(objects: dict[str, Any], name
     ns.save(original, base)
     clean = load_once(base, original)
     assert clean["outcome"] == "exact"
-    records = run_flips(name, original, 150, seed=len(name), headerless=False, folder=tmp_path)
+    records = run_flips(name, original, 300, seed=len(name), headerless=False, folder=tmp_path)
     s = summary(records)
     assert s["silent"] == 0 and s["other"] == 0, [r for r in records if r["outcome"] in ("silent", "other")][:3]
     assert s["error"] + s["exact"] == s["inputs"]
@@ -177,11 +188,11 @@ def test_bit_flips_give_read_error_or_the_original(objects: dict[str, Any], name
     assert clean["seconds"] < TIME_LIMIT and clean["peak"] < MEMORY_FACTOR * clean["size"], clean
 
 
-@pytest.mark.parametrize("name", ["xps", "eis", "study"])
-def test_bit_flips_without_header_are_caught_by_group_checksums(objects: dict[str, Any], name: str,
+@pytest.mark.parametrize(("name", "flips"), [("xps", 60), ("eis", 60), ("cycling", 30), ("study", 10)])
+def test_bit_flips_without_header_are_caught_by_group_checksums(objects: dict[str, Any], name: str, flips: int,
                                                                 tmp_path: Path) -> None:
     # a copy without the user block (as h5repack writes it) still has its per-group checksums
-    records = run_flips(name, objects[name], 40, seed=7 + len(name), headerless=True, folder=tmp_path)
+    records = run_flips(name, objects[name], flips, seed=7 + len(name), headerless=True, folder=tmp_path)
     s = summary(records)
     assert s["silent"] == 0, [r for r in records if r["outcome"] == "silent"][:3]
     assert s["other"] == 0, [r for r in records if r["outcome"] == "other"][:3]
