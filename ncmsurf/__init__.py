@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ncmsurf.core.errors import FitError, NcmsurfError, NcmsurfWarning, ReadError, ValidationError
 from ncmsurf.core.models import CyclingData, DepthProfile, ElementMap, ImpedanceSpectrum, XPSSpectrum
+from ncmsurf.core.results import FitResult, Quality, citations
 from ncmsurf.core.sample import Sample, methods, register_method
 from ncmsurf.core.units import ureg
 from ncmsurf.io.netcdf import load, save
@@ -35,8 +36,10 @@ __all__ = [
     "DepthProfile",
     "ElementMap",
     "FitError",
+    "FitResult",
     "ImpedanceSpectrum",
     "NcmsurfError",
+    "Quality",
     "NcmsurfWarning",
     "ReadError",
     "Sample",
@@ -44,6 +47,7 @@ __all__ = [
     "ValidationError",
     "XPSSpectrum",
     "__version__",
+    "citations",
     "cycling",
     "datasets",
     "eds",

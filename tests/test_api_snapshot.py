@@ -13,8 +13,9 @@ import pytest
 import ncmsurf as ns
 
 TOP_LEVEL = [
-    "CyclingData", "DepthProfile", "ElementMap", "FitError", "ImpedanceSpectrum", "NcmsurfError", "NcmsurfWarning",
-    "ReadError", "Sample", "Study", "ValidationError", "XPSSpectrum", "__version__", "cycling", "datasets", "eds",
+    "CyclingData", "DepthProfile", "ElementMap", "FitError", "FitResult", "ImpedanceSpectrum", "NcmsurfError",
+    "NcmsurfWarning", "Quality", "ReadError", "Sample", "Study", "ValidationError", "XPSSpectrum", "__version__",
+    "citations", "cycling", "datasets", "eds",
     "eis", "load", "methods", "read", "read_cycling", "read_eds", "read_eis", "read_sims", "read_xps",
     "register_method", "save", "sims", "thickness", "ureg", "xps",
 ]
@@ -37,10 +38,11 @@ CONTRACT = {
 
 
 # The full public surface of each subpackage today (update on purpose when adding a name).
-SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitError', 'FitStatus', 'ImpedanceSpectrum',
-                  'Measurement', 'NcmsurfError', 'NcmsurfWarning', 'Quantity', 'ReadError', 'Sample',
-                  'ValidationError', 'XPSSpectrum', 'array_magnitude', 'citations', 'group_by_method', 'magnitude',
-                  'methods', 'quantity', 'register_citation', 'register_method', 'ureg'],
+SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitError', 'FitResult', 'FitStatus',
+                  'ImpedanceSpectrum', 'Measurement', 'NcmsurfError', 'NcmsurfWarning', 'Quality', 'Quantity',
+                  'ReadError', 'Reason', 'Sample', 'ValidationError', 'XPSSpectrum', 'array_magnitude', 'citations',
+                  'format_unit', 'group_by_method', 'magnitude', 'methods', 'quantity', 'register_citation',
+                  'register_method', 'register_reason_code', 'result_types', 'ureg'],
  'ncmsurf.cycling': ['CONVENTIONS', 'FADE_MODELS', 'FadeFit', 'NCM_WINDOWS', 'Segmentation', 'dqdv', 'fade_law',
                      'fit_fade', 'nominal_c_rate', 'rate_capability', 'segment', 'summary', 'track_peaks'],
  'ncmsurf.datasets': ['coating', 'cycling', 'demo_study', 'demo_truth', 'eis', 'xps'],
