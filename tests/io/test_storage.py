@@ -492,3 +492,35 @@ def test_save_is_atomic(tmp_path: Path) -> None:
         ns.save(model({"bad": {1, 2}}), p)
     assert p.read_bytes() == before
     assert sorted(x.name for x in tmp_path.iterdir()) == ["x.nc"]
+
+
+# ------------------------------------------------------------ result core
+def _fit_result(cls: Any) -> Any:
+    return cls.build(names=["R0", "R1"], values=[10.0, 50.0], covariance=[[0.04, -0.01], [-0.01, 0.25]],
+                     units=["ohm", "ohm"], model="R0-p(R1,C1)", sample="A(3)-NCM", source={"path": "x.mpt"},
+                     attrs={"chi2": 1.5})
+
+
+def test_fit_results_are_found_through_the_result_core(tmp_path: Path) -> None:
+    from ncmsurf.core.results import FitResult, result_types
+
+    class StorageProbeResult(FitResult):
+        __slots__ = ()
+
+    assert result_types()["StorageProbeResult"] is StorageProbeResult
+    assert netcdf.storable_types()["result:StorageProbeResult"] is StorageProbeResult
+    r = _fit_result(StorageProbeResult)
+    p = ns.save({"fit": r, "base": _fit_result(FitResult)}, tmp_path / "r.nc")
+    with h5py.File(p, "r") as f:
+        assert f["item00000"].attrs["ncmsurf_type"] == "result:StorageProbeResult"
+    back = ns.load(p)
+    assert type(back["fit"]) is StorageProbeResult and back["fit"] == r
+    assert type(back["base"]) is FitResult
+    # a group whose result_type attribute names another result class is refused, not loaded as that class
+    with h5py.File(p, "r+") as f:
+        layout = json.loads(f["item00000"].attrs["ncmsurf_layout"])
+        assert ["result_type", "str"] in layout["attrs"]
+        f["item00000"].attrs["result_type"] = "FitResult"
+    reseal(p)
+    with pytest.raises(ns.ReadError, match="group '/item00000': does not hold a valid StorageProbeResult"):
+        ns.load(p)
