@@ -79,6 +79,7 @@ import math
 import os
 import re
 import stat
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -245,7 +246,8 @@ def save(obj: Any, path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     groups: list[_Group] = []
     _flatten(obj, "/", groups, _Encoder(), ())
-    tmp = p.with_name(p.name + ".tmp")
+    # a name of this process and thread: concurrent saves to one path do not write into each other's file
+    tmp = p.with_name(f"{p.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with h5netcdf.File(tmp, "w", userblock_size=_HEADER_SIZE) as f:
             handles: dict[str, Any] = {"/": f}

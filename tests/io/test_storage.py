@@ -524,3 +524,28 @@ def test_fit_results_are_found_through_the_result_core(tmp_path: Path) -> None:
     reseal(p)
     with pytest.raises(ns.ReadError, match="group '/item00000': does not hold a valid StorageProbeResult"):
         ns.load(p)
+
+
+def test_crafted_file_does_not_grow_the_resident_memory(tmp_path: Path) -> None:
+    # tracemalloc does not see the HDF5 library's own allocations: measure the peak RSS of a fresh process
+    import subprocess
+    import sys
+
+    p = ns.save(model(), tmp_path / "x.nc")
+    with h5py.File(p, "r+") as f:
+        del f["intensity"]
+        f.create_dataset("intensity", shape=(10**9,), dtype="f8")
+    edit_layout(p, "/", lambda lay: lay["variables"][1].update(shape=[10**9]))
+    reheader(p)
+    code = (
+        "import resource, sys, ncmsurf as ns\n"
+        "ns.load(sys.argv[2])\n"  # a clean file first: imports and first-use costs
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n    ns.load(sys.argv[1])\nexcept ns.ReadError:\n    pass\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+    )
+    clean = ns.save(model(), tmp_path / "clean.nc")
+    out = subprocess.run([sys.executable, "-c", code, str(p), str(clean)], capture_output=True, text=True,
+                         timeout=120, check=True)
+    grown_kib = int(out.stdout.strip())
+    assert grown_kib < 20_000, f"peak RSS grew by {grown_kib} KiB"
