@@ -53,7 +53,8 @@ class _Group:
     dims: dict[str, int] = field(default_factory=dict)
 
 
-def _plain_name(key: Any, *, variable: bool) -> bool:
+def _plain_name(key: Any) -> bool:
+    """Whether ``key`` can be a real attribute name (not reserved, not hidden, valid in HDF5)."""
     return (type(key) is str and 0 < len(key) <= _MAX_NAME and not key.startswith("_") and "/" not in key
             and "\x00" not in key and key not in _RESERVED and _utf8_ok(key))
 
@@ -81,13 +82,12 @@ def _plain_value(value: Any) -> tuple[str, Any] | None:
     return None
 
 
-def _encode_attrs(attrs: Mapping[Any, Any], where: str, enc: _Encoder,
-                  *, variable: bool) -> tuple[list[Any], dict[str, Any]]:
+def _encode_attrs(attrs: Mapping[Any, Any], where: str, enc: _Encoder) -> tuple[list[Any], dict[str, Any]]:
     """Attribute spec for the layout (order, kinds, nested values) and the real attributes to write."""
     spec: list[Any] = []
     real: dict[str, Any] = {}
     for key, value in attrs.items():
-        plain = _plain_value(value) if _plain_name(key, variable=variable) else None
+        plain = _plain_value(value) if _plain_name(key) else None
         if plain is not None:
             kind, stored = plain
             spec.append([key, kind])
@@ -125,7 +125,7 @@ def _encode_dataset(ds: xr.Dataset, g: _Group, enc: _Encoder) -> dict[str, Any]:
         if dt.kind not in _ARRAY_KINDS or not _DTYPE_RE.match(dt.str) or dt.kind == "O":
             raise ValidationError(f"{vwhere}: arrays of dtype {dt} cannot be stored "
                                   "(object, structured and other dtypes are not supported)")
-        spec, real = _encode_attrs(var.attrs, f"{vwhere} attrs", enc, variable=True)
+        spec, real = _encode_attrs(var.attrs, f"{vwhere} attrs", enc)
         if name not in coords and name not in ds.dims:
             mine = [c for c in nondim_coords if set(ds[c].dims) <= set(var.dims) and " " not in c]
             if mine:
@@ -163,7 +163,7 @@ def _encode_dataset(ds: xr.Dataset, g: _Group, enc: _Encoder) -> dict[str, Any]:
     for d in g.dims:
         if d in stored_names and not any(v.name == d and v.dims == (d,) for v in g.variables):
             raise ValidationError(f"{where}: dimension {d!r} clashes with a variable of that name")
-    aspec, real = _encode_attrs(ds.attrs, f"{where} attrs", enc, variable=False)
+    aspec, real = _encode_attrs(ds.attrs, f"{where} attrs", enc)
     g.attrs.update(real)
     return {"variables": layout_vars, "attrs": aspec}
 
