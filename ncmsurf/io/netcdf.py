@@ -392,7 +392,8 @@ class _Reader:
                                    "wrote it)")
         ds = self._dataset(group, layout, attrs, variables)
         children_names = layout.get("children")
-        if not isinstance(children_names, list) or not all(isinstance(c, str) and c for c in children_names):
+        if not isinstance(children_names, list) or len(set(map(str, children_names))) != len(children_names) \
+                or not all(isinstance(c, str) and c and "/" not in c and c not in (".", "..") for c in children_names):
             raise self.fail(group, "bad list of children")
         children = {c: self.build(f"{group.rstrip('/')}/{c}", depth + 1) for c in children_names}
         extra = layout.get("extra", {})

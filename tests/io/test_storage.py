@@ -549,3 +549,12 @@ def test_crafted_file_does_not_grow_the_resident_memory(tmp_path: Path) -> None:
                          timeout=120, check=True)
     grown_kib = int(out.stdout.strip())
     assert grown_kib < 20_000, f"peak RSS grew by {grown_kib} KiB"
+
+
+@pytest.mark.parametrize("children", [["."], ["item00000", "item00000"], ["item00000/.."]])
+def test_crafted_children_lists_are_refused(tmp_path: Path, children: list[str]) -> None:
+    p = ns.save([model()], tmp_path / "l.nc")
+    edit_layout(p, "/", lambda lay: lay.update(children=children))
+    reseal(p)
+    with pytest.raises(ns.ReadError, match="bad list of children"):
+        ns.load(p)
