@@ -97,6 +97,8 @@ _LEGACY_CLASSES: dict[str, str] = {
     "ncmsurf.thickness:Thickness": "thickness:thickness",
     "ncmsurf.thickness:ArxpsResult": "thickness:arxps",
     "ncmsurf.thickness:DepositionRate": "thickness:deposition_rate",
+    "ncmsurf.core.tem:TEMImage": "model:tem",
+    "ncmsurf.tem._thickness:CoatingThickness": "result:CoatingThickness",
     "xarray:Dataset": "xarray:dataset",
     "xarray:DataArray": "xarray:dataarray",
     "builtins:list": "builtin:list",
@@ -164,9 +166,35 @@ def register_storable(cls: type, tag: str) -> type:
 
 
 def _model_types() -> dict[str, type]:
-    from ncmsurf.core.models import MODEL_TYPES
+    """``model:<kind>`` for the classes of ``MODEL_TYPES`` and every other model class of ncmsurf's core.
 
-    return {f"model:{kind}": cls for kind, cls in MODEL_TYPES.items()}
+    A model class of ``ncmsurf.core`` that declares its own ``kind`` (e.g. ``TEMImage``, ``"tem"``) is
+    storable without further registration; subclasses that inherit a kind are not.
+    """
+    from ncmsurf.core.models import MODEL_TYPES, Measurement
+
+    out: dict[str, type] = {f"model:{kind}": cls for kind, cls in MODEL_TYPES.items()}
+    stack = list(Measurement.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        kind = cls.__dict__.get("kind")
+        if isinstance(kind, str) and kind and cls.__module__.startswith("ncmsurf.core.") \
+                and f"model:{kind}" not in out:
+            out[f"model:{kind}"] = cls
+    return out
+
+
+def _import_engines() -> None:
+    """Import the packages whose result classes register themselves with the result core."""
+    import ncmsurf.cycling
+    import ncmsurf.eds
+    import ncmsurf.eis
+    import ncmsurf.sims
+    import ncmsurf.study
+    import ncmsurf.tem
+    import ncmsurf.thickness
+    import ncmsurf.xps  # noqa: F401
 
 
 def _result_core_types() -> dict[str, type]:
@@ -191,6 +219,7 @@ def storable_types() -> dict[str, type]:
     >>> types["model:xps"].__name__, types["study:study"].__name__
     ('XPSSpectrum', 'Study')
     """
+    _import_engines()
     out = _model_types()
     for _, loader in _BUILTIN.values():
         out.update(loader())
@@ -225,8 +254,7 @@ def _class_for(tag: str) -> type | None:
     if namespace == "result":
         found = _result_core_types().get(tag)
         if found is None:  # result classes register when their package is imported
-            for _, loader in _BUILTIN.values():
-                loader()
+            _import_engines()
             found = _result_core_types().get(tag)
         return found
     return None

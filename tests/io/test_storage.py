@@ -292,8 +292,9 @@ def test_registry_lists_ncmsurf_types_and_refuses_unregistered_classes(tmp_path:
     for tag in ("model:xps", "model:eis", "model:cycling", "model:sims", "model:eds", "study:study", "xps:fit",
                 "eis:circuit_fit", "eis:kk", "eis:drt", "cycling:fade_fit", "sims:interface", "eds:coverage",
                 "eds:uniformity", "eds:shell_width", "eds:spectrum", "thickness:thickness", "thickness:arxps",
-                "thickness:deposition_rate"):
+                "thickness:deposition_rate", "model:tem", "result:CoatingThickness", "result:FitResult"):
         assert tag in types, tag
+    assert types["model:tem"] is ns.TEMImage
 
     class Sub(ns.XPSSpectrum):
         __slots__ = ()
