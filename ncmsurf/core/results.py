@@ -74,7 +74,9 @@ __all__ = [
     "FitStatus",
     "Quality",
     "Reason",
+    "ScalarResult",
     "citations",
+    "legacy_quality",
     "register_citation",
     "register_reason_code",
     "result_types",
@@ -904,6 +906,130 @@ class FitResult:
             + (f"<details><summary>references</summary><ul>{refs}</ul></details>" if refs else "")
             + "</div>"
         )
+
+
+def legacy_quality(success: bool, message: str = "") -> Quality:
+    """The verdict given to a result stored before verdicts existed: failed if it failed, else suspect.
+
+    Its checks were not run, so it is never called good.
+
+    Examples
+    --------
+    >>> legacy_quality(True).level, legacy_quality(False, "max nfev").codes
+    ('suspect', ['not_converged'])
+    """
+    if not success:
+        return Quality("failed", [("not_converged", message or "the fit did not succeed")])
+    return Quality("suspect", [("input", "stored by an older ncmsurf without a verdict: the checks were not run")])
+
+
+class ScalarResult(FitResult):
+    """A result whose first parameter is *the* number (a thickness, a coverage, a CV, ...).
+
+    It behaves as that number where a number is expected: ``float(r)``,
+    arithmetic with numbers (the answer is a plain ``float``), comparisons,
+    ``round(r, 2)`` and format specs; :attr:`value` and :attr:`value_stderr`
+    give the number and its one-sigma error (NaN when unknown). Equality with
+    a plain number compares the value; with another result, the whole result.
+
+    Examples
+    --------
+    >>> class Length(ScalarResult):
+    ...     pass
+    >>> d = Length.build(names=["d"], values=[2.0], stderr=[0.1], units=["nm"])
+    >>> d * 2, float(d) + 1, d > 1.5, d == 2.0, round(d, 1), f"{d:.2f}"
+    (4.0, 3.0, True, True, 2.0, '2.00')
+    >>> d.value, d.value_stderr
+    (2.0, 0.1)
+    """
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> float:
+        """The number (the first parameter's value)."""
+        return float(self._ds["value"].values[0])
+
+    @property
+    def value_stderr(self) -> float:
+        """Its one-sigma standard error (NaN when unknown)."""
+        return float(self._ds["stderr"].values[0])
+
+    def __float__(self) -> float:
+        return self.value
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        return round(self.value, ndigits)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec) if spec else repr(self)
+
+    @staticmethod
+    def _num(other: Any) -> float | None:
+        if isinstance(other, (bool, np.bool_)):
+            return None
+        if isinstance(other, (int, float, np.integer, np.floating)):
+            return float(other)
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        v = self._num(other)
+        if v is not None:
+            return self.value == v
+        return super().__eq__(other)
+
+    __hash__ = None
+
+    def _op(self, other: Any, f: Any) -> Any:
+        if isinstance(other, ScalarResult):
+            return f(self.value, other.value)
+        v = self._num(other)
+        return NotImplemented if v is None else f(self.value, v)
+
+    def __add__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a + b)
+
+    def __radd__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: b + a)
+
+    def __sub__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a - b)
+
+    def __rsub__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: b - a)
+
+    def __mul__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a * b)
+
+    def __rmul__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: b * a)
+
+    def __truediv__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a / b)
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: b / a)
+
+    def __pow__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a**b)
+
+    def __neg__(self) -> float:
+        return -self.value
+
+    def __abs__(self) -> float:
+        return abs(self.value)
+
+    def __lt__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a < b)
+
+    def __le__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a <= b)
+
+    def __gt__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a > b)
+
+    def __ge__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a >= b)
 
 
 def _rebuild(tag: str, ds: xr.Dataset) -> FitResult:
