@@ -57,7 +57,11 @@ def _assemble(path: Path, group: str, tag: str, ds: xr.Dataset, children: Mappin
 
 
 def _build_registered(path: Path, group: str, tag: str, cls: type, ds: xr.Dataset, children: Mapping[str, Any],
-                      child_names: list[str]) -> Any:
+                      child_names: list[str], *, exact: bool = True) -> Any:
+    """Build ``cls`` from a decoded group; with ``exact``, also check that it stores back to the same group.
+
+    ``exact=False`` is for format-1 result layouts, which the result classes upgrade on reading.
+    """
     def fail(reason: str) -> ReadError:
         return ReadError(path, None, f"group {group!r}: {reason}")
 
@@ -75,6 +79,8 @@ def _build_registered(path: Path, group: str, tag: str, cls: type, ds: xr.Datase
     if type(obj) is not cls:
         raise fail(f"does not hold {what}")
     built: Any = obj
+    if not exact:
+        return built
     # the object must store back to exactly this group: nothing ignored, defaulted or changed
     try:
         again = built.to_dataset()

@@ -81,7 +81,10 @@ def _legacy_group(path: Path, group: str, groups: dict[str, xr.Dataset], dec: _D
     cls = _class_for(tag)
     if cls is None:
         raise fail(f"stored class {cls_path!r} is not available in this ncmsurf")
-    return _build_registered(path, group, tag, cls, ds, children, child_names)
+    # models and studies kept their format-1 layout: they must store back exactly; result classes upgrade the
+    # layouts written before the result core, so for them the class's own checks decide
+    exact = tag.split(":", 1)[0] in ("model", "study")
+    return _build_registered(path, group, tag, cls, ds, children, child_names, exact=exact)
 
 
 def _legacy_dataset(group: str, enc: xr.Dataset, dec: _Decoder) -> xr.Dataset:

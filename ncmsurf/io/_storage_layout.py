@@ -175,6 +175,9 @@ def _text_fits(count: int, itemsize: int, stored: int) -> bool:
 
 
 # ================================================================ checksums
+_X87 = np.finfo(np.longdouble).nmant == 63 and np.dtype(np.longdouble).itemsize in (12, 16)
+
+
 def _canon(value: Any, *, attr: bool = False) -> bytes:
     """Canonical bytes of an attribute value or dataset as h5py writes and reads it.
 
@@ -202,6 +205,11 @@ def _canon(value: Any, *, attr: bool = False) -> bytes:
     if a.dtype.kind not in "biufcSU":
         raise TypeError(f"unexpected dtype {a.dtype}")
     le = a.dtype.newbyteorder("<")
+    if a.dtype.kind in "fc" and _X87 and (a.dtype.itemsize // (2 if a.dtype.kind == "c" else 1)) in (12, 16):
+        # x87 extended precision: 10 bytes of value, the rest padding that need not survive a copy
+        part = a.dtype.itemsize // (2 if a.dtype.kind == "c" else 1)
+        raw = np.require(a, dtype=le, requirements="C").reshape(-1).view(np.uint8).reshape(-1, part)[:, :10]
+        return b"n" + le.str.encode() + b";" + head + raw.tobytes()
     return b"n" + le.str.encode() + b";" + head + np.require(a, dtype=le, requirements="C").tobytes()
 
 

@@ -67,3 +67,23 @@ def test_format1_files_load_exactly(name: str, tmp_path: Path) -> None:
         assert int(np.asarray(f.attrs["ncmsurf_format"]).reshape(-1)[0]) == 2
     reloaded = ns.load(again)
     assert reloaded.identical(want) if isinstance(want, xr.Dataset) else reloaded == want
+
+
+def test_format1_result_layouts_are_upgraded_by_the_result_classes(tmp_path: Path) -> None:
+    t = ns.load(DATA / "thickness.nc")
+    assert isinstance(t, ns.thickness.Thickness) and (t.value, t.value_stderr) == (2.0, 0.1)
+    assert t.quality.level == "suspect"  # the checks of the result core never ran on it
+    c = ns.load(DATA / "coverage.nc")
+    assert isinstance(c, ns.eds.Coverage) and (c.fraction, c.n_covered) == (0.7, 70)
+    # stored again, they are format 2 and load back exactly
+    assert ns.load(ns.save(t, tmp_path / "t.nc")) == t
+    assert ns.load(ns.save(c, tmp_path / "c.nc")) == c
+
+
+def test_format1_relabelled_result_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "relabelled.nc"
+    p.write_bytes((DATA / "xps.nc").read_bytes())
+    with h5py.File(p, "r+") as f:
+        f.attrs["ncmsurf_class"] = "ncmsurf.eds._maps:Coverage"
+    with pytest.raises(ns.ReadError, match="does not hold a valid Coverage"):
+        ns.load(p)
