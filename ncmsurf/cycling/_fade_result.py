@@ -146,22 +146,22 @@ class FadeFit(FitResult):
     @property
     def varied(self) -> tuple[str, ...]:
         """Parameters the solver varied."""
-        return tuple(json.loads(str(self._ds.attrs["varied"])))
+        return tuple(json.loads(str(self._attrs["varied"])))
 
     @property
     def aic(self) -> float:
         """Akaike information criterion, n ln(χ²/n) + 2k."""
-        return float(self._ds.attrs["aic"])
+        return float(self._attrs["aic"])
 
     @property
     def bic(self) -> float:
         """Bayesian information criterion, n ln(χ²/n) + k ln n."""
-        return float(self._ds.attrs["bic"])
+        return float(self._attrs["bic"])
 
     @property
     def redchi(self) -> float:
         """Reduced chi-square (capacity units squared)."""
-        return float(self._ds.attrs["redchi"])
+        return float(self._attrs["redchi"])
 
     @property
     def cycle(self) -> np.ndarray:
@@ -176,22 +176,22 @@ class FadeFit(FitResult):
     @property
     def capacity_units(self) -> str:
         """Capacity units of the data (``.units`` before the result core; now the base's unit dict)."""
-        return str(self._ds.attrs.get("capacity_units", ""))
+        return str(self._attrs.get("capacity_units", ""))
 
     @property
     def knee(self) -> float | None:
         """Bacon–Watts knee (cycle), or None."""
-        k = float(self._ds.attrs.get("knee", math.nan))
+        k = float(self._attrs.get("knee", math.nan))
         return None if math.isnan(k) else k
 
     @property
     def knee_onset(self) -> float | None:
         """Knee onset (cycle), or None."""
-        k = float(self._ds.attrs.get("knee_onset", math.nan))
+        k = float(self._attrs.get("knee_onset", math.nan))
         return None if math.isnan(k) else k
 
     def _cands(self) -> dict[str, dict[str, Any]]:
-        return cast_dict(json.loads(str(self._ds.attrs.get("candidate_fits", "{}"))))
+        return cast_dict(json.loads(str(self._attrs.get("candidate_fits", "{}"))))
 
     @property
     def candidates(self) -> dict[str, tuple[float, float]]:

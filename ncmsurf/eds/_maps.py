@@ -197,7 +197,7 @@ class Coverage(ScalarResult):
     @property
     def element(self) -> str:
         """Coating element."""
-        return str(self._ds.attrs["element"])
+        return str(self._attrs["element"])
 
     @property
     def fraction(self) -> float:
@@ -207,17 +207,17 @@ class Coverage(ScalarResult):
     @property
     def n_particle(self) -> int:
         """Particle pixels."""
-        return int(self._ds.attrs["n_particle"])
+        return int(self._attrs["n_particle"])
 
     @property
     def n_covered(self) -> int:
         """Covered particle pixels."""
-        return int(self._ds.attrs["n_covered"])
+        return int(self._attrs["n_covered"])
 
     @property
     def threshold(self) -> float:
         """Counts above which a pixel is covered."""
-        return float(self._ds.attrs["threshold"])
+        return float(self._attrs["threshold"])
 
     @property
     def reason(self) -> str:
@@ -308,12 +308,12 @@ class Uniformity(ScalarResult):
     @property
     def element(self) -> str:
         """Coating element."""
-        return str(self._ds.attrs["element"])
+        return str(self._attrs["element"])
 
     @property
     def reference(self) -> str:
         """Reference (substrate) element."""
-        return str(self._ds.attrs["reference"])
+        return str(self._attrs["reference"])
 
     @property
     def cv(self) -> float:
@@ -328,12 +328,12 @@ class Uniformity(ScalarResult):
     @property
     def n_bins(self) -> int:
         """Bins used."""
-        return int(self._ds.attrs["n_bins"])
+        return int(self._attrs["n_bins"])
 
     @property
     def bin_size(self) -> int:
         """Bin side, pixels."""
-        return int(self._ds.attrs["bin_size"])
+        return int(self._attrs["bin_size"])
 
     @property
     def reason(self) -> str:
@@ -548,7 +548,7 @@ class ShellWidth(ScalarResult):
     @property
     def element(self) -> str:
         """Shell element."""
-        return str(self._ds.attrs["element"])
+        return str(self._attrs["element"])
 
     @property
     def fwhm(self) -> float:
@@ -563,7 +563,7 @@ class ShellWidth(ScalarResult):
     @property
     def unit(self) -> str:
         """``"nm"`` or ``"px"``."""
-        return str(self._ds.attrs["unit"])
+        return str(self._attrs["unit"])
 
     @property
     def reason(self) -> str:

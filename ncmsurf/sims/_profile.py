@@ -229,7 +229,7 @@ class Interface(FitResult):
     @property
     def fragment(self) -> str:
         """Marker fragment."""
-        return str(self._ds.attrs["fragment"])
+        return str(self._attrs["fragment"])
 
     @property
     def time(self) -> float:
@@ -274,27 +274,27 @@ class Interface(FitResult):
     @property
     def level(self) -> float:
         """Fraction of the plateau the interface is taken at."""
-        return float(self._ds.attrs["level"])
+        return float(self._attrs["level"])
 
     @property
     def direction(self) -> str:
         """``"falling"`` or ``"rising"``."""
-        return str(self._ds.attrs["direction"])
+        return str(self._attrs["direction"])
 
     @property
     def plateau(self) -> float:
         """Plateau level of the marker."""
-        return float(self._ds.attrs["plateau"])
+        return float(self._attrs["plateau"])
 
     @property
     def background(self) -> float:
         """Background level of the marker."""
-        return float(self._ds.attrs["background_level"])
+        return float(self._attrs["background_level"])
 
     @property
     def method(self) -> str:
         """``"crossing"`` or ``"erf"``."""
-        return str(self._ds.attrs["method"])
+        return str(self._attrs["method"])
 
     @property
     def reason(self) -> str:

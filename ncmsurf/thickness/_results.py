@@ -78,12 +78,12 @@ class Thickness(ScalarResult):
     @property
     def method(self) -> str:
         """Formula used."""
-        return str(self._ds.attrs.get("method", ""))
+        return str(self._attrs.get("method", ""))
 
     @property
     def note(self) -> str:
         """Caveats, or an empty string."""
-        return str(self._ds.attrs.get("note", ""))
+        return str(self._attrs.get("note", ""))
 
 
 class ArxpsResult(FitResult):
@@ -185,12 +185,12 @@ class ArxpsResult(FitResult):
     @property
     def redchi(self) -> float:
         """Reduced chi-square."""
-        return float(self._ds.attrs["redchi"])
+        return float(self._attrs["redchi"])
 
     @property
     def note(self) -> str:
         """Caveats."""
-        return str(self._ds.attrs.get("note", ""))
+        return str(self._attrs.get("note", ""))
 
     def plot(self, ax: Any = None, **kw: Any) -> Any:
         """Plot measured and fitted ratios against emission angle (needs matplotlib)."""
@@ -273,22 +273,22 @@ class DepositionRate(FitResult):
     @property
     def low(self) -> float:
         """Lower end of the interval."""
-        return float(self._ds.attrs["low"])
+        return float(self._attrs["low"])
 
     @property
     def high(self) -> float:
         """Upper end of the interval."""
-        return float(self._ds.attrs["high"])
+        return float(self._attrs["high"])
 
     @property
     def confidence(self) -> float:
         """Level of the interval."""
-        return float(self._ds.attrs["confidence"])
+        return float(self._attrs["confidence"])
 
     @property
     def method(self) -> str | None:
         """Coating route, or None."""
-        m = str(self._ds.attrs.get("route", ""))
+        m = str(self._attrs.get("route", ""))
         return m or None
 
     @property
@@ -299,4 +299,4 @@ class DepositionRate(FitResult):
     @property
     def n_points(self) -> int:
         """Points in the regression."""
-        return int(self._ds.attrs["n_points"])
+        return int(self._attrs["n_points"])

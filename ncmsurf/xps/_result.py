@@ -242,12 +242,12 @@ class XPSFit(_Areas):
     @property
     def redchi(self) -> float:
         """Reduced chi-square (Poisson-weighted for count data)."""
-        return float(self._ds.attrs["redchi"])
+        return float(self._attrs["redchi"])
 
     @property
     def region(self) -> str | None:
         """Region of the fitted spectrum."""
-        r = self._ds.attrs.get("region", "")
+        r = self._attrs.get("region", "")
         return str(r) or None
 
     # ---- numbers
@@ -289,7 +289,7 @@ class XPSFit(_Areas):
     @property
     def excitation_energy(self) -> float:
         """Photon energy of the fitted spectrum, eV."""
-        return float(self._ds.attrs["excitation_energy"])
+        return float(self._attrs["excitation_energy"])
 
     @property
     def residual(self) -> np.ndarray:
@@ -305,17 +305,17 @@ class XPSFit(_Areas):
     @property
     def model_components(self) -> list[Peak]:
         """The components that were fitted (starting values and bounds)."""
-        return [component_from_dict(d) for d in json.loads(str(self._ds.attrs["peak_model"]))]
+        return [component_from_dict(d) for d in json.loads(str(self._attrs["peak_model"]))]
 
     @property
     def meta(self) -> dict[str, Any]:
         """Fit settings: background, energy range, charge shift, stderr method, preset, nfev, chisqr."""
-        a = self._ds.attrs
+        a = self._attrs
         return {k: a[k] for k in ("background", "energy_range", "charge_shift", "stderr_method", "preset",
                                   "nfev", "chisqr") if k in a}
 
     def _report_extra(self) -> list[str]:
-        lines = [f"reduced chi-square: {self.redchi:.4g} ({self._ds.attrs.get('dof', '')} degrees of freedom)",
+        lines = [f"reduced chi-square: {self.redchi:.4g} ({self._attrs.get('dof', '')} degrees of freedom)",
                  "areas:"]
         for name, (v, e) in self.areas.items():
             lines.append(f"  {name}: {v:.6g} ± {e:.2g}")
@@ -424,7 +424,7 @@ class XPSStackFit(FitResult):
     @property
     def region(self) -> str | None:
         """Region of the stack (from its attributes or the preset)."""
-        return str(self._ds.attrs.get("region", "")) or None
+        return str(self._attrs.get("region", "")) or None
 
     @property
     def main_components(self) -> list[str]:
