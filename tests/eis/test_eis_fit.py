@@ -308,12 +308,16 @@ def test_warnings_for_bound_and_unidentifiable_parameters() -> None:
     # an ideal capacitor: the CPE exponent runs to its upper bound 1
     spec = synthetic_spectrum("R0-p(R1,C1)", {"R0": 1.0, "R1": 10.0, "C1": 1e-3}, noise=0.0)
     fit = ns.eis.fit(spec, "R0-p(R1,CPE1)")
-    assert any("CPE1_1 is at its upper bound" in w for w in fit.warnings)
-    with pytest.warns(EISFitWarning, match="upper bound"):
+    assert any("CPE1_1 = 1 is at its upper bound" in w for w in fit.warnings)
+    assert fit.quality.level == "suspect" and {"at_bound", "degenerate"} <= set(fit.quality.codes)
+    assert fit.warnings == [r.message for r in fit.quality.reasons]  # derived from the verdict
+    with pytest.warns(EISFitWarning) as rec:
         ns.eis.fit(spec, "R0-p(R1,CPE1)", warn=True)
+    assert any("upper bound" in str(r.message) for r in rec) and any("pinned at 1" in str(r.message) for r in rec)
     # two resistors in series cannot be told apart
     fit2 = ns.eis.fit(spec, "R0-R2-p(R1,C1)")
-    assert any("not identifiable" in w or "> 100 %" in w or "correlated" in w for w in fit2.warnings)
+    assert fit2.quality.has("unidentifiable") and not fit2.quality.has("systematic_residual")
+    assert any("do not determine" in w or "> 100 %" in w or "near-singular" in w for w in fit2.warnings)
 
 
 # ---------------------------------------------------------------- failures
@@ -373,7 +377,8 @@ def test_predict_accepts_quantity_and_plot() -> None:
 def test_area_normalised_fit_records_units(tmp_path: Path) -> None:
     spec = synthetic_spectrum("ncm", NCM_TRUTH, seed=5, area=0.5).area_normalized()
     fit = ns.eis.fit(spec, "ncm")
-    assert fit.units == "ohm * cm ** 2"
+    assert fit.impedance_units == "ohm * cm ** 2"
+    assert fit.units["R2"] == "ohm*cm**2" and fit.units["CPE2_1"] == ""  # the base's per-parameter units
     # resistances scale with the area (generator truth × 0.5 cm²), within 2 % at 0.5 % noise
     np.testing.assert_allclose(fit.params["R2"], NCM_TRUTH["R2"] * 0.5, rtol=0.02)
-    assert ns.load(ns.save(fit, tmp_path / "a.nc")).units == "ohm * cm ** 2"
+    assert ns.load(ns.save(fit, tmp_path / "a.nc")).impedance_units == "ohm * cm ** 2"
