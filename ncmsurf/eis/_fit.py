@@ -625,7 +625,8 @@ def _verdict(c: CompiledCircuit, p_all: Mapping[str, float], free: Sequence[str]
     const_names = set(consts)
     for e, parallel in in_parallel(tree, False):
         et = element_type(e)
-        fixed = e in const_names or all(n in const_names for n in c.all_names if n.startswith(e + "_"))
+        sub = [n for n in c.all_names if n.startswith(e + "_")]
+        fixed = e in const_names or (bool(sub) and all(n in const_names for n in sub))
         if fixed:
             continue
         if et in ("R", "W", "Wo", "Ws"):

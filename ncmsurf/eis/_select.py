@@ -4,7 +4,8 @@ Each candidate is fitted with :func:`ncmsurf.eis.fit` (automatic guess,
 multi-start). A candidate whose verdict is ``degenerate`` (an element
 collapsed: a resistance → 0 or ∞, a CPE exponent pinned at 1, an arc
 outside the measured range) describes the data with fewer elements than it
-has, so it ranks after every sound candidate; failed fits rank last. Inside
+has, so it ranks after every sound candidate, and so does one with an
+``at_bound`` or ``unidentifiable`` parameter; failed fits rank last. Inside
 each group the criterion (AIC or BIC, lower is better) orders them.
 
 Physical names follow the number of resolved arcs: with one arc it is the
@@ -54,6 +55,8 @@ CANDIDATES: dict[str, dict[str, str]] = {
 }
 
 _CRITERIA = ("aic", "bic")
+#: Reasons that put a candidate after the sound ones: it has more elements than the data resolve.
+_DEMOTE = ("degenerate", "at_bound", "unidentifiable")
 
 
 def _arcs(circuit: str) -> int:
@@ -113,7 +116,7 @@ def select_circuit(
 
     def key(i: int) -> tuple[int, float]:
         q = fits[i].quality
-        group = 2 if q.level == "failed" else (1 if q.has("degenerate") or q.has("at_bound") else 0)
+        group = 2 if q.level == "failed" else (1 if any(q.has(x) for x in _DEMOTE) else 0)
         v = getattr(fits[i], criterion)
         return group, (v if np.isfinite(v) else np.inf)
 
