@@ -23,6 +23,8 @@ The verdict (:attr:`CircuitFit.quality`) applies these checks (thresholds
 are module constants):
 
 * ``not_converged``: the optimiser did not converge (the fit is ``failed``);
+  a relative RMS residual above 0.5 (the circuit explains less than half of
+  the data) is ``poor_residual`` at level ``failed``;
 * ``at_bound``: a free parameter ended on a bound;
 * ``degenerate``: a resistance below :data:`DEGENERATE_SHARE` (1 %) of the
   high-frequency intercept of the data or below 1e-6 of max |Z|, a
@@ -56,6 +58,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -76,7 +79,8 @@ from ncmsurf.eis._circuits import CompiledCircuit, Node, compile_circuit, elemen
 from ncmsurf.eis._guess import features
 from ncmsurf.eis._guess import initial_guess as _auto_guess
 
-__all__ = ["SOLVERS", "WEIGHTINGS", "CircuitFit", "EISFitWarning", "check_spectrum", "fit_circuit"]
+__all__ = ["SOLVERS", "WEIGHTINGS", "CircuitFit", "EISFitWarning", "build_fit", "check_spectrum",
+           "effective_capacitances", "fit_arrays", "fit_circuit"]
 
 WEIGHTINGS = ("unity", "modulus", "proportional")
 #: ``"lm"``: ncmsurf's solver (to the minimum). ``"impedance.py"``: impedance.py's ``CustomCircuit.fit``, step for step.
@@ -85,6 +89,8 @@ SOLVERS = ("lm", "impedance.py")
 POOR_FIT = 0.02
 #: Verdict: relative RMS residual above this is ``poor_residual``.
 POOR_RESIDUAL = 0.03
+#: Verdict: relative RMS residual above this is ``poor_residual`` at level *failed* (no usable answer).
+FAILED_RESIDUAL = 0.5
 #: Verdict: a resistance below this share of the high-frequency intercept is ``degenerate``.
 DEGENERATE_SHARE = 0.01
 #: Verdict: significance level of the runs test on each of the real and imaginary residuals.
@@ -236,6 +242,50 @@ def cpe_pairs(circuit: str) -> tuple[dict[str, str | None], list[str]]:
 
     walk(tree)
     return pairs, top
+
+
+def effective_capacitances(circuit: str, names: Sequence[str], values: Any, covariance: Any,
+                           formula: str = "hsu-mansfeld") -> dict[str, tuple[float, float]]:
+    """Effective capacitance of every CPE of ``circuit`` (see :meth:`CircuitFit.effective_capacitance`).
+
+    ``names``/``values``/``covariance`` cover every parameter (constants with zero rows); the standard
+    error comes from :func:`ncmsurf.core.fitting.propagate_one` over the full covariance.
+    """
+    if formula not in ("hsu-mansfeld", "brug"):
+        raise FitError(f"formula: must be 'hsu-mansfeld' or 'brug', got {formula!r}")
+    pairs, top = cpe_pairs(circuit)
+    vals = np.asarray(values, float)
+    cov = np.asarray(covariance, float)
+    index = {n: i for i, n in enumerate(names)}
+
+    def value(p: np.ndarray, cpe: str, r: str | None) -> float:
+        q, a = p[index[f"{cpe}_0"]], p[index[f"{cpe}_1"]]
+        with np.errstate(all="ignore"):
+            if formula == "hsu-mansfeld":
+                if r is None:
+                    return math.nan
+                v = np.power(q * np.power(p[index[r]], 1.0 - a), 1.0 / a)
+            else:
+                if not top:
+                    return math.nan
+                g = 1.0 / sum(p[index[t]] for t in top) + (1.0 / p[index[r]] if r is not None else 0.0)
+                v = np.power(q, 1.0 / a) * np.power(g, (a - 1.0) / a)
+        v = float(v)
+        return v if math.isfinite(v) else math.nan
+
+    out: dict[str, tuple[float, float]] = {}
+    for cpe, r in pairs.items():
+        v0 = value(vals, cpe, r)
+        if not math.isfinite(v0):
+            out[cpe] = (math.nan, math.nan)
+            continue
+
+        def one(p: np.ndarray, c: str = cpe, rr: str | None = r) -> float:
+            return value(p, c, rr)
+
+        v, se = propagate_one(one, vals, cov)
+        out[cpe] = (v, se if math.isfinite(se) else math.nan)
+    return out
 
 
 class CircuitFit(FitResult):
@@ -448,41 +498,8 @@ class CircuitFit(FitResult):
         >>> round(c * 1e6, 3)  # µF: (2e-5 · 25^0.15)^(1/0.85)
         5.23
         """
-        if formula not in ("hsu-mansfeld", "brug"):
-            raise FitError(f"formula: must be 'hsu-mansfeld' or 'brug', got {formula!r}")
-        pairs, top = cpe_pairs(self.circuit)
-        names = self.names
-        vals = np.asarray(self._ds["value"].values, float)
-        cov = np.asarray(self._ds["covariance"].values, float)
-        index = {n: i for i, n in enumerate(names)}
-
-        def value(p: np.ndarray, cpe: str, r: str | None) -> float:
-            q, a = p[index[f"{cpe}_0"]], p[index[f"{cpe}_1"]]
-            with np.errstate(all="ignore"):
-                if formula == "hsu-mansfeld":
-                    if r is None:
-                        return math.nan
-                    v = np.power(q * np.power(p[index[r]], 1.0 - a), 1.0 / a)
-                else:
-                    if not top:
-                        return math.nan
-                    g = 1.0 / sum(p[index[t]] for t in top) + (1.0 / p[index[r]] if r is not None else 0.0)
-                    v = np.power(q, 1.0 / a) * np.power(g, (a - 1.0) / a)
-            v = float(v)
-            return v if math.isfinite(v) else math.nan
-
-        out: dict[str, tuple[float, float]] = {}
-        for cpe, r in pairs.items():
-            v0 = value(vals, cpe, r)
-            if not math.isfinite(v0):
-                out[cpe] = (math.nan, math.nan)
-                continue
-            def one(p: np.ndarray, c: str = cpe, rr: str | None = r) -> float:
-                return value(p, c, rr)
-
-            v, se = propagate_one(one, vals, cov)
-            out[cpe] = (v, se if math.isfinite(se) else math.nan)
-        return out
+        return effective_capacitances(self.circuit, self.names, self._ds["value"].values,
+                                      self._ds["covariance"].values, formula)
 
     # --------------------------------------------------------------- report
     def _report_extra(self) -> list[str]:
@@ -686,14 +703,14 @@ def _verdict(c: CompiledCircuit, p_all: Mapping[str, float], free: Sequence[str]
         for part, what in ((rr.real, "real residual"), (rr.imag, "imaginary residual")):
             reasons += check_runs(part, alpha=RUNS_ALPHA, what=what)
     if check_kk:
-        from ncmsurf.eis._kk import kramers_kronig
+        from ncmsurf.eis._kk import kk_check
 
         # a fixed M of 3 per decade (within N - 3) reaches the chi-square plateau of lin-KK on typical
         # spectra at a tenth of the cost of the automatic search
         m_kk = int(max(1, min(f.size - 3, round(3 * math.log10(f.max() / f.min())))))
-        kk = kramers_kronig(ImpedanceSpectrum(f, z), c=None, max_M=m_kk, add_cap=True)
-        if not kk.valid:
-            reasons.append(("kk_invalid", f"the data fail lin-KK ({kk.validity}); the fitted values may "
+        ok, why = kk_check(f, z, m_kk, add_cap=True)
+        if not ok:
+            reasons.append(("kk_invalid", f"the data fail lin-KK ({why}); the fitted values may "
                                           "describe a drifting or non-linear system"))
     return reasons
 
@@ -719,6 +736,34 @@ def fit_circuit(
     physical_names: Mapping[str, str] | None = None,
 ) -> CircuitFit:
     """Fit ``circuit`` to ``spectrum`` (implementation of :func:`ncmsurf.eis.fit`)."""
+    r = fit_arrays(spectrum, circuit, initial_guess=initial_guess, weighting=weighting, constants=constants,
+                   bounds=bounds, multistart=multistart, seed=seed, max_nfev=max_nfev, fmin=fmin, fmax=fmax,
+                   capacitive_only=capacitive_only, warn=warn, solver=solver, kk=kk, physical_names=physical_names,
+                   stacklevel=4)
+    return build_fit(r, spectrum)
+
+
+def fit_arrays(
+    spectrum: ImpedanceSpectrum,
+    circuit: Any = "ncm",
+    *,
+    initial_guess: Sequence[float] | Mapping[str, float] | None = None,
+    weighting: str = "modulus",
+    constants: Mapping[str, Any] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    multistart: int = 12,
+    seed: int = 0,
+    max_nfev: int = 4000,
+    fmin: Any = None,
+    fmax: Any = None,
+    capacitive_only: bool = False,
+    warn: bool = False,
+    solver: str = "lm",
+    kk: bool = True,
+    physical_names: Mapping[str, str] | None = None,
+    stacklevel: int = 3,
+) -> SimpleNamespace:
+    """The numbers and the verdict of a fit, without building the result (the lean path of ``fit_many``)."""
     if solver not in SOLVERS:
         raise FitError(f"solver: must be one of {SOLVERS}, got {solver!r}")
     circuit_str, names, cc_guess, cc_consts = resolve_circuit(circuit)
@@ -851,12 +896,24 @@ def fit_circuit(
             initial.append(math.nan)
     with np.errstate(divide="ignore"):
         ln = math.log(chi2 / n) if finite and chi2 > 0 else (-math.inf if finite else math.inf)
-    if success:
+    if success and rr > FAILED_RESIDUAL:
+        quality = Quality("failed", [("poor_residual", f"relative RMS residual {rr:.3g}: the circuit explains less "
+                                                       "than half of the data (noise, or the wrong kind of data)")])
+    elif success:
         quality = Quality.from_checks(suspect=_verdict(c, values, c.param_names, stderr, f, z, best, rr, kk))
     else:
         quality = Quality("failed", [("not_converged", message)])
     for r_code, r_msg in quality.reasons if warn else []:
-        warnings.warn(f"{circuit_str}: [{r_code}] {r_msg}", EISFitWarning, stacklevel=3)
+        warnings.warn(f"{circuit_str}: [{r_code}] {r_msg}", EISFitWarning, stacklevel=stacklevel)
+    return SimpleNamespace(circuit=circuit_str, c=c, consts=consts, names=names, f=f, z=z, values=values,
+                           stderr=stderr, cov=cov, initial=initial, success=success, message=message,
+                           quality=quality, chi2=chi2, aic=n * ln + 2 * k, bic=n * ln + k * math.log(n), rr=rr,
+                           nfev=nfev, starts=starts, weighting=weighting, solver=solver, kk=kk)
+
+
+def build_fit(r: SimpleNamespace, spectrum: ImpedanceSpectrum) -> CircuitFit:
+    """The :class:`CircuitFit` of :func:`fit_arrays` output."""
+    c, circuit_str, consts = r.c, r.circuit, r.consts
     zunits = str(spectrum.units)
     unit_of = dict(zip(c.param_names, c.units, strict=True))
     full = compile_circuit(circuit_str)
@@ -867,17 +924,17 @@ def fit_circuit(
     cites = ["murbach2020"]
     if any(element_type(e) == "CPE" for e in c.element_names):
         cites += ["hsu2001", "brug1984"]
-    if kk:
+    if r.kk:
         cites.append("schoenleber2014")
     return CircuitFit.build(
-        names=list(c.all_names), values=[values[nm] for nm in c.all_names],
-        stderr=[stderr[nm] for nm in c.all_names], covariance=cov,
-        free=[nm in c.param_names for nm in c.all_names], units=units, success=success, message=message,
-        quality=quality, citations=cites, model=circuit_str, sample=spectrum.sample, source=source,
-        data_vars={"impedance": ("frequency", np.asarray(z, complex)), "initial": ("param", np.array(initial))},
-        coords={"frequency": ("frequency", np.asarray(f, float), {"units": "Hz"})},
-        attrs={"chi2": chi2, "aic": n * ln + 2 * k, "bic": n * ln + k * math.log(n), "weighting": weighting,
-               "physical_names": dict(names), "nfev": nfev, "n_starts": starts,
+        names=list(c.all_names), values=[r.values[nm] for nm in c.all_names],
+        stderr=[r.stderr[nm] for nm in c.all_names], covariance=r.cov,
+        free=[nm in c.param_names for nm in c.all_names], units=units, success=r.success, message=r.message,
+        quality=r.quality, citations=cites, model=circuit_str, sample=spectrum.sample, source=source,
+        data_vars={"impedance": ("frequency", np.asarray(r.z, complex)), "initial": ("param", np.array(r.initial))},
+        coords={"frequency": ("frequency", np.asarray(r.f, float), {"units": "Hz"})},
+        attrs={"chi2": r.chi2, "aic": r.aic, "bic": r.bic, "weighting": r.weighting,
+               "physical_names": dict(r.names), "nfev": r.nfev, "n_starts": r.starts,
                "constants": {kk_: float(v) for kk_, v in consts.items()}, "impedance_units": zunits,
-               "solver": solver, "relative_residual": rr},
+               "solver": r.solver, "relative_residual": r.rr},
     )

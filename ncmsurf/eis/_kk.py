@@ -291,6 +291,35 @@ def _chi2(f: np.ndarray, z: np.ndarray, m: int, fit_type: str, add_cap: bool
     return float(np.sum(r.real**2 + r.imag**2)), el, tau, mu
 
 
+def _validity(rv: np.ndarray, f: np.ndarray, threshold: float) -> tuple[bool, str, float]:
+    """The validity rule (module docstring) on relative residuals ``rv``: (valid, reason, RMS)."""
+    n = rv.size
+    sigma = float(np.sqrt(np.sum(rv.real**2 + rv.imag**2) / (2 * n)))
+    biggest = float(max(np.abs(rv.real).max(), np.abs(rv.imag).max()))
+    order = np.argsort(f)
+    p_re = runs_test(rv.real[order])[2]
+    p_im = runs_test(rv.imag[order])[2]
+    if not sigma <= threshold:
+        return False, f"RMS residual {100 * sigma:.3g} % is above the threshold {100 * threshold:g} %", sigma
+    if biggest > max(threshold, 5 * sigma):
+        return False, (f"a residual of {100 * biggest:.3g} % is more than 5 times the RMS {100 * sigma:.3g} % "
+                       "(a bad point)"), sigma
+    if sigma > threshold / 5 and min(p_re, p_im) < 1e-3:
+        part = "real" if p_re <= p_im else "imaginary"
+        return False, (f"the {part} residuals run in blocks (runs test p = {min(p_re, p_im):.2g}) at "
+                       f"{100 * sigma:.3g} % RMS: drift or non-linearity"), sigma
+    return True, f"RMS residual {100 * sigma:.3g} % with no systematic pattern", sigma
+
+
+def kk_check(f: np.ndarray, z: np.ndarray, m: int, *, add_cap: bool = True, threshold: float = 0.01
+             ) -> tuple[bool, str]:
+    """The validity verdict of lin-KK with ``m`` elements, without building a result (for fit verdicts)."""
+    el, tau, _ = _fit_m(f, z, m, "real", add_cap)
+    rv = (z - _model(el, tau, 2 * np.pi * f, add_cap)) / np.abs(z)
+    valid, why, _ = _validity(rv, f, threshold)
+    return valid, f"M = {m}: {why}"
+
+
 def kramers_kronig(
     spectrum: ImpedanceSpectrum,
     *,
@@ -364,22 +393,7 @@ def kramers_kronig(
     zf = _model(el, tau, 2 * np.pi * f, add_cap)
     res = (z - zf) / np.abs(z)
     rv = (z - _model(el_v, tau_v, 2 * np.pi * f, add_cap)) / np.abs(z)
-    sigma = float(np.sqrt(np.sum(rv.real**2 + rv.imag**2) / (2 * n)))
-    biggest = float(max(np.abs(rv.real).max(), np.abs(rv.imag).max()))
-    order = np.argsort(f)
-    p_re = runs_test(rv.real[order])[2]
-    p_im = runs_test(rv.imag[order])[2]
-    if not sigma <= threshold:
-        valid, why = False, (f"RMS residual {100 * sigma:.3g} % is above the threshold {100 * threshold:g} %")
-    elif biggest > max(threshold, 5 * sigma):
-        valid, why = False, (f"a residual of {100 * biggest:.3g} % is more than 5 times the RMS "
-                             f"{100 * sigma:.3g} % (a bad point)")
-    elif sigma > threshold / 5 and min(p_re, p_im) < 1e-3:
-        part = "real" if p_re <= p_im else "imaginary"
-        valid, why = False, (f"the {part} residuals run in blocks (runs test p = {min(p_re, p_im):.2g}) at "
-                             f"{100 * sigma:.3g} % RMS: drift or non-linearity")
-    else:
-        valid, why = True, f"RMS residual {100 * sigma:.3g} % with no systematic pattern"
+    valid, why, sigma = _validity(rv, f, threshold)
     if m_v != m:
         why += f" (judged at M = {m_v}, the best model from the plateau M = {m_lo} to M = {m})"
     quality = Quality.good() if valid else Quality("suspect", [("kk_invalid", why)])

@@ -64,6 +64,9 @@ def test_fit_many_parallel_identical_to_serial() -> None:
             Client(cluster) as client:
         par = ns.eis.fit_many(specs, "ncm", chain=2, parallel=True, client=client)
     for name in serial.data_vars:
+        if serial[name].dtype.kind == "U":
+            assert par[name].values.tolist() == serial[name].values.tolist(), name
+            continue
         np.testing.assert_allclose(par[name].values.astype(float), serial[name].values.astype(float),
                                    rtol=1e-10, atol=0, err_msg=name)
     again = ns.eis.fit_many(specs, "ncm", chain=2)
