@@ -599,15 +599,17 @@ class _Problem:
 
 def _solve(prob: _Problem, p0: np.ndarray, lower: np.ndarray, upper: np.ndarray, max_nfev: int) -> Any:
     m = prob.iw.size
-    return least_squares(prob.resid, p0, jac=prob.jac, bounds=(lower, upper), unbounded=True,
-                         method="lm" if m >= prob.k else "trf", x_scale="jac", ftol=1e-11, xtol=1e-11,
-                         gtol=1e-11, max_nfev=max_nfev)
+    with np.errstate(all="ignore"):  # a collapsed parameter overflows its covariance row: judged by the verdict
+        return least_squares(prob.resid, p0, jac=prob.jac, bounds=(lower, upper), unbounded=True,
+                             method="lm" if m >= prob.k else "trf", x_scale="jac", ftol=1e-11, xtol=1e-11,
+                             gtol=1e-11, max_nfev=max_nfev)
 
 
 def _solve_impedance_py(prob: _Problem, p0: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> Any:
     """What ``scipy.optimize.curve_fit`` does for impedance.py's ``circuit_fit`` (bounded, so trf)."""
-    return least_squares(prob.resid, p0, bounds=(lower, upper), method="trf", x_scale=1.0, ftol=1e-13,
-                         xtol=1e-8, gtol=1e-8, max_nfev=100_000)
+    with np.errstate(all="ignore"):
+        return least_squares(prob.resid, p0, bounds=(lower, upper), method="trf", x_scale=1.0, ftol=1e-13,
+                             xtol=1e-8, gtol=1e-8, max_nfev=100_000)
 
 
 # --------------------------------------------------------------------------- verdict
@@ -691,8 +693,9 @@ def _verdict(c: CompiledCircuit, p_all: Mapping[str, float], free: Sequence[str]
         if math.isfinite(tau) and tau > 0 and (tau < lo / 10 or tau > hi * 10):
             reasons.append(("degenerate", f"{rs[0]}‖{q}: time constant {tau:.3g} s is more than a decade outside "
                                           f"the measured range ({lo:.3g}–{hi:.3g} s): the arc is not resolved"))
-    reasons += check_identifiable(list(free), [p_all[n] for n in free], [stderr[n] for n in free],
-                                  condition=sol.condition)
+    with np.errstate(all="ignore"):
+        reasons += check_identifiable(list(free), [p_all[n] for n in free], [stderr[n] for n in free],
+                                      condition=sol.condition)
     if rel_res > POOR_RESIDUAL:
         reasons.append(("poor_residual", f"relative RMS residual {rel_res:.3g} is above {POOR_RESIDUAL:g}: the "
                                          "circuit does not describe the data"))
