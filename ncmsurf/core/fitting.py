@@ -288,9 +288,15 @@ def least_squares(fun: Callable[[np.ndarray], np.ndarray], p0: Any, *,
     p_start = np.clip(p_start, lo, hi)  # a start outside the bounds begins on the nearest bound
     tr = _BoundTransform(lo, hi) if unbounded else None
 
+    last: list[np.ndarray] = []
+
     def to_p(u: np.ndarray) -> np.ndarray:
-        if tr is not None:
-            return tr.to_p(u)
+        if tr is not None:  # the solver asks for the residual and the Jacobian at the same point: convert once
+            if last and np.array_equal(last[0], u):
+                return last[1].copy()
+            pu = tr.to_p(u)
+            last[:] = [np.array(u, dtype=float), pu]
+            return pu.copy()
         p = u.copy()
         p[lg] = np.exp(np.clip(u[lg], -745.0, 709.0))
         return p
@@ -337,10 +343,20 @@ def least_squares(fun: Callable[[np.ndarray], np.ndarray], p0: Any, *,
         span = np.where(np.isfinite(hi_u - lo_u), hi_u - lo_u, np.maximum(np.abs(u_start), 1.0))
         u_start = np.clip(u_start, lo_u + 1e-12 * span, hi_u - 1e-12 * span)
     try:
-        res = optimize.least_squares(f_u, u_start, **kw)
-        ok, msg, u = bool(res.success), str(res.message), np.asarray(res.x, float)
-        nfev = int(res.nfev)
-    except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+        if method == "lm":
+            # MINPACK lmder/lmdif directly (what least_squares(method="lm") calls, without its wrappers)
+            diag = None if isinstance(x_scale, str) else 1.0 / np.broadcast_to(np.asarray(x_scale, float), (n,))
+            dfun = None if jac is None else jac_u
+            u, _, info, msg, ier = optimize.leastsq(f_u, u_start, Dfun=dfun, full_output=True, ftol=ftol,
+                                                    xtol=xtol, gtol=gtol, maxfev=max_nfev or 0, diag=diag)
+            ok, msg, u, nfev = ier in (1, 2, 3, 4), str(msg), np.asarray(u, float), int(info["nfev"])
+            if ier == 5:
+                msg = f"The maximum number of function evaluations is exceeded ({msg})"
+        else:
+            res = optimize.least_squares(f_u, u_start, **kw)
+            ok, msg, u = bool(res.success), str(res.message), np.asarray(res.x, float)
+            nfev = int(res.nfev)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError, TypeError) as exc:
         ok, msg, u, nfev = False, f"solver error: {exc}", u_start, 0
     p = to_p(u)
     r = f_u(u)
@@ -381,6 +397,7 @@ class _BoundTransform:
         self.lo, self.hi = lo, hi
         self.kind = np.where(fl & fh, 3, np.where(fl, 1, np.where(fh, 2, 0)))
         self.width = np.where(self.kind == 3, hi - lo, 1.0)
+        self._idx = tuple(np.flatnonzero(self.kind == j) for j in (1, 2, 3))
 
     def to_u(self, p: np.ndarray) -> np.ndarray:
         k, lo, hi = self.kind, self.lo, self.hi
@@ -393,19 +410,24 @@ class _BoundTransform:
         return np.asarray(u, dtype=float)
 
     def to_p(self, u: np.ndarray) -> np.ndarray:
-        k, lo, hi = self.kind, self.lo, self.hi
-        e = np.exp(np.clip(u, -745.0, 709.0))
-        with np.errstate(all="ignore"):
-            p = np.where(k == 1, lo + e, u)
-            p = np.where(k == 2, hi - e, p)
-            p = np.where(k == 3, lo + self.width / (1 + np.exp(-np.clip(u, -745.0, 709.0))), p)
-        return np.asarray(p, dtype=float)
+        i1, i2, i3 = self._idx
+        p = np.array(u, dtype=float)
+        with np.errstate(all="ignore"):  # an overflowing exp gives inf (the residual is then not finite)
+            if i1.size:
+                p[i1] = self.lo[i1] + np.exp(u[i1])
+            if i2.size:
+                p[i2] = self.hi[i2] - np.exp(u[i2])
+            if i3.size:
+                p[i3] = self.lo[i3] + self.width[i3] / (1 + np.exp(-u[i3]))
+        return p
 
     def dpdu(self, p: np.ndarray) -> np.ndarray:
-        k, lo, hi = self.kind, self.lo, self.hi
-        d = np.where(k == 1, p - lo, 1.0)
-        d = np.where(k == 2, -(hi - p), d)
-        return np.asarray(np.where(k == 3, (p - lo) * (hi - p) / self.width, d), dtype=float)
+        i1, i2, i3 = self._idx
+        d = np.ones(p.shape)
+        d[i1] = p[i1] - self.lo[i1]
+        d[i2] = -(self.hi[i2] - p[i2])
+        d[i3] = (p[i3] - self.lo[i3]) * (self.hi[i3] - p[i3]) / self.width[i3]
+        return d
 
 
 def _fd_jac(f: Callable[[np.ndarray], np.ndarray], p: np.ndarray) -> np.ndarray:
