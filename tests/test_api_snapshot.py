@@ -14,10 +14,10 @@ import ncmsurf as ns
 
 TOP_LEVEL = [
     "CyclingData", "DepthProfile", "ElementMap", "FitError", "FitResult", "ImpedanceSpectrum", "NcmsurfError",
-    "NcmsurfWarning", "Quality", "ReadError", "Sample", "Study", "ValidationError", "XPSSpectrum", "__version__",
-    "citations", "cycling", "datasets", "eds",
-    "eis", "load", "methods", "read", "read_cycling", "read_eds", "read_eis", "read_sims", "read_xps",
-    "register_method", "save", "sims", "thickness", "ureg", "xps",
+    "NcmsurfWarning", "Quality", "ReadError", "Sample", "Study", "TEMImage", "ValidationError", "XPSSpectrum",
+    "__version__", "citations", "cycling", "datasets", "eds",
+    "eis", "load", "methods", "read", "read_cycling", "read_eds", "read_eis", "read_sims", "read_tem",
+    "read_xps", "register_method", "save", "sims", "tem", "thickness", "ureg", "xps",
 ]
 
 # The API.md contract: names each subpackage must offer (more are allowed, listed in SNAPSHOT).
@@ -40,28 +40,35 @@ CONTRACT = {
 # The full public surface of each subpackage today (update on purpose when adding a name).
 SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitError', 'FitResult', 'FitStatus',
                   'ImpedanceSpectrum', 'Measurement', 'NcmsurfError', 'NcmsurfWarning', 'Quality', 'Quantity',
-                  'ReadError', 'Reason', 'Sample', 'ValidationError', 'XPSSpectrum', 'array_magnitude', 'citations',
-                  'format_unit', 'group_by_method', 'magnitude', 'methods', 'quantity', 'register_citation',
-                  'register_method', 'register_reason_code', 'result_types', 'ureg'],
+                  'ReadError', 'Reason', 'Sample', 'TEMImage', 'ValidationError', 'XPSSpectrum', 'array_magnitude',
+                  'citations', 'format_unit', 'group_by_method', 'magnitude', 'methods', 'quantity',
+                  'register_citation', 'register_method', 'register_reason_code', 'result_types', 'ureg'],
  'ncmsurf.cycling': ['CONVENTIONS', 'FADE_MODELS', 'FadeFit', 'NCM_WINDOWS', 'Segmentation', 'dqdv', 'fade_law',
                      'fit_fade', 'nominal_c_rate', 'rate_capability', 'segment', 'summary', 'track_peaks'],
- 'ncmsurf.datasets': ['coating', 'cycling', 'demo_study', 'demo_truth', 'eis', 'xps'],
- 'ncmsurf.eds': ['Coverage', 'EDSSpectrum', 'ShellWidth', 'Uniformity', 'correlation', 'coverage', 'otsu_threshold',
-                 'particle_mask', 'radial_profile', 'read_msa', 'shell_width', 'uniformity', 'write_msa'],
+ 'ncmsurf.datasets': ['coating', 'cycling', 'demo_study', 'demo_truth', 'eis', 'tem', 'xps'],
+ 'ncmsurf.eds': ['Coverage', 'EDSSpectrum', 'Hypermap', 'LINE_ENERGIES', 'LineOverlapWarning', 'ShellWidth',
+                 'Uniformity', 'correlation', 'coverage', 'detector_fwhm', 'line_energy', 'line_window',
+                 'otsu_threshold', 'particle_mask', 'radial_profile', 'read_hypermap', 'read_msa', 'shell_width',
+                 'uniformity', 'write_msa'],
  'ncmsurf.eis': ['CANDIDATES', 'CircuitFit', 'CompiledCircuit', 'DRTResult', 'EISFitWarning', 'KKResult', 'PRESETS',
                  'WEIGHTINGS', 'compile_circuit', 'drt', 'fit', 'fit_many', 'kramers_kronig', 'select_circuit'],
  'ncmsurf.io': ['KINDS', 'Reader', 'SimpleReader', 'choose_reader', 'load', 'read', 'read_cycling', 'read_eds',
-                'read_eis', 'read_sims', 'read_xps', 'readers', 'register_reader', 'save'],
- 'ncmsurf.sims': ['CloseMassWarning', 'FRAGMENTS', 'Interface', 'check_fragments', 'close_pairs', 'fragment_mass',
-                  'fragment_table', 'integrate', 'interface', 'normalize', 'parse_formula', 'time_to_depth',
+                'read_eis', 'read_sims', 'read_tem', 'read_xps', 'readers', 'register_reader', 'save'],
+ 'ncmsurf.sims': ['CloseMassWarning', 'FRAGMENTS', 'ISOTOPES', 'Interface', 'check_fragments', 'close_pairs',
+                  'fragment_mass', 'fragment_table', 'integrate', 'interface', 'is_ratio', 'isotope_mass', 'normalize',
+                  'normalize_name', 'parse_formula', 'ratio_terms', 'split_group', 'time_to_depth',
                   'with_sputter_rate'],
+ 'ncmsurf.tem': ['CoatingThickness', 'coating_thickness', 'line_profile'],
  'ncmsurf.thickness': ['ArxpsResult', 'DepositionRate', 'DisagreementWarning', 'Thickness', 'cross_check',
                        'deposition_rate', 'deposition_rates', 'effective_attenuation_length', 'from_arxps',
                        'from_attenuation', 'from_capacitance', 'from_ratio', 'imfp_tpp2m', 'overlayer_ratio'],
- 'ncmsurf.xps': ['CasaComponent', 'CasaRegion', 'ChargeReferenceWarning', 'Doublet', 'Peak', 'Satellite', 'XPSFit',
-                 'casa_regions', 'charge_correct', 'doniach_sunjic', 'fit', 'fit_stack', 'gaussian', 'gl', 'la',
-                 'line_table', 'linear', 'lorentzian', 'make_params', 'preset_info', 'preset_model', 'presets',
-                 'pseudo_voigt', 'quantify', 'register_rsf', 'rsf_sets', 'sgl', 'shirley', 'tougaard', 'voigt']}
+ 'ncmsurf.xps': ['AreaTie', 'CasaComponent', 'CasaRegion', 'ChargeReferenceError', 'ChargeReferenceWarning',
+                 'Doublet', 'JointFit', 'Peak', 'Quantification', 'QuantificationWarning', 'Satellite',
+                 'SharedShift', 'XPSFit', 'al_ni_ratio', 'casa_regions', 'charge_correct', 'doniach_sunjic',
+                 'element_lines', 'find_peaks', 'fit', 'fit_joint', 'fit_stack', 'gaussian', 'gl', 'identify', 'la',
+                 'line_table', 'linear', 'lorentzian', 'make_params', 'ni2_fraction', 'ni3p_tie', 'preset_info',
+                 'preset_model', 'preset_variants', 'presets', 'pseudo_voigt', 'quantify', 'register_rsf',
+                 'rsf_sets', 'sgl', 'shirley', 'stoichiometric_tie', 'suggest_regions', 'tougaard', 'voigt']}
 
 
 def test_top_level_all_is_the_snapshot() -> None:

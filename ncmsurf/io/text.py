@@ -96,8 +96,10 @@ def _sniff_xps(path: Path, head: bytes) -> float:
     return 0.0
 
 
-def _read_xps(path: Path, *, region: str | None = None, sample: Any = None, excitation_energy: float = 1486.6,
+def _read_xps(path: Path, *, region: str | None = None, sample: Any = None, excitation_energy: float | None = None,
               energy: str | None = None, **_: Any) -> list[XPSSpectrum]:
+    hv_source = "default" if excitation_energy is None else "user"
+    excitation_energy = 1486.6 if excitation_energy is None else excitation_energy
     table = parse_table(path, min_columns=2)
     names = table.names
     ie = find_column(names, [r"binding", r"^be$", r"kinetic", r"^ke$", r"energy", r"^e$"])
@@ -112,7 +114,8 @@ def _read_xps(path: Path, *, region: str | None = None, sample: Any = None, exci
     iname, iunit = split_name_unit(names[ii])
     units = "counts/s" if re.search(r"cps|/s", names[ii], re.I) else "counts"
     extra = {n: table.columns[n] for k, n in enumerate(names) if k not in (ie, ii)}
-    meta: dict[str, Any] = {"source_file": str(path), "format": "text", "header": table.header_lines[-20:]}
+    meta: dict[str, Any] = {"source_file": str(path), "format": "text", "header": table.header_lines[-20:],
+                            "excitation_energy_source": hv_source}
     if extra:
         meta["extra_columns"] = extra
     be = excitation_energy - e if kinetic else e
