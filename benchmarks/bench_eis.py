@@ -150,7 +150,8 @@ def _many(n: int) -> list[ImpedanceSpectrum]:
 def part3(sizes: list[int]) -> list[str]:
     from distributed import Client, LocalCluster
 
-    rows = ["| spectra | serial (s) | dask, 2 workers (s) | all converged, verdicts equal | max abs difference serial vs parallel | "
+    rows = ["| spectra | serial (s) | dask, 2 workers (s) | all converged, verdicts equal | "
+            "max abs difference serial vs parallel | "
             "serial peak memory above the input (list / (cell, cycle, frequency) DataArray) |",
             "|---|---|---|---|---|---|"]
     for n in sizes:

@@ -27,8 +27,8 @@ import xarray as xr
 
 from ncmsurf.core.errors import FitError, NcmsurfError
 from ncmsurf.core.models import ImpedanceSpectrum
-from ncmsurf.eis._circuits import compile_circuit, element_type, resolve_circuit
 from ncmsurf.core.results import REASON_CODES, Quality
+from ncmsurf.eis._circuits import compile_circuit, element_type, resolve_circuit
 from ncmsurf.eis._fit import POOR_FIT, effective_capacitances, fit_arrays
 
 __all__ = ["fit_many"]
