@@ -501,6 +501,14 @@ class CircuitFit(FitResult):
         return effective_capacitances(self.circuit, self.names, self._ds["value"].values,
                                       self._ds["covariance"].values, formula)
 
+    # --------------------------------------------------------------- storage
+    @classmethod
+    def from_dataset(cls, ds: Any) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output; files written before the result core load too."""
+        if "result_type" in ds.attrs or "circuit" not in ds.attrs:
+            return super().from_dataset(ds)
+        return _from_legacy(ds)
+
     # --------------------------------------------------------------- report
     def _report_extra(self) -> list[str]:
         lines = [f"chi2: {self.chi2:.6g} ({self.weighting} weighting, {self.n_points} points); "
@@ -912,6 +920,37 @@ def fit_arrays(
                            stderr=stderr, cov=cov, initial=initial, success=success, message=message,
                            quality=quality, chi2=chi2, aic=n * ln + 2 * k, bic=n * ln + k * math.log(n), rr=rr,
                            nfev=nfev, starts=starts, weighting=weighting, solver=solver, kk=kk)
+
+
+def _from_legacy(ds: Any) -> CircuitFit:
+    """A CircuitFit from the storage layout of earlier versions (covariance over the free parameters only)."""
+    a = ds.attrs
+    names = [str(n) for n in ds["param"].values]
+    free = [str(n) for n in ds["free"].values]
+    circuit = str(a["circuit"])
+    zunits = str(a.get("units", "ohm"))
+    c = compile_circuit(circuit)
+    unit_all = dict(zip(c.param_names, c.units, strict=True))
+    initial = dict(zip(free, (float(v) for v in ds["initial"].values), strict=True))
+    success = bool(a["success"])
+    warns = [str(w) for w in (a.get("warnings", []) if not isinstance(a.get("warnings"), str) else [a["warnings"]])]
+    note = ("input", "stored by an earlier version without a verdict" + (f"; its warnings: {'; '.join(warns)}"
+                                                                         if warns else ""))
+    quality = Quality("suspect", [note]) if success else Quality("failed", [("not_converged", str(a["message"]))])
+    return CircuitFit.build(
+        names=names, values=np.asarray(ds["value"].values, float), stderr=np.asarray(ds["stderr"].values, float),
+        covariance=np.asarray(ds["covariance"].values, float), free=[n in free for n in names],
+        units=[_param_unit(unit_all.get(n, ""), zunits) for n in names], success=success,
+        message=str(a["message"]), quality=quality, citations=["murbach2020"], model=circuit,
+        data_vars={"impedance": ("frequency", np.asarray(ds["impedance"].values, complex)),
+                   "initial": ("param", np.array([initial.get(n, math.nan) for n in names]))},
+        coords={"frequency": ("frequency", np.asarray(ds["frequency"].values, float), {"units": "Hz"})},
+        attrs={"chi2": float(a["chi2"]), "aic": float(a["aic"]), "bic": float(a["bic"]),
+               "weighting": str(a["weighting"]), "physical_names": dict(a.get("names", {})),
+               "nfev": int(a.get("nfev", 0)), "n_starts": int(a.get("n_starts", 1)),
+               "constants": dict(a.get("constants", {})), "impedance_units": zunits,
+               "solver": str(a.get("solver", "lm")), "relative_residual": math.nan},
+    )
 
 
 def build_fit(r: SimpleNamespace, spectrum: ImpedanceSpectrum) -> CircuitFit:

@@ -382,3 +382,23 @@ def test_area_normalised_fit_records_units(tmp_path: Path) -> None:
     # resistances scale with the area (generator truth × 0.5 cm²), within 2 % at 0.5 % noise
     np.testing.assert_allclose(fit.params["R2"], NCM_TRUTH["R2"] * 0.5, rtol=0.02)
     assert ns.load(ns.save(fit, tmp_path / "a.nc")).impedance_units == "ohm * cm ** 2"
+
+
+def test_fit_stored_by_an_earlier_version_loads(tmp_path: Path) -> None:
+    import xarray as xr
+
+    names, free = ["R0", "R1", "C1"], ["R0", "R1", "C1"]
+    old = xr.Dataset(
+        {"value": ("param", [5.0, 20.0, 1e-4]), "stderr": ("param", [0.1, 0.2, 1e-6]),
+         "covariance": (("free", "free_2"), np.diag([0.01, 0.04, 1e-12])),
+         "impedance": ("frequency", np.array([25.0 - 1j, 5.0 - 0.1j])), "initial": ("free", [4.0, 18.0, 2e-4])},
+        coords={"param": names, "free": free, "free_2": free, "frequency": [1.0, 1e4]},
+        attrs={"circuit": "R0-p(R1,C1)", "success": True, "message": "converged", "chi2": 0.1, "aic": -10.0,
+               "bic": -9.0, "weighting": "modulus", "names": {}, "warnings": [], "nfev": 12, "n_starts": 1,
+               "constants": {}, "units": "ohm", "solver": "lm"},
+    )
+    fit = CircuitFit.from_dataset(old)
+    assert isinstance(fit, CircuitFit) and fit.params == {"R0": 5.0, "R1": 20.0, "C1": 1e-4}
+    assert fit.quality.level == "suspect" and fit.quality.codes == ["input"]
+    assert fit.initial_guess["R1"] == 18.0 and fit.units["C1"] == "F"
+    np.testing.assert_allclose(fit.predict([1e-9])[0].real, 25.0)
