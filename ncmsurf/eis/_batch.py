@@ -27,7 +27,7 @@ import xarray as xr
 
 from ncmsurf.core.errors import FitError, NcmsurfError
 from ncmsurf.core.models import ImpedanceSpectrum
-from ncmsurf.core.results import REASON_CODES, Quality
+from ncmsurf.core.results import Quality
 from ncmsurf.eis._circuits import compile_circuit, element_type, resolve_circuit
 from ncmsurf.eis._fit import POOR_FIT, effective_capacitances, fit_arrays
 
@@ -39,8 +39,14 @@ _LEVELS = ("good", "suspect", "failed")
 _DEMOTE = ("degenerate", "at_bound", "unidentifiable")
 
 
+#: The reason codes an impedance verdict can carry, in a fixed order: the bit positions of the encoded verdict
+#: (fixed so a dask worker, whose registry of codes may hold other engines' codes, encodes as the client decodes).
+_CODES = ("not_converged", "at_bound", "degenerate", "unidentifiable", "poor_residual", "systematic_residual",
+          "kk_invalid", "model_selection", "partial_data", "extrapolated", "input", "not_resolved")
+
+
 def _codes() -> list[str]:
-    return sorted(REASON_CODES)
+    return list(_CODES)
 
 
 def _encode(q: Quality) -> tuple[float, float]:
