@@ -303,9 +303,8 @@ class CircuitFit(FitResult):
         impedance.py circuit string (also ``model``).
     params : dict
         Fitted values keyed by impedance.py names (``R0``, ``CPE1_0``, ...),
-        constants included.
-    stderr : dict
-        One-sigma standard errors (NaN where not identifiable, 0 for constants).
+        constants included; ``stderr`` (the base's) gives their one-sigma
+        standard errors (NaN where not identifiable, 0 for constants).
     free_names : tuple of str
     chi2 : float
         Weighted sum of squared residuals (real and imaginary parts).
