@@ -55,6 +55,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -144,6 +145,13 @@ def check_spectrum(spectrum: Any) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(spectrum, ImpedanceSpectrum):
         raise FitError(f"spectrum: expected an ImpedanceSpectrum, got {type(spectrum).__name__}")
     f, z = spectrum.frequency, spectrum.impedance
+    if f.size < 3 or not np.all(np.abs(z) > 0) or not np.all(np.abs(z) <= MAX_IMPEDANCE):
+        _refuse(spectrum, f, z)
+    return f, z
+
+
+def _refuse(spectrum: Any, f: np.ndarray, z: np.ndarray) -> None:
+    """Raise the FitError that :func:`check_spectrum` describes (the source file read only then)."""
     where = _where(spectrum)
     if f.size < 3:
         raise FitError(f"spectrum{where}: {f.size} point(s); at least 3 frequencies are needed")
@@ -157,7 +165,6 @@ def check_spectrum(spectrum: Any) -> tuple[np.ndarray, np.ndarray]:
     if big.size:
         raise FitError(f"spectrum{where}: |Z| = {mod[big[0]]:.3g} at frequency {f[big[0]]} Hz (index {big[0]}) "
                        f"exceeds {MAX_IMPEDANCE:g}; not a measurable impedance")
-    return f, z
 
 
 _UNIT = {"Ohm": "ohm", "F": "farad", "H": "henry", "sec": "s", "": "dimensionless"}
@@ -214,6 +221,12 @@ def _elements_of(node: Node) -> list[str]:
 
 def cpe_pairs(circuit: str) -> tuple[dict[str, str | None], list[str]]:
     """Each CPE with the resistor in parallel with it (None for a blocking CPE), and the top-level resistors."""
+    pairs, top = _cpe_pairs(circuit)
+    return dict(pairs), list(top)
+
+
+@functools.lru_cache(maxsize=256)
+def _cpe_pairs(circuit: str) -> tuple[dict[str, str | None], tuple[str, ...]]:
     tree = parse_circuit(circuit)
     top = [n[1] for n in tree[1] if n[0] == "e" and element_type(n[1]) == "R"]
     pairs: dict[str, str | None] = {}
@@ -241,7 +254,7 @@ def cpe_pairs(circuit: str) -> tuple[dict[str, str | None], list[str]]:
                     pairs[n[1]] = None  # a blocking CPE in series
 
     walk(tree)
-    return pairs, top
+    return pairs, tuple(top)
 
 
 def effective_capacitances(circuit: str, names: Sequence[str], values: Any, covariance: Any,
@@ -283,7 +296,20 @@ def effective_capacitances(circuit: str, names: Sequence[str], values: Any, cova
         def one(p: np.ndarray, c: str = cpe, rr: str | None = r) -> float:
             return value(p, c, rr)
 
-        v, se = propagate_one(one, vals, cov)
+        jac = None
+        if formula == "hsu-mansfeld" and r is not None:
+            iq, ia, ir = index[f"{cpe}_0"], index[f"{cpe}_1"], index[r]
+
+            def jac(p: np.ndarray, c0: float = v0, iq: int = iq, ia: int = ia, ir: int = ir) -> np.ndarray:
+                # ln C = (ln Q + ln R)/a - ln R
+                q, a, rv = p[iq], p[ia], p[ir]
+                g = np.zeros((1, p.size))
+                g[0, iq] = c0 / (a * q)
+                g[0, ir] = c0 * (1.0 - a) / (a * rv)
+                g[0, ia] = -c0 * (math.log(q) + math.log(rv)) / a**2
+                return g
+
+        v, se = propagate_one(one, vals, cov, jac=jac)
         out[cpe] = (v, se if math.isfinite(se) else math.nan)
     return out
 
@@ -784,7 +810,6 @@ def fit_arrays(
     if initial_guess is None and cc_guess is not None:
         initial_guess = cc_guess
     f, z = check_spectrum(spectrum)
-    where = _where(spectrum)
     keep = np.ones(f.size, bool)
     if fmin is not None:
         keep &= f >= magnitude(fmin, "Hz", name="fmin")
@@ -794,7 +819,7 @@ def fit_arrays(
         keep &= (z.imag < 0) & (z.real > 0)
     f, z = f[keep], z[keep]
     if f.size < 3:
-        raise FitError(f"spectrum{where}: {f.size} point(s) left after fmin/fmax/capacitive_only; "
+        raise FitError(f"spectrum{_where(spectrum)}: {f.size} point(s) left after fmin/fmax/capacitive_only; "
                        "at least 3 are needed")
     if weighting not in WEIGHTINGS:
         raise FitError(f"weighting: must be one of {WEIGHTINGS}, got {weighting!r}")
@@ -803,7 +828,7 @@ def fit_arrays(
     if k == 0:
         raise FitError(f"circuit {circuit_str!r}: every parameter is a constant; nothing to fit")
     if 2 * f.size < k:
-        raise FitError(f"spectrum{where}: {f.size} points ({2 * f.size} real values) cannot determine "
+        raise FitError(f"spectrum{_where(spectrum)}: {f.size} points ({2 * f.size} real values) cannot determine "
                        f"{k} parameters")
     lower, upper = (c.lower.copy(), c.upper.copy()) if solver == "lm" else _impedance_py_bounds(c)
     for name, (lo, hi) in (bounds or {}).items():
