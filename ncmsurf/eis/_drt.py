@@ -86,81 +86,80 @@ class DRTResult(FitResult):
     @property
     def tau(self) -> np.ndarray:
         """Relaxation times, s (a copy)."""
-        return np.array(self._ds["tau"].values, dtype=float)
+        return np.array(self._base("tau"), dtype=float)
 
     @property
     def gamma(self) -> np.ndarray:
         """γ(ln τ), ohm (a copy)."""
-        return np.array(self._ds["gamma"].values, dtype=float)
+        return np.array(self._base("gamma"), dtype=float)
 
     @property
     def peaks(self) -> list[dict[str, Any]]:
         """The significant peaks (a new list of new dicts)."""
-        ds = self._ds
+        b = self._base
+        tau, fr, gm, rs, sh, ou = (b("peak_tau"), b("peak_frequency"), b("peak_gamma"), b("peak_resistance"),
+                                   b("peak_share"), b("peak_outside"))
         out: list[dict[str, Any]] = []
-        for k in range(int(ds.sizes.get("peak", 0))):
-            out.append({"tau": float(ds["peak_tau"].values[k]), "frequency": float(ds["peak_frequency"].values[k]),
-                        "gamma": float(ds["peak_gamma"].values[k]),
-                        "resistance": float(ds["peak_resistance"].values[k]),
-                        "share": float(ds["peak_share"].values[k]), "outside": bool(ds["peak_outside"].values[k])})
+        for k in range(tau.size):
+            out.append({"tau": float(tau[k]), "frequency": float(fr[k]), "gamma": float(gm[k]),
+                        "resistance": float(rs[k]), "share": float(sh[k]), "outside": bool(ou[k])})
         return out
 
     @property
     def lambda_(self) -> float:
         """Regularisation parameter used."""
-        return float(self._ds.attrs["lambda_"])
+        return float(self._attrs["lambda_"])
 
     @property
     def noise(self) -> float:
         """Estimated relative noise of the data."""
-        return float(self._ds.attrs["noise"])
+        return float(self._attrs["noise"])
 
     @property
     def r_inf(self) -> float:
         """High-frequency resistance, ohm."""
-        return float(self._ds["value"].values[0])
+        return float(self._base("value")[0])
 
     @property
     def inductance(self) -> float:
         """Series inductance, H."""
-        return float(self._ds["value"].values[1])
+        return float(self._base("value")[1])
 
     @property
     def frequency(self) -> np.ndarray:
         """Frequencies, Hz (a copy)."""
-        return np.array(self._ds["frequency"].values, dtype=float)
+        return np.array(self._base("frequency"), dtype=float)
 
     @property
     def impedance(self) -> np.ndarray:
         """The data (a copy)."""
-        return np.array(self._ds["impedance"].values, dtype=complex)
+        return np.array(self._base("impedance"), dtype=complex)
 
     @property
     def z_fit(self) -> np.ndarray:
         """The DRT model at the data frequencies (a copy)."""
-        return np.array(self._ds["z_fit"].values, dtype=complex)
+        return np.array(self._base("z_fit"), dtype=complex)
 
     @property
     def gcv(self) -> dict[float, float]:
         """λ grid → GCV score (a new dict)."""
-        ds = self._ds
-        return {float(k): float(v) for k, v in zip(ds["lambda_grid"].values, ds["gcv_score"].values, strict=True)}
+        return {float(k): float(v) for k, v in zip(self._base("lambda_grid"), self._base("gcv_score"), strict=True)}
 
     @property
     def polarization_resistance(self) -> float:
         """Total area of γ, ohm."""
-        return float(self._ds["value"].values[2])
+        return float(self._base("value")[2])
 
     @property
     def relative_residual(self) -> float:
         """RMS of |Z − Ẑ|/|Z|."""
-        z, zf = self._ds["impedance"].values, self._ds["z_fit"].values
+        z, zf = self._base("impedance"), self._base("z_fit")
         return float(np.sqrt(np.mean(np.abs(z - zf) ** 2 / np.abs(z) ** 2)))
 
     def _report_extra(self) -> list[str]:
-        lines = [f"lambda = {self.lambda_:.3g} ({self._ds.attrs.get('lambda_method', '')}), noise "
+        lines = [f"lambda = {self.lambda_:.3g} ({self._attrs.get('lambda_method', '')}), noise "
                  f"{100 * self.noise:.3g} %, relative residual {self.relative_residual:.3g}",
-                 f"peaks ({self._ds.attrs.get('significance', '')}):"]
+                 f"peaks ({self._attrs.get('significance', '')}):"]
         for p in self.peaks:
             lines.append(f"  tau = {p['tau']:.4g} s (f = {p['frequency']:.4g} Hz): R = {p['resistance']:.4g} "
                          f"({100 * p['share']:.1f} %)" + (" outside the measured range" if p["outside"] else ""))
@@ -413,8 +412,7 @@ def drt(
             "peak_share": ("peak", np.array([p["share"] for p in pk], float)),
             "peak_outside": ("peak", np.array([p["outside"] for p in pk], bool)),
         },
-        coords={"tau": ("tau", tau, {"units": "s"}), "frequency": ("frequency", np.asarray(f, float), {"units": "Hz"}),
-                "lambda_grid": lam_grid},
+        coords={"tau": tau, "frequency": np.asarray(f, float), "lambda_grid": lam_grid},
         attrs={"lambda_": float(lam_used), "noise": float(sigma), "lambda_method": "given" if lambda_ is not None
                else method, "significance": f"share >= {min_share:g} of R_pol and R >= 5 sigma |Z(f)|; "
                f"maxima merged above {merge:g} of the lower", "hidden_maxima": int(hidden)},

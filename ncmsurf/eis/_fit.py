@@ -379,7 +379,7 @@ class CircuitFit(FitResult):
     @property
     def physical_names(self) -> dict[str, str]:
         """impedance.py name → physical name (empty for circuits without names)."""
-        return {str(k): str(v) for k, v in dict(self._ds.attrs.get("physical_names", {})).items()}
+        return {str(k): str(v) for k, v in dict(self._attrs.get("physical_names", {})).items()}
 
     @property
     def named(self) -> dict[str, float]:
@@ -401,68 +401,68 @@ class CircuitFit(FitResult):
     @property
     def chi2(self) -> float:
         """Weighted sum of squared residuals."""
-        return float(self._ds.attrs["chi2"])
+        return float(self._attrs["chi2"])
 
     @property
     def aic(self) -> float:
         """Akaike information criterion."""
-        return float(self._ds.attrs["aic"])
+        return float(self._attrs["aic"])
 
     @property
     def bic(self) -> float:
         """Bayesian information criterion."""
-        return float(self._ds.attrs["bic"])
+        return float(self._attrs["bic"])
 
     @property
     def weighting(self) -> str:
         """Residual weighting used."""
-        return str(self._ds.attrs["weighting"])
+        return str(self._attrs["weighting"])
 
     @property
     def solver(self) -> str:
         """``"lm"`` or ``"impedance.py"``."""
-        return str(self._ds.attrs.get("solver", "lm"))
+        return str(self._attrs.get("solver", "lm"))
 
     @property
     def nfev(self) -> int:
         """Residual evaluations over all starts."""
-        return int(self._ds.attrs.get("nfev", 0))
+        return int(self._attrs.get("nfev", 0))
 
     @property
     def n_starts(self) -> int:
         """Starts tried."""
-        return int(self._ds.attrs.get("n_starts", 1))
+        return int(self._attrs.get("n_starts", 1))
 
     @property
     def constants(self) -> dict[str, float]:
         """Fixed parameters (a new dict)."""
-        return {str(k): float(v) for k, v in dict(self._ds.attrs.get("constants", {})).items()}
+        return {str(k): float(v) for k, v in dict(self._attrs.get("constants", {})).items()}
 
     @property
     def impedance_units(self) -> str:
         """Impedance units of the fitted data (``"ohm"`` or ``"ohm * cm ** 2"``)."""
-        return str(self._ds.attrs.get("impedance_units", "ohm"))
+        return str(self._attrs.get("impedance_units", "ohm"))
 
     @property
     def initial_guess(self) -> dict[str, float]:
         """Start values of the free parameters (the winning start)."""
         free = self.free
-        return {n: float(v) for n, v in zip(self.names, self._ds["initial"].values, strict=True) if free[n]}
+        return {n: float(v) for n, v in zip(self.names, self._base("initial"), strict=True) if free[n]}
 
     @property
     def frequency(self) -> np.ndarray:
         """Fitted frequencies, Hz (a copy)."""
-        return np.array(self._ds["frequency"].values, dtype=float)
+        return np.array(self._base("frequency"), dtype=float)
 
     @property
     def impedance(self) -> np.ndarray:
         """Fitted impedances (a copy)."""
-        return np.array(self._ds["impedance"].values, dtype=complex)
+        return np.array(self._base("impedance"), dtype=complex)
 
     @property
     def n_points(self) -> int:
         """Number of frequencies fitted."""
-        return int(self._ds.sizes["frequency"])
+        return int(self._base("frequency").size)
 
     @property
     def chi2_reduced(self) -> float:
@@ -473,9 +473,9 @@ class CircuitFit(FitResult):
     @property
     def relative_residual(self) -> float:
         """RMS of |Z − Ẑ| / |Z| over the points (a weighting-independent quality figure)."""
-        z = self._ds["impedance"].values
+        z = self._base("impedance")
         with np.errstate(all="ignore"):
-            v = float(np.sqrt(np.mean(np.abs(z - self.predict(self._ds["frequency"].values)) ** 2 / np.abs(z) ** 2)))
+            v = float(np.sqrt(np.mean(np.abs(z - self.predict(self._base("frequency"))) ** 2 / np.abs(z) ** 2)))
         return v if math.isfinite(v) else math.inf
 
     def predict(self, frequency: Any) -> np.ndarray:
@@ -523,8 +523,8 @@ class CircuitFit(FitResult):
         >>> round(c * 1e6, 3)  # µF: (2e-5 · 25^0.15)^(1/0.85)
         5.23
         """
-        return effective_capacitances(self.circuit, self.names, self._ds["value"].values,
-                                      self._ds["covariance"].values, formula)
+        return effective_capacitances(self.circuit, self.names, self._base("value"),
+                                      self._base("covariance"), formula)
 
     # --------------------------------------------------------------- storage
     @classmethod
@@ -968,7 +968,7 @@ def _from_legacy(ds: Any) -> CircuitFit:
         message=str(a["message"]), quality=quality, citations=["murbach2020"], model=circuit,
         data_vars={"impedance": ("frequency", np.asarray(ds["impedance"].values, complex)),
                    "initial": ("param", np.array([initial.get(n, math.nan) for n in names]))},
-        coords={"frequency": ("frequency", np.asarray(ds["frequency"].values, float), {"units": "Hz"})},
+        coords={"frequency": np.asarray(ds["frequency"].values, float)},
         attrs={"chi2": float(a["chi2"]), "aic": float(a["aic"]), "bic": float(a["bic"]),
                "weighting": str(a["weighting"]), "physical_names": dict(a.get("names", {})),
                "nfev": int(a.get("nfev", 0)), "n_starts": int(a.get("n_starts", 1)),
@@ -998,7 +998,7 @@ def build_fit(r: SimpleNamespace, spectrum: ImpedanceSpectrum) -> CircuitFit:
         free=[nm in c.param_names for nm in c.all_names], units=units, success=r.success, message=r.message,
         quality=r.quality, citations=cites, model=circuit_str, sample=spectrum.sample, source=source,
         data_vars={"impedance": ("frequency", np.asarray(r.z, complex)), "initial": ("param", np.array(r.initial))},
-        coords={"frequency": ("frequency", np.asarray(r.f, float), {"units": "Hz"})},
+        coords={"frequency": np.asarray(r.f, float)},
         attrs={"chi2": r.chi2, "aic": r.aic, "bic": r.bic, "weighting": r.weighting,
                "physical_names": dict(r.names), "nfev": r.nfev, "n_starts": r.starts,
                "constants": {kk_: float(v) for kk_, v in consts.items()}, "impedance_units": zunits,

@@ -121,83 +121,83 @@ class KKResult(FitResult):
     @property
     def M(self) -> int:
         """Number of RC elements."""
-        return int(self._ds.attrs["M"])
+        return int(self._attrs["M"])
 
     @property
     def mu(self) -> float:
         """μ at M."""
-        return float(self._ds.attrs["mu"])
+        return float(self._attrs["mu"])
 
     @property
     def valid(self) -> bool:
         """Whether the data pass the test."""
-        return bool(self._ds.attrs["valid"])
+        return bool(self._attrs["valid"])
 
     @property
     def validity(self) -> str:
         """The reason for the decision, in words."""
-        return str(self._ds.attrs["validity"])
+        return str(self._attrs["validity"])
 
     @property
     def noise(self) -> float:
         """RMS relative residual (the noise the data show against the KK model)."""
-        return float(self._ds.attrs["noise"])
+        return float(self._attrs["noise"])
 
     @property
     def threshold(self) -> float:
         """Largest RMS relative residual of valid data."""
-        return float(self._ds.attrs["threshold"])
+        return float(self._attrs["threshold"])
 
     @property
     def fit_type(self) -> str:
         """``"real"``, ``"imag"`` or ``"complex"``."""
-        return str(self._ds.attrs["fit_type"])
+        return str(self._attrs["fit_type"])
 
     @property
     def add_cap(self) -> bool:
         """Whether a series capacitance was included."""
-        return bool(self._ds.attrs["add_cap"])
+        return bool(self._attrs["add_cap"])
 
     @property
     def frequency(self) -> np.ndarray:
         """Frequencies, Hz (a copy)."""
-        return np.array(self._ds["frequency"].values, dtype=float)
+        return np.array(self._base("frequency"), dtype=float)
 
     @property
     def impedance(self) -> np.ndarray:
         """The data (a copy)."""
-        return np.array(self._ds["impedance"].values, dtype=complex)
+        return np.array(self._base("impedance"), dtype=complex)
 
     @property
     def z_fit(self) -> np.ndarray:
         """The KK-compliant model at the data frequencies (a copy)."""
-        return np.array(self._ds["z_fit"].values, dtype=complex)
+        return np.array(self._base("z_fit"), dtype=complex)
 
     @property
     def residuals_real(self) -> np.ndarray:
         """Real part of (Z − Ẑ)/|Z| (a copy)."""
-        return np.array(self._ds["residuals_real"].values, dtype=float)
+        return np.array(self._base("residuals_real"), dtype=float)
 
     @property
     def residuals_imag(self) -> np.ndarray:
         """Imaginary part of (Z − Ẑ)/|Z| (a copy)."""
-        return np.array(self._ds["residuals_imag"].values, dtype=float)
+        return np.array(self._base("residuals_imag"), dtype=float)
 
     @property
     def tau(self) -> np.ndarray:
         """Time constants of the RC elements, s (a copy)."""
-        return np.array(self._ds["tau"].values, dtype=float)
+        return np.array(self._base("tau"), dtype=float)
 
     @property
     def elements(self) -> np.ndarray:
         """R_0, R_1..R_M, [1/C], L (a copy)."""
-        return np.asarray(self._ds["value"].values, dtype=float).copy()
+        return np.asarray(self._base("value"), dtype=float).copy()
 
     @property
     def max_residual(self) -> float:
         """Largest absolute relative residual (real or imaginary)."""
-        return float(max(np.abs(self._ds["residuals_real"].values).max(),
-                         np.abs(self._ds["residuals_imag"].values).max()))
+        return float(max(np.abs(self._base("residuals_real")).max(),
+                         np.abs(self._base("residuals_imag")).max()))
 
     def _report_extra(self) -> list[str]:
         return [f"M = {self.M}, mu = {self.mu:.4g}, fit_type = {self.fit_type}, add_cap = {self.add_cap}",
@@ -416,7 +416,7 @@ def kramers_kronig(
         data_vars={"impedance": ("frequency", np.asarray(z, complex)), "z_fit": ("frequency", zf),
                    "residuals_real": ("frequency", res.real.copy()), "residuals_imag": ("frequency", res.imag.copy()),
                    "tau": ("element", np.asarray(tau, float))},
-        coords={"frequency": ("frequency", np.asarray(f, float), {"units": "Hz"})},
+        coords={"frequency": np.asarray(f, float)},
         attrs={"M": int(m), "mu": float(mu), "valid": bool(valid), "validity": why, "noise": sigma,
                "threshold": float(threshold), "fit_type": fit_type, "add_cap": bool(add_cap), "c": -1.0 if c is None
                else float(c), "plateau_M": int(m_lo), "judged_M": int(m_v)},
