@@ -26,7 +26,7 @@ from ncmsurf.io.netcdf import load, save
 from ncmsurf.io.registry import read, read_cycling, read_eds, read_eis, read_sims, read_xps
 
 if TYPE_CHECKING:
-    from ncmsurf import cycling, datasets, eds, eis, sims, thickness, xps
+    from ncmsurf import cycling, datasets, eds, eis, figures, sims, thickness, xps
     from ncmsurf.study import Study
 
 __version__ = "0.1.0"
@@ -52,6 +52,7 @@ __all__ = [
     "datasets",
     "eds",
     "eis",
+    "figures",
     "load",
     "methods",
     "read",
@@ -68,7 +69,7 @@ __all__ = [
     "xps",
 ]
 
-_SUBMODULES = {"xps", "eis", "cycling", "sims", "eds", "thickness", "datasets"}
+_SUBMODULES = {"xps", "eis", "cycling", "sims", "eds", "thickness", "datasets", "figures"}
 
 
 def __getattr__(name: str) -> Any:

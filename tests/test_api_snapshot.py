@@ -16,7 +16,7 @@ TOP_LEVEL = [
     "CyclingData", "DepthProfile", "ElementMap", "FitError", "FitResult", "ImpedanceSpectrum", "NcmsurfError",
     "NcmsurfWarning", "Quality", "ReadError", "Sample", "Study", "ValidationError", "XPSSpectrum", "__version__",
     "citations", "cycling", "datasets", "eds",
-    "eis", "load", "methods", "read", "read_cycling", "read_eds", "read_eis", "read_sims", "read_xps",
+    "eis", "figures", "load", "methods", "read", "read_cycling", "read_eds", "read_eis", "read_sims", "read_xps",
     "register_method", "save", "sims", "thickness", "ureg", "xps",
 ]
 
@@ -30,6 +30,8 @@ CONTRACT = {
     "ncmsurf.eds": ["coverage", "uniformity", "correlation"],
     "ncmsurf.thickness": ["imfp_tpp2m", "from_attenuation", "from_ratio", "from_arxps"],
     "ncmsurf.datasets": ["demo_study"],
+    "ncmsurf.figures": ["eds_maps", "xps_panels", "nyquist", "rate_eis_cycling", "tem", "sims_profiles",
+                        "metrics_vs_n", "save"],
     "ncmsurf.core": ["Sample", "XPSSpectrum", "ImpedanceSpectrum", "CyclingData", "DepthProfile", "ElementMap",
                      "NcmsurfError", "ReadError", "ValidationError", "FitError", "ureg", "register_method", "methods"],
     "ncmsurf.io": ["read", "read_xps", "read_eis", "read_cycling", "read_sims", "read_eds", "save", "load",
@@ -46,6 +48,10 @@ SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitEr
  'ncmsurf.cycling': ['CONVENTIONS', 'FADE_MODELS', 'FadeFit', 'NCM_WINDOWS', 'Segmentation', 'dqdv', 'fade_law',
                      'fit_fade', 'nominal_c_rate', 'rate_capability', 'segment', 'summary', 'track_peaks'],
  'ncmsurf.datasets': ['coating', 'cycling', 'demo_study', 'demo_truth', 'eis', 'xps'],
+ 'ncmsurf.figures': ['ELEMENT_COLORS', 'OKABE_ITO', 'ROUTE_COLORS', 'SIFigure', 'SI_FIGURES', 'STYLES',
+                     'SupplementarySet', 'axis_label', 'bode', 'check_layout', 'dqdv', 'eds_maps', 'figure_notes',
+                     'metrics_vs_n', 'nyquist', 'rate_eis_cycling', 'rate_label', 'sample_color', 'save',
+                     'sims_profiles', 'supplementary', 'tem', 'unit_text', 'verdict', 'xps_panels'],
  'ncmsurf.eds': ['Coverage', 'EDSSpectrum', 'ShellWidth', 'Uniformity', 'correlation', 'coverage', 'otsu_threshold',
                  'particle_mask', 'radial_profile', 'read_msa', 'shell_width', 'uniformity', 'write_msa'],
  'ncmsurf.eis': ['CircuitFit', 'CompiledCircuit', 'DRTResult', 'EISFitWarning', 'KKResult', 'PRESETS', 'WEIGHTINGS',
