@@ -189,7 +189,7 @@ def nyquist(source: Any, samples: Any = None, states: Any = None, *, area_normal
 @figure_function
 def bode(source: Any, samples: Any = None, states: Any = None, *, area_normalised: bool = True,
          _size: tuple[float, float] = (2.4, 1.9)) -> Any:
-    """Bode plots (\\|Z\\| and phase against frequency) with the fitted curves, one column per cycle state.
+    r"""Bode plots (\\|Z\\| and phase against frequency) with the fitted curves, one column per cycle state.
 
     Parameters are those of :func:`ncmsurf.figures.nyquist`.
 

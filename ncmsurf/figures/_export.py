@@ -77,7 +77,7 @@ def _text_artists(fig: Any) -> list[tuple[str, Any]]:
             for k, t in enumerate(axis.get_ticklabels(which="both")):
                 named.append((f"axes {ax_i} {nm}tick {k} {t.get_text()!r}", t))
             named.append((f"axes {ax_i} {nm} offset text", axis.get_offset_text()))
-        for k, t in enumerate(ax.texts):
+        for t in ax.texts:
             named.append((f"axes {ax_i} text {t.get_text()[:30]!r}", t))
         for ch in ax.get_children():
             if isinstance(ch, Legend) and ch.get_visible():
@@ -87,7 +87,7 @@ def _text_artists(fig: Any) -> list[tuple[str, Any]]:
                 continue
             seen.add(id(t))
             out.append((nm, t))
-    for k, t in enumerate(fig.texts):
+    for t in fig.texts:
         out.append((f"figure text {t.get_text()[:30]!r}", t))
     for lg in fig.legends:
         out.append(("figure legend", lg))

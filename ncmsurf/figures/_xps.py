@@ -213,7 +213,8 @@ def xps_panels(source: Any, regions: Sequence[str] | None = None, samples: Any =
                     hi = int(np.argmax(x))  # the high-BE end: background only, clear of the peaks
                     ax.annotate(state_label(c), (float(x[hi]), float(y[hi] + shift)), xytext=(3, 4),
                                 textcoords="offset points", ha="left", va="bottom", fontsize="x-small",
-                                color="0.3")
+                                color="0.3", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5},
+                                zorder=6)
                 if fit is not None and not v.good:
                     mark_verdict(ax, v, prefix=state_label(c) + ":", loc="upper left",
                                  y=0.97 - 0.2 * state_list.index(c))
