@@ -173,9 +173,9 @@ def format_unit(unit: str, *, style: str = "dot") -> str:
     if style == "exponent":
         return " ".join(f"{n}{sup(p)}" for n, p in parts)
     if style == "si":
-        pos = "·".join(f"{n}{sup(p)}" for n, p in parts if p > 0)
-        neg = " ".join(f"{n}{sup(p)}" for n, p in parts if p < 0)
-        return " ".join(x for x in (pos, neg) if x)
+        positive = "·".join(f"{n}{sup(p)}" for n, p in parts if p > 0)
+        negative = " ".join(f"{n}{sup(p)}" for n, p in parts if p < 0)
+        return " ".join(x for x in (positive, negative) if x)
     num = [f"{n}{sup(p)}" for n, p in parts if p > 0]
     den = [f"{n}{sup(-p)}" for n, p in parts if p < 0]
     if not num:

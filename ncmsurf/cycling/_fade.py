@@ -474,8 +474,11 @@ class FadeFit:
         ax.plot(grid, self.predict(grid), "-", label=f"{self.model} fit")
         if self.knee is not None:
             ax.axvline(self.knee, ls="--", color="0.5", label="knee")
-        ax.set_xlabel("cycle")
-        ax.set_ylabel(f"capacity ({self.units})" if self.units else "capacity")
+        from ncmsurf.core.units import format_unit
+
+        ax.set_xlabel("Cycle")
+        unit = format_unit(self.units, style="si") if self.units else ""
+        ax.set_ylabel(f"Capacity ({unit})" if unit else "Capacity (unit not given to fit_fade)")
         ax.legend()
         return ax
 

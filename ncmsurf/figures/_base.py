@@ -6,11 +6,10 @@ matplotlib is imported only inside the functions (the ``plot`` extra).
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,10 +24,8 @@ if TYPE_CHECKING:
 
     from ncmsurf.study import Study
 
-__all__ = ["OKABE_ITO", "ROUTE_COLORS", "STYLES", "Verdict", "axis_label", "figure_notes", "rate_label",
+__all__ = ["OKABE_ITO", "ROUTE_COLORS", "STYLES", "StyleArg", "Verdict", "axis_label", "figure_notes", "rate_label",
            "sample_color", "select_samples", "state_label", "verdict"]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: Okabe & Ito's colour-blind-safe palette (Color Universal Design).
 OKABE_ITO: dict[str, str] = {
@@ -72,39 +69,30 @@ def _mpl() -> Any:
     return matplotlib
 
 
+StyleArg = str | Mapping[str, Any] | None
+"""A figure style: a name in :data:`STYLES`, a matplotlib style name, or an rcParams dict."""
+
+
 @contextlib.contextmanager
-def style_context(style: str | Mapping[str, Any] | None) -> Iterator[str]:
-    """Apply a style while a figure is built; yields the size key of the style."""
+def style_context(style: StyleArg) -> Iterator[tuple[float, float]]:
+    """Apply a style while a figure is built; yields the panel size (in) of that style."""
     mpl = _mpl()
     if style is None:
         style = "paper"
     if isinstance(style, Mapping):
         with mpl.rc_context(dict(STYLES["paper"]) | dict(style)):
-            yield "paper"
+            yield _PANEL["paper"]
         return
     if style in STYLES:
         with mpl.rc_context(STYLES[style]):
-            yield style
+            yield _PANEL[style]
         return
     import matplotlib.style as mstyle
 
-    try:
-        with mstyle.context(style), mpl.rc_context({"savefig.dpi": 300}):
-            yield "default"
-    except OSError as exc:
-        raise ValidationError(f"style: {style!r} is neither one of {sorted(STYLES)} nor a matplotlib style") from exc
-
-
-def figure_function(func: F) -> F:
-    """Run a figure function under its ``style=`` keyword and attach the notes it made."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, style: str | Mapping[str, Any] | None = "paper", **kw: Any) -> Any:
-        with style_context(style) as key:
-            fig = func(*args, _size=_PANEL[key], **kw)
-        return fig
-
-    return wrapper  # type: ignore[return-value]
+    if style not in mstyle.available and not str(style).endswith(".mplstyle"):
+        raise ValidationError(f"style: {style!r} is neither one of {sorted(STYLES)} nor a matplotlib style")
+    with mstyle.context(style), mpl.rc_context({"savefig.dpi": 300}):
+        yield _PANEL["default"]
 
 
 def new_figure(nrows: int, ncols: int, size: tuple[float, float], *, width: float | None = None,

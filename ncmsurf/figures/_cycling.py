@@ -11,9 +11,9 @@ from ncmsurf.core.errors import NcmsurfError, ValidationError
 from ncmsurf.core.models import CyclingData
 from ncmsurf.core.sample import Sample
 from ncmsurf.figures._base import (
+    StyleArg,
     axis_label,
     base_label,
-    figure_function,
     finish,
     integer_ticks,
     is_study,
@@ -22,6 +22,7 @@ from ncmsurf.figures._base import (
     rate_label,
     sample_color,
     select_samples,
+    style_context,
     verdict,
 )
 from ncmsurf.figures._eis import collect_eis, draw_nyquist
@@ -173,9 +174,8 @@ def _cycling_panel(ax: Any, cells: list[_Cell], all_samples: list[Sample], fig: 
     ax.legend(loc="lower left", fontsize="x-small", handlelength=1.2)
 
 
-@figure_function
 def rate_eis_cycling(source: Any, samples: Any = None, *, states: Any = None,
-                     _size: tuple[float, float] = (2.4, 1.9)) -> Any:
+                     style: StyleArg = "paper") -> Any:
     """Rate capability, impedance and long-term cycling of chosen samples (the S5/S6 figure).
 
     Parameters
@@ -209,57 +209,57 @@ def rate_eis_cycling(source: Any, samples: Any = None, *, states: Any = None,
     >>> [ax.get_title() for ax in fig.axes][0]
     'Rate capability'
     """
-    cells, notes = _cells(source, samples)
-    eis_items = collect_eis(source, samples, states, True) if is_study(source) else []
-    if not cells and not eis_items:
-        raise ValidationError("rate_eis_cycling: no cycling records or impedance spectra for the chosen samples")
-    fig, axes = new_figure(1, 3, _size, width=3 * _size[0] * 1.05, height=_size[1] * 1.25)
-    for n in notes:
-        note(fig, n)
-    all_samples = [c.sample for c in cells] + [base_sample for base_sample in
-                                               (Sample(it.sample.method, it.sample.n, it.sample.cathode, 0)
-                                                for it in eis_items)]
-    a, b, c = axes[0]
-    if cells:
-        _rate_panel(a, cells, all_samples)
-        _cycling_panel(c, cells, all_samples, fig)
-    else:
-        for ax in (a, c):
-            ax.text(0.5, 0.5, "no cycling record", transform=ax.transAxes, ha="center", va="center")
-            ax.set_xticks([])
-            ax.set_yticks([])
-    if eis_items:
-        states_present = sorted({it.sample.cycles for it in eis_items})
-        for st_ in states_present:
-            draw_nyquist(b, [it for it in eis_items if it.sample.cycles == st_],
-                         [Sample(x.method, x.n, x.cathode, 0) for x in all_samples], fig,
-                         legend=False, ls="-" if st_ == 0 else "--")
-        from matplotlib.lines import Line2D
+    with style_context(style) as _size:
+        cells, notes = _cells(source, samples)
+        eis_items = collect_eis(source, samples, states, True) if is_study(source) else []
+        if not cells and not eis_items:
+            raise ValidationError("rate_eis_cycling: no cycling records or impedance spectra for the chosen samples")
+        fig, axes = new_figure(1, 3, _size, width=3 * _size[0] * 1.05, height=_size[1] * 1.25)
+        for n in notes:
+            note(fig, n)
+        all_samples = [c.sample for c in cells] + [base_sample for base_sample in
+                                                   (Sample(it.sample.method, it.sample.n, it.sample.cathode, 0)
+                                                    for it in eis_items)]
+        a, b, c = axes[0]
+        if cells:
+            _rate_panel(a, cells, all_samples)
+            _cycling_panel(c, cells, all_samples, fig)
+        else:
+            for ax in (a, c):
+                ax.text(0.5, 0.5, "no cycling record", transform=ax.transAxes, ha="center", va="center")
+                ax.set_xticks([])
+                ax.set_yticks([])
+        if eis_items:
+            states_present = sorted({it.sample.cycles for it in eis_items})
+            for st_ in states_present:
+                draw_nyquist(b, [it for it in eis_items if it.sample.cycles == st_],
+                             [Sample(x.method, x.n, x.cathode, 0) for x in all_samples], fig,
+                             legend=False, ls="-" if st_ == 0 else "--")
+            from matplotlib.lines import Line2D
 
-        handles = [Line2D([], [], marker="o", ls="-", color="0.3", ms=2.5, label="fresh")]
-        if any(c_ > 0 for c_ in states_present):
-            handles.append(Line2D([], [], marker="o", mfc="none", ls="--", color="0.3", ms=2.5,
-                                  label=f"after {max(states_present)} cycles"))
-        b.legend(handles=handles, loc="upper left", fontsize="x-small", handlelength=1.6)
-        unit = eis_items[0].unit
-        b.set_xlabel(axis_label("Z′", unit))
-        b.set_ylabel(axis_label("−Z″", unit))
-        b.set_title("Impedance")
-        from ncmsurf.figures._eis import _equal_limits, _limits
+            handles = [Line2D([], [], marker="o", ls="-", color="0.3", ms=2.5, label="fresh")]
+            if any(c_ > 0 for c_ in states_present):
+                handles.append(Line2D([], [], marker="o", mfc="none", ls="--", color="0.3", ms=2.5,
+                                      label=f"after {max(states_present)} cycles"))
+            b.legend(handles=handles, loc="upper left", fontsize="x-small", handlelength=1.6)
+            unit = eis_items[0].unit
+            b.set_xlabel(axis_label("Z′", unit))
+            b.set_ylabel(axis_label("−Z″", unit))
+            b.set_title("Impedance")
+            from ncmsurf.figures._eis import _equal_limits, _limits
 
-        _equal_limits(b, _limits(eis_items))
-    else:
-        b.text(0.5, 0.5, "no impedance spectrum", transform=b.transAxes, ha="center", va="center")
-        b.set_xticks([])
-        b.set_yticks([])
-    for ax, letter in zip((a, b, c), "abc"):
-        ax.text(-0.02, 1.02, f"({letter})", transform=ax.transAxes, ha="right", va="bottom", fontweight="bold")
-    return finish(fig)
+            _equal_limits(b, _limits(eis_items))
+        else:
+            b.text(0.5, 0.5, "no impedance spectrum", transform=b.transAxes, ha="center", va="center")
+            b.set_xticks([])
+            b.set_yticks([])
+        for ax, letter in zip((a, b, c), "abc"):
+            ax.text(-0.02, 1.02, f"({letter})", transform=ax.transAxes, ha="right", va="bottom", fontweight="bold")
+        return finish(fig)
 
 
-@figure_function
 def dqdv(source: Any, samples: Any = None, *, cycle: int | None = None, direction: str = "charge",
-         _size: tuple[float, float] = (2.4, 1.9)) -> Any:
+         style: StyleArg = "paper") -> Any:
     """Differential capacity dQ/dV of one cycle for each chosen cell.
 
     Parameters
@@ -289,41 +289,43 @@ def dqdv(source: Any, samples: Any = None, *, cycle: int | None = None, directio
     >>> fig.axes[0].get_ylabel()
     'dQ/dV (mAh g⁻¹ V⁻¹)'
     """
-    import ncmsurf.cycling as cyc
+    with style_context(style) as _size:
+        import ncmsurf.cycling as cyc
 
-    cells, notes = _cells(source, samples)
-    fig, axes = new_figure(1, 1, _size, width=_size[0] * 1.5, height=_size[1] * 1.2)
-    ax = axes[0, 0]
-    for n in notes:
-        note(fig, n)
-    all_samples = [c.sample for c in cells]
-    unit = ""
-    drawn = 0
-    for cell in cells:
-        summ = cell.summary
-        k = cycle
-        if k is None:
-            ok = np.asarray(summ["complete"].values, dtype=bool) if "complete" in summ else None
-            cyc_no = np.asarray(summ["cycle"].values, dtype=int)
-            k = int(cyc_no[ok][0]) if ok is not None and ok.any() else int(cyc_no[0])
-        try:
-            assert cell.data is not None
-            da = cyc.dqdv(cell.data, cycle=k, direction=direction)
-        except (NcmsurfError, ValueError) as exc:
-            note(fig, f"{cell.sample.label}: no dQ/dV of cycle {k} ({direction}): {' '.join(str(exc).split())[:120]}")
-            continue
-        v = np.asarray(da[da.dims[0]].values, dtype=float)
-        ax.plot(v, np.asarray(da.values, dtype=float), lw=0.9, color=sample_color(cell.sample, all_samples),
-                label=base_label(cell.sample))
-        unit = str(da.attrs.get("units", ""))
-        drawn += 1
-    if drawn == 0:
-        raise ValidationError("dqdv: no cell has that half-cycle: " + "; ".join(figure_notes_of(fig)))
-    ax.set_xlabel("Voltage (V)")
-    ax.set_ylabel(axis_label("dQ/dV", unit))
-    ax.set_title(f"dQ/dV, {direction} of cycle {cycle}" if cycle is not None else f"dQ/dV, first {direction}")
-    ax.legend(fontsize="x-small", ncols=2 if drawn > 4 else 1, handlelength=1.2)
-    return finish(fig)
+        cells, notes = _cells(source, samples)
+        fig, axes = new_figure(1, 1, _size, width=_size[0] * 1.5, height=_size[1] * 1.2)
+        ax = axes[0, 0]
+        for n in notes:
+            note(fig, n)
+        all_samples = [c.sample for c in cells]
+        unit = ""
+        drawn = 0
+        for cell in cells:
+            summ = cell.summary
+            k = cycle
+            if k is None:
+                ok = np.asarray(summ["complete"].values, dtype=bool) if "complete" in summ else None
+                cyc_no = np.asarray(summ["cycle"].values, dtype=int)
+                k = int(cyc_no[ok][0]) if ok is not None and ok.any() else int(cyc_no[0])
+            try:
+                assert cell.data is not None
+                da = cyc.dqdv(cell.data, cycle=k, direction=direction)
+            except (NcmsurfError, ValueError) as exc:
+                why = " ".join(str(exc).split())[:120]
+                note(fig, f"{cell.sample.label}: no dQ/dV of cycle {k} ({direction}): {why}")
+                continue
+            v = np.asarray(da[da.dims[0]].values, dtype=float)
+            ax.plot(v, np.asarray(da.values, dtype=float), lw=0.9, color=sample_color(cell.sample, all_samples),
+                    label=base_label(cell.sample))
+            unit = str(da.attrs.get("units", ""))
+            drawn += 1
+        if drawn == 0:
+            raise ValidationError("dqdv: no cell has that half-cycle: " + "; ".join(figure_notes_of(fig)))
+        ax.set_xlabel("Voltage (V)")
+        ax.set_ylabel(axis_label("dQ/dV", unit))
+        ax.set_title(f"dQ/dV, {direction} of cycle {cycle}" if cycle is not None else f"dQ/dV, first {direction}")
+        ax.legend(fontsize="x-small", ncols=2 if drawn > 4 else 1, handlelength=1.2)
+        return finish(fig)
 
 
 def figure_notes_of(fig: Any) -> list[str]:

@@ -11,8 +11,8 @@ from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.models import ImpedanceSpectrum
 from ncmsurf.core.sample import Sample
 from ncmsurf.figures._base import (
+    StyleArg,
     axis_label,
-    figure_function,
     finish,
     is_study,
     mark_verdict,
@@ -22,6 +22,7 @@ from ncmsurf.figures._base import (
     sample_color,
     select_samples,
     state_label,
+    style_context,
     verdict,
 )
 
@@ -125,9 +126,8 @@ def _equal_limits(ax: Any, lim: tuple[float, float, float, float]) -> None:
     ax.set_aspect("equal", adjustable="box")
 
 
-@figure_function
 def nyquist(source: Any, samples: Any = None, states: Any = None, *, area_normalised: bool = True,
-            equal_aspect: bool = True, _size: tuple[float, float] = (2.4, 1.9)) -> Any:
+            equal_aspect: bool = True, style: StyleArg = "paper") -> Any:
     """Nyquist plots with the fitted circuit curves, one panel per cycle state.
 
     Parameters
@@ -160,35 +160,35 @@ def nyquist(source: Any, samples: Any = None, states: Any = None, *, area_normal
     >>> fig.axes[0].get_xlabel()
     'Z′ (Ω)'
     """
-    items = collect_eis(source, samples, states, area_normalised)
-    if not items:
-        raise ValidationError("nyquist: no impedance spectra for the chosen samples")
-    unit = _unit(items)
-    state_list = parse_states(None, sorted({it.sample.cycles for it in items}))
-    lims = [_limits([it for it in items if it.sample.cycles == c]) for c in state_list]
-    # one panel per state, stacked; each panel's height follows its data at equal scales
-    width = 2.0 * _size[0]
-    plot_w = width * 0.62
-    heights = [float(np.clip((y1 - y0) / max(x1 - min(0.0, x0), 1e-12) * 1.1, 0.25, 1.0)) * plot_w
-               if equal_aspect else 0.6 * plot_w for x0, x1, y0, y1 in lims]
-    fig, axes = new_figure(len(state_list), 1, _size, width=width, height=sum(heights) + 0.55 * len(state_list),
-                           gridspec_kw={"height_ratios": heights})
-    all_samples = [it.sample for it in items]
-    for ax, c, lim in zip(axes[:, 0], state_list, lims):
-        draw_nyquist(ax, [it for it in items if it.sample.cycles == c], all_samples, fig, legend=False)
-        ax.set_xlabel(axis_label("Z′", unit))
-        ax.set_ylabel(axis_label("−Z″", unit))
-        ax.set_title(state_label(c))
-        if equal_aspect:
-            _equal_limits(ax, lim)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="x-small",
-                  handlelength=1.0)
-    return finish(fig)
+    with style_context(style) as _size:
+        items = collect_eis(source, samples, states, area_normalised)
+        if not items:
+            raise ValidationError("nyquist: no impedance spectra for the chosen samples")
+        unit = _unit(items)
+        state_list = parse_states(None, sorted({it.sample.cycles for it in items}))
+        lims = [_limits([it for it in items if it.sample.cycles == c]) for c in state_list]
+        # one panel per state, stacked; each panel's height follows its data at equal scales
+        width = 2.0 * _size[0]
+        plot_w = width * 0.62
+        heights = [float(np.clip((y1 - y0) / max(x1 - min(0.0, x0), 1e-12) * 1.1, 0.25, 1.0)) * plot_w
+                   if equal_aspect else 0.6 * plot_w for x0, x1, y0, y1 in lims]
+        fig, axes = new_figure(len(state_list), 1, _size, width=width, height=sum(heights) + 0.55 * len(state_list),
+                               gridspec_kw={"height_ratios": heights})
+        all_samples = [it.sample for it in items]
+        for ax, c, lim in zip(axes[:, 0], state_list, lims):
+            draw_nyquist(ax, [it for it in items if it.sample.cycles == c], all_samples, fig, legend=False)
+            ax.set_xlabel(axis_label("Z′", unit))
+            ax.set_ylabel(axis_label("−Z″", unit))
+            ax.set_title(state_label(c))
+            if equal_aspect:
+                _equal_limits(ax, lim)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="x-small",
+                      handlelength=1.0)
+        return finish(fig)
 
 
-@figure_function
 def bode(source: Any, samples: Any = None, states: Any = None, *, area_normalised: bool = True,
-         _size: tuple[float, float] = (2.4, 1.9)) -> Any:
+         style: StyleArg = "paper") -> Any:
     r"""Bode plots (\\|Z\\| and phase against frequency) with the fitted curves, one column per cycle state.
 
     Parameters are those of :func:`ncmsurf.figures.nyquist`.
@@ -204,32 +204,33 @@ def bode(source: Any, samples: Any = None, states: Any = None, *, area_normalise
     >>> len(ns.figures.bode(spec).axes)
     2
     """
-    items = collect_eis(source, samples, states, area_normalised)
-    if not items:
-        raise ValidationError("bode: no impedance spectra for the chosen samples")
-    unit = _unit(items)
-    state_list = parse_states(None, sorted({it.sample.cycles for it in items}))
-    fig, axes = new_figure(2, len(state_list), _size, sharex="col")
-    all_samples = [it.sample for it in items]
-    for j, c in enumerate(state_list):
-        top, bottom = axes[0, j], axes[1, j]
-        for it in (x for x in items if x.sample.cycles == c):
-            col = sample_color(it.sample, all_samples)
-            z = it.z()
-            f = it.spec.frequency
-            top.loglog(f, np.abs(z), "o", ms=2, color=col, label=it.sample.label.split("@")[0])
-            bottom.semilogx(f, -np.degrees(np.angle(z)), "o", ms=2, color=col)
-            curve = it.fitted()
-            v = verdict(it.fit)
-            if curve is not None:
-                kw = {"color": col, "lw": 0.9} | ({} if v.good else v.line_kw())
-                top.loglog(curve[0], np.abs(curve[1]), **kw)
-                bottom.semilogx(curve[0], -np.degrees(np.angle(curve[1])), **kw)
-            if not v.good and v.level != "none":
-                note(fig, f"{it.sample.label} circuit fit {v.text(200)}")
-        top.set_ylabel(axis_label("|Z|", unit))
-        top.set_title(state_label(c))
-        top.legend(fontsize="x-small", loc="lower left", handlelength=1.0)
-        bottom.set_xlabel("Frequency (Hz)")
-        bottom.set_ylabel("−Phase (°)")
-    return finish(fig)
+    with style_context(style) as _size:
+        items = collect_eis(source, samples, states, area_normalised)
+        if not items:
+            raise ValidationError("bode: no impedance spectra for the chosen samples")
+        unit = _unit(items)
+        state_list = parse_states(None, sorted({it.sample.cycles for it in items}))
+        fig, axes = new_figure(2, len(state_list), _size, sharex="col")
+        all_samples = [it.sample for it in items]
+        for j, c in enumerate(state_list):
+            top, bottom = axes[0, j], axes[1, j]
+            for it in (x for x in items if x.sample.cycles == c):
+                col = sample_color(it.sample, all_samples)
+                z = it.z()
+                f = it.spec.frequency
+                top.loglog(f, np.abs(z), "o", ms=2, color=col, label=it.sample.label.split("@")[0])
+                bottom.semilogx(f, -np.degrees(np.angle(z)), "o", ms=2, color=col)
+                curve = it.fitted()
+                v = verdict(it.fit)
+                if curve is not None:
+                    kw = {"color": col, "lw": 0.9} | ({} if v.good else v.line_kw())
+                    top.loglog(curve[0], np.abs(curve[1]), **kw)
+                    bottom.semilogx(curve[0], -np.degrees(np.angle(curve[1])), **kw)
+                if not v.good and v.level != "none":
+                    note(fig, f"{it.sample.label} circuit fit {v.text(200)}")
+            top.set_ylabel(axis_label("|Z|", unit))
+            top.set_title(state_label(c))
+            top.legend(fontsize="x-small", loc="lower left", handlelength=1.0)
+            bottom.set_xlabel("Frequency (Hz)")
+            bottom.set_ylabel("−Phase (°)")
+        return finish(fig)

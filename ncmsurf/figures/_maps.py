@@ -8,135 +8,40 @@ from typing import Any
 
 import numpy as np
 
+from ncmsurf.core._plot import ELEMENT_COLORS, draw_map, overlay_rgb, scale_bar
+from ncmsurf.core._plot import element_color as _element_color
 from ncmsurf.core.errors import NcmsurfError, ValidationError
 from ncmsurf.core.models import ElementMap
 from ncmsurf.core.sample import Sample
 from ncmsurf.figures._base import (
     OKABE_ITO,
-    figure_function,
+    StyleArg,
     finish,
     is_study,
     mark_verdict,
     new_figure,
     note,
     select_samples,
+    style_context,
     verdict,
 )
 
 __all__ = ["ELEMENT_COLORS", "draw_element_map", "eds_maps", "scale_bar", "tem"]
 
-#: Element colours of the maps (the paper's: Ni sky blue, Co green, Mn purple, Al red); others cycle below.
-ELEMENT_COLORS: dict[str, str] = {"Ni": "#2FA8E0", "Co": "#1FA84A", "Mn": "#8E44AD", "Al": "#E0301E",
-                                  "O": "#F0B400", "F": "#E67E22", "C": "#9E9E9E", "P": "#D35400"}
-_MORE = [OKABE_ITO["yellow"], OKABE_ITO["reddish purple"], OKABE_ITO["bluish green"], "#FFFFFF"]
-
-
-def nice_length(target: float) -> float:
-    """The 1-2-5 length nearest below ``target``.
-
-    Examples
-    --------
-    >>> nice_length(730.0), nice_length(0.9), nice_length(3.2)
-    (500.0, 0.5, 2.0)
-    """
-    if not math.isfinite(target) or target <= 0:
-        raise ValidationError(f"nice_length: positive length needed, got {target}")
-    e = math.floor(math.log10(target))
-    for m in (5.0, 2.0, 1.0):
-        if m * 10 ** e <= target:
-            return m * 10 ** e
-    return 10.0 ** e  # pragma: no cover
-
-
-def length_text(nm: float) -> str:
-    """``500 nm``, ``2 µm``, ``0.5 nm``.
-
-    Examples
-    --------
-    >>> length_text(500.0), length_text(2000.0), length_text(0.5)
-    ('500 nm', '2 µm', '0.5 nm')
-    """
-    if nm >= 1000.0:
-        return f"{nm / 1000.0:g} µm"
-    return f"{nm:g} nm"
-
-
-def scale_bar(ax: Any, pixel_size: float, width_px: int, *, color: str = "white", fraction: float = 0.25) -> str | None:
-    """Draw a scale bar (1-2-5 length, nm or µm) in the lower right of an image axes; returns its label."""
-    if pixel_size is None or not math.isfinite(pixel_size) or pixel_size <= 0:
-        return None
-    from matplotlib.patches import Rectangle
-
-    length = nice_length(fraction * width_px * pixel_size)
-    bar_px = length / pixel_size
-    x1 = 0.95
-    x0 = x1 - bar_px / width_px
-    ax.add_patch(Rectangle((x0, 0.06), bar_px / width_px, 0.025, transform=ax.transAxes, color=color, lw=0,
-                           zorder=20))
-    label = length_text(length)
-    ax.text(0.5 * (x0 + x1), 0.1, label, transform=ax.transAxes, color=color, ha="center", va="bottom",
-            fontsize="x-small", fontweight="bold", zorder=20)
-    return label
-
-
-def _cmap(color: Any) -> Any:
-    from matplotlib.colors import LinearSegmentedColormap, to_rgb
-
-    return LinearSegmentedColormap.from_list(f"k-{color}", [(0, 0, 0), to_rgb(color)])
-
-
-def _norm01(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=float)
-    hi = float(np.percentile(a, 99.5)) if a.size else 1.0
-    lo = float(np.percentile(a, 0.5)) if a.size else 0.0
-    if not hi > lo:
-        hi = lo + 1.0
-    return np.clip((a - lo) / (hi - lo), 0.0, 1.0)
-
-
 def element_color(el: str, k: int, colors: Mapping[str, Any] | None) -> Any:
     """The colour of element ``el`` (given colours first, then the paper's)."""
-    if colors and el in colors:
-        return colors[el]
-    return ELEMENT_COLORS.get(el, _MORE[k % len(_MORE)])
+    return _element_color(el, k, colors)
 
 
-def draw_element_map(ax: Any, emap: ElementMap, element: str, *, color: Any = None, bar: bool = True) -> Any:
+def draw_element_map(ax: Any, emap: ElementMap, element: str, *, color: Any = None) -> Any:
     """One element on black, in its colour, with a scale bar; returns the image artist."""
-    col = color if color is not None else element_color(element, 0, None)
-    im = ax.imshow(np.asarray(emap[element], dtype=float), cmap=_cmap(col), interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.text(0.04, 0.95, element, transform=ax.transAxes, color=col, ha="left", va="top", fontweight="bold",
-            fontsize="small", bbox={"fc": "black", "ec": "none", "alpha": 0.5, "pad": 1.0})
-    if bar:
-        px = emap.pixel_size
-        if px is None or not math.isfinite(float(px)):
-            ax.set_xlabel("pixels (no pixel size in the file)", fontsize="x-small")
-        else:
-            scale_bar(ax, float(px), int(np.shape(emap[element])[1]))
-    return im
+    return draw_map(ax, emap, element, color=color)
 
 
 def _overlay(emap: ElementMap, elements: Sequence[str], colors: Mapping[str, Any] | None,
              order: Sequence[str]) -> np.ndarray:
-    """The elements blended: hue the intensity-weighted mean of their colours, brightness the strongest."""
-    from matplotlib.colors import to_rgb
-
-    shape = np.shape(emap[elements[0]])
-    acc = np.zeros((*shape, 3))
-    weight = np.zeros(shape)
-    bright = np.zeros(shape)
-    for el in elements:
-        w = _norm01(emap[el])
-        col = np.array(to_rgb(element_color(el, list(order).index(el) if el in order else 0, colors)))
-        acc += w[..., None] * col[None, None, :]
-        weight += w
-        bright = np.maximum(bright, w)
-    rgb = acc / np.where(weight > 0, weight, 1.0)[..., None]
-    peak = np.max(rgb, axis=-1, keepdims=True)
-    rgb = rgb / np.where(peak > 0, peak, 1.0)  # full saturation of the mixed hue
-    return np.clip(rgb * bright[..., None], 0.0, 1.0)
+    return overlay_rgb([np.asarray(emap[e], dtype=float) for e in elements],
+                       [element_color(e, list(order).index(e) if e in order else 0, colors) for e in elements])
 
 
 def _collect_maps(source: Any, samples: Any, states: Any) -> list[tuple[Sample, ElementMap]]:
@@ -159,10 +64,9 @@ def _collect_maps(source: Any, samples: Any, states: Any) -> list[tuple[Sample, 
     return [(s, m) for s, m in out if s in chosen]
 
 
-@figure_function
 def eds_maps(source: Any, samples: Any = None, states: Any = None, *, elements: Sequence[str] | None = None,
              colors: Mapping[str, Any] | None = None, overlay: bool | Sequence[str] = True,
-             _size: tuple[float, float] = (2.4, 1.9)) -> Any:
+             style: StyleArg = "paper") -> Any:
     """EDS element maps: one row per sample, one column per element, and an overlay.
 
     Parameters
@@ -200,52 +104,53 @@ def eds_maps(source: Any, samples: Any = None, states: Any = None, *, elements: 
     >>> len(fig.axes)
     5
     """
-    items = _collect_maps(source, samples, states)
-    if not items:
-        raise ValidationError("eds_maps: no element maps for the chosen samples")
-    if elements is None:
-        shared: list[str] = []
-        for _, m in items:
-            for el in m.elements:
-                if el not in shared:
-                    shared.append(el)
-        order = ["Ni", "Co", "Mn", "Al"]
-        elements = [e for e in order if e in shared] + [e for e in shared if e not in order]
-    elements = list(elements)
-    ncols = len(elements) + (1 if overlay else 0)
-    side = _size[1] * 0.85
-    fig, axes = new_figure(len(items), ncols, (side, side))
-    for i, (s, m) in enumerate(items):
-        present = [e for e in elements if e in m.elements]
-        for j, el in enumerate(elements):
-            ax = axes[i, j]
-            if el in m.elements:
-                draw_element_map(ax, m, el, color=element_color(el, j, colors))
-            else:
-                ax.set_facecolor("black")
-                ax.text(0.5, 0.5, f"no {el} map", transform=ax.transAxes, color="0.8", ha="center", va="center",
-                        fontsize="x-small")
+    with style_context(style) as _size:
+        items = _collect_maps(source, samples, states)
+        if not items:
+            raise ValidationError("eds_maps: no element maps for the chosen samples")
+        if elements is None:
+            shared: list[str] = []
+            for _, m in items:
+                for el in m.elements:
+                    if el not in shared:
+                        shared.append(el)
+            order = ["Ni", "Co", "Mn", "Al"]
+            elements = [e for e in order if e in shared] + [e for e in shared if e not in order]
+        elements = list(elements)
+        ncols = len(elements) + (1 if overlay else 0)
+        side = _size[1] * 0.85
+        fig, axes = new_figure(len(items), ncols, (side, side))
+        for i, (s, m) in enumerate(items):
+            present = [e for e in elements if e in m.elements]
+            for j, el in enumerate(elements):
+                ax = axes[i, j]
+                if el in m.elements:
+                    draw_element_map(ax, m, el, color=element_color(el, j, colors))
+                else:
+                    ax.set_facecolor("black")
+                    ax.text(0.5, 0.5, f"no {el} map", transform=ax.transAxes, color="0.8", ha="center", va="center",
+                            fontsize="x-small")
+                    ax.set_xticks([])
+                    ax.set_yticks([])
+                    note(fig, f"{s.label}: no {el} map")
+                if j == 0:
+                    ax.set_ylabel(s.label, fontsize="small")
+            if overlay:
+                ax = axes[i, -1]
+                if isinstance(overlay, bool):
+                    blend = ["Ni", "Al"] if {"Ni", "Al"} <= set(present) else present
+                else:
+                    blend = [e for e in overlay if e in m.elements]
+                if blend:
+                    ax.imshow(_overlay(m, blend, colors, elements), interpolation="nearest")
+                    px = m.pixel_size
+                    if px is not None and math.isfinite(float(px)):
+                        scale_bar(ax, float(px), int(np.shape(m[blend[0]])[1]))
+                    ax.text(0.04, 0.95, " + ".join(blend), transform=ax.transAxes, color="white", ha="left", va="top",
+                            fontsize="x-small", bbox={"fc": "black", "ec": "none", "alpha": 0.5, "pad": 1.0})
                 ax.set_xticks([])
                 ax.set_yticks([])
-                note(fig, f"{s.label}: no {el} map")
-            if j == 0:
-                ax.set_ylabel(s.label, fontsize="small")
-        if overlay:
-            ax = axes[i, -1]
-            if isinstance(overlay, bool):
-                blend = ["Ni", "Al"] if {"Ni", "Al"} <= set(present) else present
-            else:
-                blend = [e for e in overlay if e in m.elements]
-            if blend:
-                ax.imshow(_overlay(m, blend, colors, elements), interpolation="nearest")
-                px = m.pixel_size
-                if px is not None and math.isfinite(float(px)):
-                    scale_bar(ax, float(px), int(np.shape(m[blend[0]])[1]))
-                ax.text(0.04, 0.95, " + ".join(blend), transform=ax.transAxes, color="white", ha="left", va="top",
-                        fontsize="x-small", bbox={"fc": "black", "ec": "none", "alpha": 0.5, "pad": 1.0})
-            ax.set_xticks([])
-            ax.set_yticks([])
-    return finish(fig)
+        return finish(fig)
 
 
 # ----------------------------------------------------------------------------- TEM
@@ -262,12 +167,13 @@ def _tem_image(obj: Any) -> tuple[np.ndarray, float]:
 
 
 def _measure(obj: Any) -> Any:
-    """The TEM session's coating thickness on a TEM image, where that engine is installed."""
+    """The coating thickness measured on a TEM image by :mod:`ncmsurf.tem`, where that engine is installed."""
+    import importlib
     import importlib.util
 
     if importlib.util.find_spec("ncmsurf.tem") is None:
         return None
-    import ncmsurf.tem as tem_engine
+    tem_engine: Any = importlib.import_module("ncmsurf.tem")
 
     try:
         return tem_engine.coating_thickness(obj)
@@ -301,9 +207,8 @@ def _collect_tem(source: Any, samples: Any, states: Any,
     return [x for x in out if x[0] in chosen]
 
 
-@figure_function
 def tem(source: Any, samples: Any = None, states: Any = None, *, results: Any = None, measure: bool = True,
-        _size: tuple[float, float] = (2.4, 1.9)) -> Any:
+        style: StyleArg = "paper") -> Any:
     """TEM images with a scale bar and the measured coating thickness drawn on.
 
     Parameters
@@ -338,42 +243,43 @@ def tem(source: Any, samples: Any = None, states: Any = None, *, results: Any = 
     >>> len(fig.axes)
     1
     """
-    items = _collect_tem(source, samples, states, results)
-    if not items:
-        raise ValidationError("tem: no TEM images for the chosen samples")
-    side = _size[1] * 1.15
-    fig, axes = new_figure(1, len(items), (side, side))
-    for ax, (s, obj, res) in zip(axes[0], items):
-        img, px = _tem_image(obj)
-        if res is None and measure and not isinstance(obj, tuple):
-            res = _measure(obj)
-        scale = px if math.isfinite(px) else 1.0
-        ny, nx = img.shape
-        ax.imshow(img, cmap="gray", interpolation="nearest", extent=(0, nx * scale, ny * scale, 0))
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if math.isfinite(px):
-            ax.set_xlim(0, nx * scale)
-            scale_bar(ax, 1.0, int(round(nx * scale)), fraction=0.3)
-        else:
-            ax.set_xlabel("pixels (no pixel size)", fontsize="x-small")
-            note(fig, f"{s.label}: the image has no pixel size; no scale bar or thickness in nm")
-        title = s.label
-        if res is not None:
-            v = verdict(res)
-            inner, outer = res.points("inner"), res.points("outer")
-            used = np.asarray(getattr(res, "used", np.ones(len(inner), dtype=bool)), dtype=bool)
-            for k in range(len(inner)):
-                if not (np.all(np.isfinite(inner[k])) and np.all(np.isfinite(outer[k]))):
-                    continue
-                color = OKABE_ITO["orange"] if used[k] else "#B00000"
-                ax.plot([inner[k, 0], outer[k, 0]], [inner[k, 1], outer[k, 1]], color=color, lw=1.0)
-                ax.plot(*inner[k], "o", color=OKABE_ITO["sky blue"], ms=2)
-                ax.plot(*outer[k], "o", color=OKABE_ITO["orange"], ms=2)
-            t, e = res.thickness
-            title = f"{s.label}: d = {t:.2f} ± {e:.2f} nm" if math.isfinite(t) else f"{s.label}: no thickness"
-            mark_verdict(ax, v, loc="upper left")
-            if not v.good:
-                note(fig, f"{s.label} coating thickness {v.text(200)}")
-        ax.set_title(title, fontsize="small")
-    return finish(fig)
+    with style_context(style) as _size:
+        items = _collect_tem(source, samples, states, results)
+        if not items:
+            raise ValidationError("tem: no TEM images for the chosen samples")
+        side = _size[1] * 1.15
+        fig, axes = new_figure(1, len(items), (side, side))
+        for ax, (s, obj, res) in zip(axes[0], items):
+            img, px = _tem_image(obj)
+            if res is None and measure and not isinstance(obj, tuple):
+                res = _measure(obj)
+            scale = px if math.isfinite(px) else 1.0
+            ny, nx = img.shape
+            ax.imshow(img, cmap="gray", interpolation="nearest", extent=(0, nx * scale, ny * scale, 0))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if math.isfinite(px):
+                ax.set_xlim(0, nx * scale)
+                scale_bar(ax, 1.0, int(round(nx * scale)), fraction=0.3)
+            else:
+                ax.set_xlabel("pixels (no pixel size)", fontsize="x-small")
+                note(fig, f"{s.label}: the image has no pixel size; no scale bar or thickness in nm")
+            title = s.label
+            if res is not None:
+                v = verdict(res)
+                inner, outer = res.points("inner"), res.points("outer")
+                used = np.asarray(getattr(res, "used", np.ones(len(inner), dtype=bool)), dtype=bool)
+                for k in range(len(inner)):
+                    if not (np.all(np.isfinite(inner[k])) and np.all(np.isfinite(outer[k]))):
+                        continue
+                    color = OKABE_ITO["orange"] if used[k] else "#B00000"
+                    ax.plot([inner[k, 0], outer[k, 0]], [inner[k, 1], outer[k, 1]], color=color, lw=1.0)
+                    ax.plot(*inner[k], "o", color=OKABE_ITO["sky blue"], ms=2)
+                    ax.plot(*outer[k], "o", color=OKABE_ITO["orange"], ms=2)
+                t, e = res.thickness
+                title = f"{s.label}: d = {t:.2f} ± {e:.2f} nm" if math.isfinite(t) else f"{s.label}: no thickness"
+                mark_verdict(ax, v, loc="upper left")
+                if not v.good:
+                    note(fig, f"{s.label} coating thickness {v.text(200)}")
+            ax.set_title(title, fontsize="small")
+        return finish(fig)

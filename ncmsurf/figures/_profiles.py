@@ -14,8 +14,8 @@ from ncmsurf.core.sample import Sample
 from ncmsurf.figures._base import (
     OKABE_ITO,
     ROUTE_COLORS,
+    StyleArg,
     axis_label,
-    figure_function,
     finish,
     is_study,
     new_figure,
@@ -24,6 +24,7 @@ from ncmsurf.figures._base import (
     select_samples,
     state_label,
     state_linestyle,
+    style_context,
 )
 
 __all__ = ["metrics_vs_n", "sims_profiles"]
@@ -52,10 +53,9 @@ def _collect_profiles(source: Any, samples: Any, states: Any) -> list[tuple[Samp
     return [(s, p) for s, p in out if s in chosen]
 
 
-@figure_function
 def sims_profiles(source: Any, samples: Any = None, states: Any = "cycled", *,
                   fragments: Sequence[str] | None = None, x: str = "auto", sputter_rate: float | None = None,
-                  normalize: bool = False, _size: tuple[float, float] = (2.4, 1.9)) -> Any:
+                  normalize: bool = False, style: StyleArg = "paper") -> Any:
     """ToF-SIMS depth profiles: several fragments on a log intensity axis, one panel per sample.
 
     Parameters
@@ -94,50 +94,51 @@ def sims_profiles(source: Any, samples: Any = None, states: Any = "cycled", *,
     >>> fig.axes[0].get_xlabel(), fig.axes[0].get_yscale()
     ('Depth (nm)', 'log')
     """
-    if is_study(source):
-        all_states = sorted({s.cycles for s in source.samples if source.measurements(s, "sims")})
-        if states == "cycled" and not any(c > 0 for c in all_states):
-            states = None
-        if sputter_rate is None:
-            opt = source.analysis_options.get("sputter_rate")
-            sputter_rate = float(opt) if opt is not None else None
-    items = _collect_profiles(source, samples, states)
-    if not items and states == "cycled":
-        items = _collect_profiles(source, samples, None)
-    if not items:
-        raise ValidationError("sims_profiles: no depth profiles for the chosen samples and states")
-    frags = list(fragments) if fragments is not None else list(items[0][1].fragments)
-    fig, axes = new_figure(1, len(items), _size, sharey=not normalize and False)
-    handles: dict[str, Any] = {}
-    for ax, (s, p) in zip(axes[0], items):
-        if p.depth is not None and x in ("auto", "depth"):
-            xv, xlabel = np.asarray(p.depth, dtype=float), "Depth (nm)"
-        elif sputter_rate is not None and x in ("auto", "depth"):
-            xv, xlabel = np.asarray(p.sputter_time, dtype=float) * float(sputter_rate), "Depth (nm)"
-        else:
-            if x == "depth":
-                note(fig, f"{s.label}: no sputter rate; drawn against sputter time")
-            xv, xlabel = np.asarray(p.sputter_time, dtype=float), "Sputter time (s)"
-        for k, fr in enumerate(frags):
-            if fr not in p.fragments:
-                note(fig, f"{s.label}: no {fr} in its profile")
-                continue
-            y = np.asarray(p[fr], dtype=float)
-            if normalize:
-                y = y / max(float(np.nanmax(y)), 1e-300)
-            y = np.where(y > 0, y, np.nan)
-            (h,) = ax.plot(xv, y, lw=0.9, color=_FRAGMENT_COLORS[k % len(_FRAGMENT_COLORS)], label=fr)
-            handles.setdefault(fr, h)
-        ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_xlim(left=0)
-        ax.set_title(f"{s.label.split('@')[0]}, {state_label(s.cycles)}", fontsize="small")
-    units = str(items[0][1].data.attrs.get("units", "counts")) if hasattr(items[0][1], "data") else "counts"
-    axes[0, 0].set_ylabel("Normalised intensity" if normalize else axis_label("Intensity", units))
-    if handles:
-        fig.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize="x-small",
-                   handlelength=1.2)
-    return finish(fig)
+    with style_context(style) as _size:
+        if is_study(source):
+            all_states = sorted({s.cycles for s in source.samples if source.measurements(s, "sims")})
+            if states == "cycled" and not any(c > 0 for c in all_states):
+                states = None
+            if sputter_rate is None:
+                opt = source.analysis_options.get("sputter_rate")
+                sputter_rate = float(opt) if opt is not None else None
+        items = _collect_profiles(source, samples, states)
+        if not items and states == "cycled":
+            items = _collect_profiles(source, samples, None)
+        if not items:
+            raise ValidationError("sims_profiles: no depth profiles for the chosen samples and states")
+        frags = list(fragments) if fragments is not None else list(items[0][1].fragments)
+        fig, axes = new_figure(1, len(items), _size, sharey=not normalize and False)
+        handles: dict[str, Any] = {}
+        for ax, (s, p) in zip(axes[0], items):
+            if p.depth is not None and x in ("auto", "depth"):
+                xv, xlabel = np.asarray(p.depth, dtype=float), "Depth (nm)"
+            elif sputter_rate is not None and x in ("auto", "depth"):
+                xv, xlabel = np.asarray(p.sputter_time, dtype=float) * float(sputter_rate), "Depth (nm)"
+            else:
+                if x == "depth":
+                    note(fig, f"{s.label}: no sputter rate; drawn against sputter time")
+                xv, xlabel = np.asarray(p.sputter_time, dtype=float), "Sputter time (s)"
+            for k, fr in enumerate(frags):
+                if fr not in p.fragments:
+                    note(fig, f"{s.label}: no {fr} in its profile")
+                    continue
+                y = np.asarray(p[fr], dtype=float)
+                if normalize:
+                    y = y / max(float(np.nanmax(y)), 1e-300)
+                y = np.where(y > 0, y, np.nan)
+                (h,) = ax.plot(xv, y, lw=0.9, color=_FRAGMENT_COLORS[k % len(_FRAGMENT_COLORS)], label=fr)
+                handles.setdefault(fr, h)
+            ax.set_yscale("log")
+            ax.set_xlabel(xlabel)
+            ax.set_xlim(left=0)
+            ax.set_title(f"{s.label.split('@')[0]}, {state_label(s.cycles)}", fontsize="small")
+        units = str(items[0][1].data.attrs.get("units", "counts")) if hasattr(items[0][1], "data") else "counts"
+        axes[0, 0].set_ylabel("Normalised intensity" if normalize else axis_label("Intensity", units))
+        if handles:
+            fig.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize="x-small",
+                       handlelength=1.2)
+        return finish(fig)
 
 
 # ---------------------------------------------------------------------- metrics vs n
@@ -157,9 +158,8 @@ def metric_title(name: str) -> str:
     return _TITLES.get(name, name.replace("_", " "))
 
 
-@figure_function
 def metrics_vs_n(study: Any, metrics: Sequence[str] | None = None, samples: Any = None, states: Any = None, *,
-                 ncols: int = 4, _size: tuple[float, float] = (2.4, 1.9)) -> Any:
+                 ncols: int = 4, style: StyleArg = "paper") -> Any:
     """Each metric against the deposition parameter n for each route, fresh and cycled.
 
     Parameters
@@ -192,77 +192,79 @@ def metrics_vs_n(study: Any, metrics: Sequence[str] | None = None, samples: Any 
     >>> fig.axes[0].get_xlabel()
     'n (min)'
     """
-    ds = study.metrics()
-    names = [m for m in (metrics if metrics is not None else _DEFAULT_METRICS) if m in ds.data_vars]
-    chosen = select_samples(study.samples, samples, states)
-    labels = [str(x) for x in ds["sample"].values]
-    idx = [labels.index(s.label) for s in chosen if s.label in labels]
-    names = [m for m in names if np.isfinite(np.asarray(ds[m].values, dtype=float)[idx]).any()]
-    if metrics is not None:
-        missing = [m for m in metrics if m not in names]
-        if missing and not names:
-            raise ValidationError(f"metrics_vs_n: no values of {missing} for the chosen samples")
-    if not names:
-        raise ValidationError("metrics_vs_n: no metric has a value for the chosen samples")
-    ncols = max(1, min(ncols, len(names)))
-    nrows = math.ceil(len(names) / ncols)
-    fig, axes = new_figure(nrows, ncols, _size)
-    for ax in axes.ravel()[len(names):]:
-        ax.set_visible(False)
-    if metrics is not None:
-        for m in metrics:
-            if m not in names:
-                note(fig, f"{m}: no value for the chosen samples; not drawn")
-    state_list = parse_states(None, sorted({s.cycles for s in chosen}))
-    units_attr = ds.attrs.get("units", {}) if isinstance(ds.attrs.get("units"), Mapping) else {}
-    for ax, m in zip(axes.ravel(), names):
-        vals = np.asarray(ds[m].values, dtype=float)
-        errs = np.asarray(ds[f"{m}_stderr"].values, dtype=float) if f"{m}_stderr" in ds else np.full(vals.size, np.nan)
-        qual = [str(q) for q in ds[f"{m}_quality"].values] if f"{m}_quality" in ds else [""] * vals.size
-        unit = str(units_attr.get(m, ds[m].attrs.get("units", "")))
-        for c in state_list:
-            ls = state_linestyle(c, state_list)
-            routes = sorted({s.method for s in chosen if s.coated and s.cycles == c})
-            for route in routes:
-                pts = sorted((s for s in chosen if s.method == route and s.cycles == c), key=lambda s: s.n_minutes)
-                xs, ys, es, open_ = [], [], [], []
-                for s in pts:
+    with style_context(style) as _size:
+        ds = study.metrics()
+        names = [m for m in (metrics if metrics is not None else _DEFAULT_METRICS) if m in ds.data_vars]
+        chosen = select_samples(study.samples, samples, states)
+        labels = [str(x) for x in ds["sample"].values]
+        idx = [labels.index(s.label) for s in chosen if s.label in labels]
+        names = [m for m in names if np.isfinite(np.asarray(ds[m].values, dtype=float)[idx]).any()]
+        if metrics is not None:
+            missing = [m for m in metrics if m not in names]
+            if missing and not names:
+                raise ValidationError(f"metrics_vs_n: no values of {missing} for the chosen samples")
+        if not names:
+            raise ValidationError("metrics_vs_n: no metric has a value for the chosen samples")
+        ncols = max(1, min(ncols, len(names)))
+        nrows = math.ceil(len(names) / ncols)
+        fig, axes = new_figure(nrows, ncols, _size)
+        for ax in axes.ravel()[len(names):]:
+            ax.set_visible(False)
+        if metrics is not None:
+            for m in metrics:
+                if m not in names:
+                    note(fig, f"{m}: no value for the chosen samples; not drawn")
+        state_list = parse_states(None, sorted({s.cycles for s in chosen}))
+        units_attr = ds.attrs.get("units", {}) if isinstance(ds.attrs.get("units"), Mapping) else {}
+        for ax, m in zip(axes.ravel(), names):
+            vals = np.asarray(ds[m].values, dtype=float)
+            errs = (np.asarray(ds[f"{m}_stderr"].values, dtype=float) if f"{m}_stderr" in ds
+                    else np.full(vals.size, np.nan))
+            qual = [str(q) for q in ds[f"{m}_quality"].values] if f"{m}_quality" in ds else [""] * vals.size
+            unit = str(units_attr.get(m, ds[m].attrs.get("units", "")))
+            for c in state_list:
+                ls = state_linestyle(c, state_list)
+                routes = sorted({s.method for s in chosen if s.coated and s.cycles == c})
+                for route in routes:
+                    pts = sorted((s for s in chosen if s.method == route and s.cycles == c), key=lambda s: s.n_minutes)
+                    xs, ys, es, open_ = [], [], [], []
+                    for s in pts:
+                        i = labels.index(s.label)
+                        if qual[i] == "failed":
+                            note(fig, f"{m} of {s.label}: failed fit, not drawn")
+                            continue
+                        if not math.isfinite(vals[i]):
+                            continue
+                        xs.append(s.n_minutes)
+                        ys.append(vals[i])
+                        es.append(errs[i] if math.isfinite(errs[i]) else 0.0)
+                        open_.append(qual[i] == "suspect")
+                        if qual[i] == "suspect":
+                            note(fig, f"{m} of {s.label}: suspect fit (open marker)")
+                    if not xs:
+                        continue
+                    col = ROUTE_COLORS.get(route, OKABE_ITO["bluish green"])
+                    ax.errorbar(xs, ys, yerr=es, ls=ls, color=col, lw=0.9, capsize=1.5, marker="none",
+                                label=f"{route}, {state_label(c)}")
+                    for xx, yy, op in zip(xs, ys, open_):
+                        ax.plot(xx, yy, _MARKERS.get(route, "D"), color=col, mfc="white" if op else col, ms=3.5)
+                ref = [s for s in chosen if not s.coated and s.cycles == c and s.label in labels]
+                for s in ref:
                     i = labels.index(s.label)
-                    if qual[i] == "failed":
-                        note(fig, f"{m} of {s.label}: failed fit, not drawn")
-                        continue
-                    if not math.isfinite(vals[i]):
-                        continue
-                    xs.append(s.n_minutes)
-                    ys.append(vals[i])
-                    es.append(errs[i] if math.isfinite(errs[i]) else 0.0)
-                    open_.append(qual[i] == "suspect")
-                    if qual[i] == "suspect":
-                        note(fig, f"{m} of {s.label}: suspect fit (open marker)")
-                if not xs:
-                    continue
-                col = ROUTE_COLORS.get(route, OKABE_ITO["bluish green"])
-                ax.errorbar(xs, ys, yerr=es, ls=ls, color=col, lw=0.9, capsize=1.5, marker="none",
-                            label=f"{route}, {state_label(c)}")
-                for xx, yy, op in zip(xs, ys, open_):
-                    ax.plot(xx, yy, _MARKERS.get(route, "D"), color=col, mfc="white" if op else col, ms=3.5)
-            ref = [s for s in chosen if not s.coated and s.cycles == c and s.label in labels]
-            for s in ref:
-                i = labels.index(s.label)
-                if math.isfinite(vals[i]) and qual[i] != "failed":
-                    ax.axhline(vals[i], color="0.35", lw=0.8, ls=ls, label=f"P, {state_label(c)}")
-        ax.set_title(metric_title(m))
-        ax.set_xlabel("n (min)")
-        ax.set_ylabel(axis_label(metric_title(m).split(" (")[0], unit) if unit not in ("", "1") else "")
-        from matplotlib.ticker import MaxNLocator
+                    if math.isfinite(vals[i]) and qual[i] != "failed":
+                        ax.axhline(vals[i], color="0.35", lw=0.8, ls=ls, label=f"P, {state_label(c)}")
+            ax.set_title(metric_title(m))
+            ax.set_xlabel("n (min)")
+            ax.set_ylabel(axis_label(metric_title(m).split(" (")[0], unit) if unit not in ("", "1") else "")
+            from matplotlib.ticker import MaxNLocator
 
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    handles, labs = [], []
-    for ax in axes.ravel()[:len(names)]:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labs:
-                handles.append(h)
-                labs.append(lab)
-    if handles:
-        fig.legend(handles, labs, loc="outside lower center", ncols=min(4, len(labs)), fontsize="x-small")
-    return finish(fig)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        handles, labs = [], []
+        for ax in axes.ravel()[:len(names)]:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                if lab not in labs:
+                    handles.append(h)
+                    labs.append(lab)
+        if handles:
+            fig.legend(handles, labs, loc="outside lower center", ncols=min(4, len(labs)), fontsize="x-small")
+        return finish(fig)

@@ -12,8 +12,8 @@ from ncmsurf.core.models import XPSSpectrum
 from ncmsurf.core.sample import Sample
 from ncmsurf.figures._base import (
     OKABE_ITO,
+    StyleArg,
     base_label,
-    figure_function,
     finish,
     is_study,
     mark_verdict,
@@ -22,6 +22,7 @@ from ncmsurf.figures._base import (
     parse_states,
     select_samples,
     state_label,
+    style_context,
     verdict,
 )
 
@@ -47,7 +48,8 @@ def _collect(source: Any, regions: Sequence[str] | None, samples: Any, states: A
                     continue
                 items[key] = (spec, source.result(s, "xps", f"xps_fit:{spec.region}"))
     else:
-        entries = list(source.items()) if isinstance(source, Mapping) else [(None, x) for x in source]
+        entries: list[tuple[Any, Any]] = (list(source.items()) if isinstance(source, Mapping)
+                                          else [(None, x) for x in source])
         for key, obj in entries:
             spec, fit = (obj if isinstance(obj, tuple) else (obj, None))
             if fit is None and not isinstance(spec, XPSSpectrum):  # a fit alone
@@ -100,10 +102,9 @@ def _intensity_units(spec: Any, fit: Any) -> str:
     return units or "counts"
 
 
-@figure_function
 def xps_panels(source: Any, regions: Sequence[str] | None = None, samples: Any = None, states: Any = None, *,
                offset: float = 1.15, show_components: bool = True, legend: bool = True,
-               _size: tuple[float, float] = (2.4, 1.9)) -> Any:
+               style: StyleArg = "paper") -> Any:
     """Core-level fits: one row per region, one column per sample, cycle states stacked.
 
     Parameters
@@ -151,100 +152,103 @@ def xps_panels(source: Any, regions: Sequence[str] | None = None, samples: Any =
     >>> len(fig.axes)
     1
     """
-    chosen_regions, chosen, items = _collect(source, regions, samples, states)
-    if not chosen_regions:
-        raise ValidationError("xps_panels: no XPS spectra to show")
-    columns: list[str] = []
-    for s in chosen:
-        if base_label(s) not in columns:
-            columns.append(base_label(s))
-    state_list = parse_states(states, sorted({s.cycles for s in chosen}))
-    keep: list[str] = []
-    dropped: list[str] = []
-    for col in columns:
-        if any((r, s) in items for r in chosen_regions for s in chosen if base_label(s) == col):
-            keep.append(col)
-        else:
-            dropped.append(f"{col}: no spectrum in {', '.join(chosen_regions)}; not shown")
-    if not keep:
-        raise ValidationError(f"xps_panels: no spectra of {chosen_regions} for the chosen samples")
-    fig, axes = new_figure(len(chosen_regions), len(keep), (_size[0], _size[1] * (0.75 + 0.35 * len(state_list))))
-    for t in dropped:
-        note(fig, t)
-    for i, region in enumerate(chosen_regions):
-        row_handles: dict[str, Any] = {}
-        for j, col in enumerate(keep):
-            ax = axes[i, j]
-            base = 0.0
-            y_top = 0.0
-            drew = False
-            xr: list[float] = []
-            for c in state_list:
-                s = next((x for x in chosen if base_label(x) == col and x.cycles == c), None)
-                pair = items.get((region, s)) if s is not None else None
-                if pair is None:
-                    continue
-                spec, fit = pair
-                if spec is None and fit is None:
-                    continue
-                x, y, bg, best, comps = _fit_curves(spec, fit)
-                v = verdict(fit)
-                floor = float(np.nanmin(y))
-                shift = base - floor
-                ax.plot(x, y + shift, ".", ms=1.6, color="0.25", label="data", zorder=3)
-                if best is not None:
-                    if show_components:
-                        for k, (name, comp) in enumerate(comps.items()):
-                            h = ax.fill_between(x, bg + shift, bg + comp + shift, lw=0.4,
-                                                facecolor=_COMPONENT_COLORS[k % len(_COMPONENT_COLORS)],
-                                                edgecolor=_COMPONENT_COLORS[k % len(_COMPONENT_COLORS)],
-                                                **v.fill_kw())
-                            row_handles.setdefault(name, h)
-                    ax.plot(x, bg + shift, color="0.55", lw=0.7, ls=(0, (2, 1.5)), zorder=4)
-                    kw = {"color": "k", "lw": 0.9} | v.line_kw()
-                    ax.plot(x, best + shift, zorder=5, **kw)
-                    row_handles.setdefault("envelope", ax.lines[-1])
-                else:
-                    v_text = "no fit"
-                    ax.text(float(np.nanmax(x)), float(np.nanmax(y + shift)), f" {v_text}", fontsize="x-small",
-                            color="0.4", va="top", ha="left")
-                top = float(np.nanmax(y + shift))
-                if len(state_list) > 1:
-                    hi = int(np.argmax(x))  # the high-BE end: background only, clear of the peaks
-                    ax.annotate(state_label(c), (float(x[hi]), float(y[hi] + shift)), xytext=(3, 4),
-                                textcoords="offset points", ha="left", va="bottom", fontsize="x-small",
-                                color="0.3", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5},
-                                zorder=6)
-                if fit is not None and not v.good:
-                    mark_verdict(ax, v, prefix=state_label(c) + ":", loc="upper left",
-                                 y=0.97 - 0.2 * state_list.index(c))
-                    note(fig, f"{region} {s.label if s else col} ({state_label(c)}): {v.text(200)}")
-                span = top - base
-                y_top = max(y_top, top)
-                base = base + offset * span
-                xr += [float(np.nanmin(x)), float(np.nanmax(x))]
-                drew = True
-            if drew:
-                ax.set_xlim(max(xr), min(xr))
-                ax.set_ylim(bottom=None, top=y_top + 0.08 * max(y_top, 1e-12))
+    with style_context(style) as _size:
+        chosen_regions, chosen, items = _collect(source, regions, samples, states)
+        if not chosen_regions:
+            raise ValidationError("xps_panels: no XPS spectra to show")
+        columns: list[str] = []
+        for s in chosen:
+            if base_label(s) not in columns:
+                columns.append(base_label(s))
+        state_list = parse_states(states, sorted({s.cycles for s in chosen}))
+        keep: list[str] = []
+        dropped: list[str] = []
+        for col in columns:
+            if any((r, s) in items for r in chosen_regions for s in chosen if base_label(s) == col):
+                keep.append(col)
             else:
-                ax.text(0.5, 0.5, f"no {region} spectrum", transform=ax.transAxes, ha="center", va="center",
-                        fontsize="small", color="0.4")
-                ax.set_xticks([])
-                ax.set_yticks([])
-            ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3), useMathText=True)
-            if i == 0:
-                ax.set_title(col)
-            if i == len(chosen_regions) - 1 or not drew:
-                ax.set_xlabel("Binding energy (eV)")
-            if j == 0:
-                spec0 = next((items[(region, x)][0] for x in chosen if (region, x) in items), None)
-                fit0 = next((items[(region, x)][1] for x in chosen if (region, x) in items), None)
-                ax.set_ylabel(f"{region}\nIntensity ({_intensity_units(spec0, fit0)})")
-        if legend and row_handles:
-            names = [n for n in row_handles if n != "envelope"] + (["envelope"] if "envelope" in row_handles else [])
-            axes[i, -1].legend([row_handles[n] for n in names], ["fit" if n == "envelope" else n for n in names],
-                               loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
-                               fontsize="x-small", handlelength=1.2)
-    return finish(fig)
+                dropped.append(f"{col}: no spectrum in {', '.join(chosen_regions)}; not shown")
+        if not keep:
+            raise ValidationError(f"xps_panels: no spectra of {chosen_regions} for the chosen samples")
+        fig, axes = new_figure(len(chosen_regions), len(keep), (_size[0], _size[1] * (0.75 + 0.35 * len(state_list))))
+        for t in dropped:
+            note(fig, t)
+        for i, region in enumerate(chosen_regions):
+            row_handles: dict[str, Any] = {}
+            for j, col in enumerate(keep):
+                ax = axes[i, j]
+                base = 0.0
+                y_top = 0.0
+                drew = False
+                xr: list[float] = []
+                for c in state_list:
+                    found = next((x for x in chosen if base_label(x) == col and x.cycles == c), None)
+                    pair = items.get((region, found)) if found is not None else None
+                    if pair is None:
+                        continue
+                    spec, fit = pair
+                    if spec is None and fit is None:
+                        continue
+                    x, y, bg, best, comps = _fit_curves(spec, fit)
+                    v = verdict(fit)
+                    floor = float(np.nanmin(y))
+                    shift = base - floor
+                    ax.plot(x, y + shift, ".", ms=1.6, color="0.25", label="data", zorder=3)
+                    if best is not None:
+                        if show_components:
+                            for k, (name, comp) in enumerate(comps.items()):
+                                h = ax.fill_between(x, bg + shift, bg + comp + shift, lw=0.4,
+                                                    facecolor=_COMPONENT_COLORS[k % len(_COMPONENT_COLORS)],
+                                                    edgecolor=_COMPONENT_COLORS[k % len(_COMPONENT_COLORS)],
+                                                    **v.fill_kw())
+                                row_handles.setdefault(name, h)
+                        ax.plot(x, bg + shift, color="0.55", lw=0.7, ls=(0, (2, 1.5)), zorder=4)
+                        kw = {"color": "k", "lw": 0.9} | v.line_kw()
+                        ax.plot(x, best + shift, zorder=5, **kw)
+                        row_handles.setdefault("envelope", ax.lines[-1])
+                    else:
+                        v_text = "no fit"
+                        ax.text(float(np.nanmax(x)), float(np.nanmax(y + shift)), f" {v_text}", fontsize="x-small",
+                                color="0.4", va="top", ha="left")
+                    top = float(np.nanmax(y + shift))
+                    if len(state_list) > 1:
+                        hi = int(np.argmax(x))  # the high-BE end: background only, clear of the peaks
+                        ax.annotate(state_label(c), (float(x[hi]), float(y[hi] + shift)), xytext=(3, 4),
+                                    textcoords="offset points", ha="left", va="bottom", fontsize="x-small",
+                                    color="0.3", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5},
+                                    zorder=6)
+                    if fit is not None and not v.good:
+                        mark_verdict(ax, v, prefix=state_label(c) + ":", loc="upper left",
+                                     y=0.97 - 0.2 * state_list.index(c))
+                        note(fig, f"{region} {found.label if found else col} ({state_label(c)}): {v.text(200)}")
+                    span = top - base
+                    y_top = max(y_top, top)
+                    base = base + offset * span
+                    xr += [float(np.nanmin(x)), float(np.nanmax(x))]
+                    drew = True
+                if drew:
+                    ax.set_xlim(max(xr), min(xr))
+                    ax.set_ylim(bottom=None, top=y_top + 0.08 * max(y_top, 1e-12))
+                else:
+                    ax.text(0.5, 0.5, f"no {region} spectrum", transform=ax.transAxes, ha="center", va="center",
+                            fontsize="small", color="0.4")
+                    ax.set_xticks([])
+                    ax.set_yticks([])
+                ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3), useMathText=True)
+                if i == 0:
+                    ax.set_title(col)
+                if i == len(chosen_regions) - 1 or not drew:
+                    ax.set_xlabel("Binding energy (eV)")
+                if j == 0:
+                    spec0 = next((items[(region, x)][0] for x in chosen if (region, x) in items), None)
+                    fit0 = next((items[(region, x)][1] for x in chosen if (region, x) in items), None)
+                    ax.set_ylabel(f"{region}\nIntensity ({_intensity_units(spec0, fit0)})")
+            if legend and row_handles:
+                names = [n for n in row_handles if n != "envelope"]
+                names += ["envelope"] if "envelope" in row_handles else []
+                labels = ["fit" if n == "envelope" else n for n in names]
+                axes[i, -1].legend([row_handles[n] for n in names], labels,
+                                   loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                                   fontsize="x-small", handlelength=1.2)
+        return finish(fig)
 
