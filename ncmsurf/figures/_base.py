@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ncmsurf.core.errors import NcmsurfError, ValidationError
-from ncmsurf.core.results import FitResult
+from ncmsurf.core.results import FitResult, Quality
 from ncmsurf.core.sample import Sample
 from ncmsurf.core.units import format_unit
 
@@ -375,7 +375,7 @@ class Verdict:
 
 
 def verdict(result: Any) -> Verdict:
-    """The verdict of a result: from ``FitResult.quality``; a plain result with ``success`` False is failed.
+    """The verdict of a result: its :class:`~ncmsurf.Quality`; a result without one is failed when ``success`` is False.
 
     Examples
     --------
@@ -384,8 +384,8 @@ def verdict(result: Any) -> Verdict:
     """
     if result is None:
         return Verdict("none")
-    if isinstance(result, FitResult):
-        q = result.quality
+    q = result.quality if isinstance(result, FitResult) else getattr(result, "quality", None)
+    if isinstance(q, Quality):
         return Verdict(q.level, [f"{r.message}" if r.message else r.code for r in q.reasons])
     ok = getattr(result, "success", True)
     if ok is False:

@@ -15,7 +15,6 @@ from ncmsurf.figures._base import (
     axis_label,
     finish,
     is_study,
-    mark_verdict,
     new_figure,
     note,
     parse_states,
@@ -84,22 +83,23 @@ def _unit(items: list[_Item]) -> str:
 
 def draw_nyquist(ax: Any, items: list[_Item], all_samples: list[Sample], fig: Any, *, legend: bool = True,
                  ls: str = "-", label_state: bool = False) -> None:
-    """Data as points and fits as lines on one Nyquist panel."""
+    """Data as points and fits as lines on one Nyquist panel; a fit that is not good is styled and noted."""
     for it in items:
         col = sample_color(it.sample, all_samples)
         z = it.z()
+        v = verdict(it.fit)
         lab = it.sample.label if label_state else it.sample.label.split("@")[0]
+        if v.level in ("suspect", "failed"):
+            lab += f" ({v.level} fit)"
         ax.plot(z.real, -z.imag, "o", ms=2.2, mfc="none" if it.sample.cycles else col, mec=col, mew=0.6, label=lab)
         curve = it.fitted()
-        v = verdict(it.fit)
         if curve is not None:
             kw = {"color": col, "lw": 0.9, "ls": ls} | ({} if v.good else v.line_kw())
+            if not v.good:
+                kw["color"] = col  # keep the sample's colour; the dash tells the verdict
             ax.plot(curve[1].real, -curve[1].imag, **kw)
-        if not v.good and v.level != "none":
+        if v.level in ("suspect", "failed"):
             note(fig, f"{it.sample.label} circuit fit {v.text(200)}")
-    bad = [it for it in items if verdict(it.fit).level in ("suspect", "failed")]
-    for k, it in enumerate(bad[:3]):
-        mark_verdict(ax, verdict(it.fit), prefix=it.sample.label + ":", loc="lower right", y=0.03 + 0.13 * k)
     if legend and items:
         ax.legend(loc="upper left", fontsize="x-small", ncols=1 if len(items) < 5 else 2, handlelength=1.0)
 
@@ -149,8 +149,9 @@ def nyquist(source: Any, samples: Any = None, states: Any = None, *, area_normal
     -------
     matplotlib.figure.Figure
         Data as points (open for cycled samples), fits as lines; a suspect
-        fit's curve is dashed orange and a failed one dotted red, with the
-        verdict and reasons in the panel.
+        fit's curve is dashed and a failed one dotted, its legend entry says
+        "(suspect fit)" or "(failed fit)" and the verdict with its reasons is
+        written under the figure.
 
     Examples
     --------

@@ -74,8 +74,11 @@ def _text_artists(fig: Any) -> list[tuple[str, Any]]:
                  (f"axes {ax_i} title", ax.title), (f"axes {ax_i} left title", ax._left_title),
                  (f"axes {ax_i} right title", ax._right_title)]
         for axis, nm in ((ax.xaxis, "x"), (ax.yaxis, "y")):
-            for k, t in enumerate(axis.get_ticklabels(which="both")):
-                named.append((f"axes {ax_i} {nm}tick {k} {t.get_text()!r}", t))
+            lo, hi = sorted(axis.get_view_interval())
+            tol = 1e-9 * max(abs(lo), abs(hi), 1.0)
+            for k, (loc, t) in enumerate(zip(axis.get_majorticklocs(), axis.get_majorticklabels())):
+                if lo - tol <= loc <= hi + tol:  # ticks outside the view are not drawn
+                    named.append((f"axes {ax_i} {nm}tick {k} {t.get_text()!r}", t))
             named.append((f"axes {ax_i} {nm} offset text", axis.get_offset_text()))
         for t in ax.texts:
             named.append((f"axes {ax_i} text {t.get_text()[:30]!r}", t))
@@ -87,14 +90,17 @@ def _text_artists(fig: Any) -> list[tuple[str, Any]]:
                 continue
             seen.add(id(t))
             out.append((nm, t))
-    for t in fig.texts:
-        out.append((f"figure text {t.get_text()[:30]!r}", t))
-    for lg in fig.legends:
-        out.append(("figure legend", lg))
     for nm, attr in (("suptitle", "_suptitle"), ("supxlabel", "_supxlabel"), ("supylabel", "_supylabel")):
         t = getattr(fig, attr, None)
-        if t is not None:
+        if t is not None and id(t) not in seen:
+            seen.add(id(t))
             out.append((nm, t))
+    for t in fig.texts:
+        if id(t) not in seen:
+            seen.add(id(t))
+            out.append((f"figure text {t.get_text()[:30]!r}", t))
+    for lg in fig.legends:
+        out.append(("figure legend", lg))
     keep = []
     for nm, t in out:
         if not t.get_visible():
