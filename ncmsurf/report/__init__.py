@@ -344,11 +344,13 @@ def _png(fig: Any, dpi: int) -> bytes:
     return buf.getvalue()
 
 
-def _figure_html(name: str, caption: str, data: bytes, fig: Any, dpi: int, figdir: str, notes: list[str]) -> str:
+def _figure_html(name: str, caption: str, data: bytes, fig: Any, dpi: int, figdir: str, notes: list[str],
+                 layout: list[str]) -> str:
     w_in, h_in = fig.get_size_inches()
     b64 = base64.b64encode(data).decode("ascii")
     items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
-    return (f"<figure id='fig-{name}'><img alt='{html.escape(caption)}' width='{int(round(w_in * 110))}' "
+    return (f"<figure id='fig-{name}' data-layout-problems='{len(layout)}' data-notes='{len(notes)}'>"
+            f"<img alt='{html.escape(caption)}' width='{int(round(w_in * 110))}' "
             f"height='{int(round(h_in * 110))}' src='data:image/png;base64,{b64}'>"
             f"<figcaption>{html.escape(caption)} (also <code>{html.escape(figdir)}/{name}.png</code>, "
             f"{dpi} dpi, and <code>.svg</code>){f'<ul>{items}</ul>' if items else ''}</figcaption></figure>")
@@ -417,7 +419,7 @@ def build_report(study: Study, path: str | os.PathLike[str], *, title: str | Non
         rep.figures[name] = png
         rep.notes[name] = figure_notes(fig)
         rep.layout[name] = check_layout(fig)
-        parts.append(_figure_html(name, caption, data, fig, dpi, figdir.name, rep.notes[name]))
+        parts.append(_figure_html(name, caption, data, fig, dpi, figdir.name, rep.notes[name], rep.layout[name]))
     cmp_rows = "".join(_compare_rows(study, m) for m in ("ni2_fraction", "r_ct", "r_sei", "retention_100",
                                                           "thickness_xps", "thickness_sims") if m in ds)
     cmp_html = ("<div class='scroll'><table><tr><th class='l'>metric</th><th class='l'>pair</th><th>n (min)</th>"
