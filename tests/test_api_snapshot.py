@@ -64,10 +64,13 @@ SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitEr
  'ncmsurf.thickness': ['ArxpsResult', 'DepositionRate', 'DisagreementWarning', 'Thickness', 'cross_check',
                        'deposition_rate', 'deposition_rates', 'effective_attenuation_length', 'from_arxps',
                        'from_attenuation', 'from_capacitance', 'from_ratio', 'imfp_tpp2m', 'overlayer_ratio'],
- 'ncmsurf.xps': ['CasaComponent', 'CasaRegion', 'ChargeReferenceWarning', 'Doublet', 'Peak', 'Satellite', 'XPSFit',
-                 'casa_regions', 'charge_correct', 'doniach_sunjic', 'fit', 'fit_stack', 'gaussian', 'gl', 'la',
-                 'line_table', 'linear', 'lorentzian', 'make_params', 'preset_info', 'preset_model', 'presets',
-                 'pseudo_voigt', 'quantify', 'register_rsf', 'rsf_sets', 'sgl', 'shirley', 'tougaard', 'voigt']}
+ 'ncmsurf.xps': ['AreaTie', 'CasaComponent', 'CasaRegion', 'ChargeReferenceError', 'ChargeReferenceWarning',
+                 'Doublet', 'JointFit', 'Peak', 'Quantification', 'QuantificationWarning', 'Satellite',
+                 'SharedShift', 'XPSFit', 'al_ni_ratio', 'casa_regions', 'charge_correct', 'doniach_sunjic',
+                 'element_lines', 'find_peaks', 'fit', 'fit_joint', 'fit_stack', 'gaussian', 'gl', 'identify', 'la',
+                 'line_table', 'linear', 'lorentzian', 'make_params', 'ni2_fraction', 'ni3p_tie', 'preset_info',
+                 'preset_model', 'preset_variants', 'presets', 'pseudo_voigt', 'quantify', 'register_rsf',
+                 'rsf_sets', 'sgl', 'shirley', 'stoichiometric_tie', 'suggest_regions', 'tougaard', 'voigt']}
 
 
 def test_top_level_all_is_the_snapshot() -> None:

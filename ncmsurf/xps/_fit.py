@@ -15,7 +15,6 @@ True
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +22,13 @@ import numpy as np
 import xarray as xr
 
 from ncmsurf.core._validate import deep_equal
-from ncmsurf.core.errors import FitError, NcmsurfWarning, ValidationError
+from ncmsurf.core.errors import FitError, ValidationError
 from ncmsurf.core.models import XPSSpectrum
 from ncmsurf.core.results import FitStatus, register_citation
 from ncmsurf.core.sample import Sample
 from ncmsurf.core.units import magnitude
 from ncmsurf.xps._backgrounds import shirley
+from ncmsurf.xps._charge import ChargeReferenceWarning, charge_correct
 from ncmsurf.xps._engine import (
     BACKGROUNDS,
     Compiled,
@@ -49,12 +49,9 @@ __all__ = ["ChargeReferenceWarning", "XPSFit", "charge_correct", "fit", "make_pa
 register_citation("levenberg-trf", "M. A. Branch, T. F. Coleman, Y. Li, SIAM J. Sci. Comput. 21, 1 (1999)")
 
 
-class ChargeReferenceWarning(NcmsurfWarning):
-    """The charge reference peak looks unsafe (carbide, charging, missing)."""
-
-
 def resolve_model(model: str | Sequence[Peak], spectrum_region: str | None = None,
-                  be_range: tuple[float, float] | None = None, shift: float = 0.0) -> tuple[list[Peak], str | None]:
+                  be_range: tuple[float, float] | None = None, shift: float = 0.0,
+                  excitation_energy: float | None = None) -> tuple[list[Peak], str | None]:
     """Turn a preset name or component list into components; check the preset fits the data.
 
     Raises
@@ -64,9 +61,10 @@ def resolve_model(model: str | Sequence[Peak], spectrum_region: str | None = Non
     """
     preset: str | None = None
     if isinstance(model, str):
-        info = preset_info(model)
+        # Auger lines placed for the source; optional neighbour lines outside the data dropped
+        info = preset_info(model, excitation_energy=excitation_energy, be_range=be_range)
         preset = normalize_region(model)
-        comps = preset_model(model)
+        comps = preset_model(model, excitation_energy=excitation_energy, be_range=be_range)
         if spectrum_region is not None and normalize_region(spectrum_region) != preset:
             raise FitError(f"preset {preset!r} does not match the spectrum region {spectrum_region!r}; "
                            f"use the {normalize_region(spectrum_region)!r} preset or pass components")
@@ -504,7 +502,8 @@ def prepare(spectrum: XPSSpectrum, model: str | Sequence[Peak], *, background: s
             raise FitError(f"energy_range: expected (low, high) in eV, got {energy_range!r}") from exc
         spec = spec.cropped(lo, hi)
     be = spec.binding_energy
-    comps, preset = resolve_model(model, spec.region, (float(be.min()), float(be.max())))
+    comps, preset = resolve_model(model, spec.region, (float(be.min()), float(be.max())),
+                                  excitation_energy=spec.excitation_energy)
     order = np.argsort(be, kind="stable")
     x = be[order]
     y = spec.intensity[order]
@@ -531,7 +530,7 @@ def make_params(model: str | Sequence[Peak], *, background: str = "shirley") -> 
     --------
     >>> ps = make_params("O 1s")
     >>> ps["lattice_center"].value, ps["lattice_center"].min
-    (529.3, 528.8)
+    (529.3, 528.0)
     """
     import lmfit
 
@@ -752,79 +751,3 @@ def line_table(res: XPSFit) -> list[dict[str, float | str]]:
         a, c, w, _ = line_params(line, p)
         out.append({"line": line.label, "component": line.comp, "area": a, "center": c, "fwhm": w})
     return out
-
-
-# ------------------------------------------------------------------ charge correction
-def charge_correct(spectra: XPSSpectrum | Sequence[XPSSpectrum], *, reference: str = "C 1s", to: Any = 284.8,
-                   window: tuple[float, float] = (281.0, 292.0)) -> Any:
-    """Shift spectra so that the reference peak sits at ``to`` eV.
-
-    The reference position is the maximum of the background-subtracted
-    reference spectrum (region ``reference``, e.g. C 1s adventitious carbon),
-    refined by a parabola through the top three points. All spectra sharing
-    a sample (or all, when samples are not set) get the same shift, stored in
-    ``meta["charge_shift"]``.
-
-    Warns
-    -----
-    ChargeReferenceWarning
-        When the reference peak is far from ``to`` (> 3 eV: charging), has a
-        strong low-binding-energy shoulder (carbide, < 283.5 eV for C 1s) or
-        is missing.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> be = np.linspace(280, 295, 301)
-    >>> c1s = XPSSpectrum(be, 100 + 1e4 * np.exp(-((be - 285.6) / 0.7) ** 2), region="C 1s")
-    >>> out = charge_correct([c1s])
-    >>> round(out[0].meta["charge_shift"], 2)
-    -0.8
-    """
-    single = isinstance(spectra, XPSSpectrum)
-    items: list[XPSSpectrum] = [spectra] if isinstance(spectra, XPSSpectrum) else list(spectra)
-    for s in items:
-        if not isinstance(s, XPSSpectrum):
-            raise ValidationError(f"charge_correct: expected XPSSpectrum objects, got {type(s).__name__}")
-    target = magnitude(to, "eV", name="to")
-    ref_key = normalize_region(reference)
-    shifts: dict[Any, float] = {}
-    for s in items:
-        if s.region is not None and normalize_region(s.region) == ref_key:
-            shifts.setdefault(s.sample, _reference_shift(s, target, ref_key))
-    if not shifts:
-        warnings.warn(f"charge_correct: no {reference} spectrum found; spectra returned unshifted",
-                      ChargeReferenceWarning, stacklevel=2)
-        return spectra
-    default = next(iter(shifts.values()))
-    out = []
-    for s in items:
-        d = shifts.get(s.sample, default)
-        out.append(s.shifted(d).with_meta(charge_shift=d, charge_reference=reference))
-    return out[0] if single else out
-
-
-def _reference_shift(s: XPSSpectrum, target: float, ref_key: str) -> float:
-    be = s.binding_energy
-    order = np.argsort(be)
-    x, y = be[order], s.intensity[order]
-    net = y - shirley(x, y, average=3)
-    i = int(np.argmax(net))
-    if 0 < i < x.size - 1:
-        x0, x1, x2 = x[i - 1: i + 2]
-        y0, y1, y2 = net[i - 1: i + 2]
-        den = (y0 - 2 * y1 + y2)
-        pos = float(x1 + 0.5 * (x1 - x0) * (y0 - y2) / den) if den != 0 else float(x1)
-    else:
-        pos = float(x[i])
-    shift = target - pos
-    if abs(shift) > 3.0:
-        warnings.warn(f"charge_correct: {ref_key} peak found at {pos:.2f} eV, {abs(shift):.2f} eV from {target} eV: "
-                      "strong charging or a wrong reference", ChargeReferenceWarning, stacklevel=3)
-    if ref_key == "C 1s":
-        low = (x < pos - 1.3) & (x > pos - 4.0)
-        if np.any(low) and float(np.max(net[low])) > 0.3 * float(net[i]):
-            warnings.warn("charge_correct: C 1s has a strong low-binding-energy component (carbide or "
-                          "differential charging); the adventitious-carbon reference may be unsafe",
-                          ChargeReferenceWarning, stacklevel=3)
-    return shift
