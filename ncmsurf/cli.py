@@ -126,8 +126,9 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     from ncmsurf.figures import supplementary
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    samples = _samples_arg(args.samples)
     study = _load_study(args.folder, args.keep_going, args.quiet)
-    res = supplementary(study, args.output, samples=_samples_arg(args.samples), formats=formats, dpi=args.dpi,
+    res = supplementary(study, args.output, samples=samples, formats=formats, dpi=args.dpi,
                         style=args.style, figures=args.only.split(",") if args.only else None)
     for key, files in res.files.items():
         print(f"{key}: {', '.join(p.name for p in files)}")

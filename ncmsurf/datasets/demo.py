@@ -177,13 +177,17 @@ def _xps_spectra(s: Sample, t: dict[str, Any], seed: int) -> list[XPSSpectrum]:
     al_area = 3.0e4 * (1.0 - math.exp(-d / ATTENUATION_NM))
     plan: list[tuple[str, dict[str, float], float]] = [
         ("Ni 2p", {"Ni2+": t["ni2_fraction"], "Ni3+": 1.0 - t["ni2_fraction"]}, ni_area),
-        ("O 1s", {"lattice": 1.0 - t["carbonate_share"] - 0.2, "carbonate": t["carbonate_share"], "C-O": 0.2},
-         1.0e5),
+        # O 1s: the coating's Al-O grows with coverage, adsorbed water is small; carbonate keeps its true share
+        ("O 1s", {"lattice": 1.0 - t["carbonate_share"] - 0.23 - 0.15 * t["coverage"], "Al-O": 0.15 * t["coverage"],
+                  "carbonate": t["carbonate_share"], "C-O": 0.2, "H2O": 0.03}, 1.0e5),
         ("C 1s", {"C-C": 0.55, "C-O": 0.15, "O-C=O": 0.08, "CO3": 0.12, "CF2": 0.10}, 6.0e4),
         ("F 1s", {"LiF": t["lif_share"], "LixPOyFz": 0.3, "PVDF": 0.7 - t["lif_share"]}, 8.0e4),
     ]
     plan += [
-        ("Li 1s", {"lattice": 0.9 - t["li1s_lif_share"], "Li2CO3": 0.1, "LiF": t["li1s_lif_share"]}, 1.5e4),
+        # Li 1s shares its window with the transition-metal 3p lines (Mn 3p, Co 3p, Ni 3p): 40 % of the main area;
+        # li1s_lif_share is LiF's share of the three lithium components
+        ("Li 1s", {"lattice": 0.6 * (0.9 - t["li1s_lif_share"]), "Li2CO3": 0.6 * 0.1,
+                   "LiF": 0.6 * t["li1s_lif_share"], "Mn 3p": 0.04, "Co 3p": 0.04, "Ni 3p": 0.32}, 2.5e4),
         ("Co 2p", {"Co3+": 1.0 - t["co2_fraction"], "Co2+": t["co2_fraction"]},
          2.5e4 * math.exp(-d / ATTENUATION_NM)),
         ("Mn 2p", {"Mn4+": 1.0 - t["mn3_fraction"], "Mn3+": t["mn3_fraction"]},

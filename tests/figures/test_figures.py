@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import shared_file
 
 import ncmsurf as ns
 from ncmsurf.core.results import FitResult, Quality
-from conftest import shared_file
 
 pytest.importorskip("matplotlib")
 
@@ -133,7 +133,7 @@ def test_dqdv_of_the_demo_resolves_the_three_ncm_transitions(demo: Any) -> None:
     peaks, _ = find_peaks(y, prominence=0.2 * y.max())
     found = sorted(v[peaks])
     assert len(found) == 3
-    for (centre, width, _), at in zip(NCM_PEAKS.values(), found):
+    for (centre, _width, _), at in zip(NCM_PEAKS.values(), found):
         assert abs(at - centre) < 0.05  # the generator's transitions plus a small 0.1C overpotential
     top = y >= 0.98 * y.max()
     assert np.count_nonzero(top) < 0.03 * y.size  # a peak, not a flat top
