@@ -22,20 +22,26 @@ copyright = "ncmsurf developers, MIT licence"
 version = release = ncmsurf.__version__
 
 extensions = [
-    "myst_parser",
+    "myst_nb",  # MyST markdown and the notebooks (with the outputs stored in them)
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
 ]
-source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb", ".rst": "restructuredtext"}
 root_doc = "index"
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints", "guide/_figures"]
+
+# The notebooks in notebooks/ are executed and stored with their outputs (notebooks/execute.py); the build
+# shows those outputs and does not run them again.
+nb_execution_mode = "off"
+nb_merge_streams = True
 
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 
-autodoc_typehints = "none"  # numpydoc sections carry the types
+autodoc_typehints = "signature"  # the hints in the signatures; numpydoc sections describe them
+autodoc_typehints_format = "short"
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": False}
 autosummary_generate = False
@@ -79,5 +85,70 @@ def _docstring_text(app, what, name, obj, options, lines):  # type: ignore[no-un
                 lines[i + 1] = ""
 
 
+_ATTRIBUTES = re.compile(r"^\s*Attributes\s*\n\s*-{3,}\s*\n(.*?)(?:\n\s*\n\s*[A-Z][A-Za-z ]+\n\s*-{3,}|\Z)", re.S | re.M)
+
+
+def _documented_attributes(cls: type) -> set[str]:
+    """Names listed in the numpydoc Attributes section of a class docstring."""
+    import inspect
+
+    doc = inspect.getdoc(cls) or ""
+    m = _ATTRIBUTES.search(doc)
+    if not m:
+        return set()
+    return {line.split(":")[0].strip() for line in m.group(1).splitlines()
+            if line and not line.startswith(" ") and line.split(":")[0].strip().isidentifier()}
+
+
+def _skip_documented_attribute(app, what, name, obj, skip, options):  # type: ignore[no-untyped-def]
+    """A property that its class's Attributes section lists is shown there only (not a second time)."""
+    if skip or what != "class" or not isinstance(obj, property) or obj.fget is None:
+        return None
+    owner: object = sys.modules.get(obj.fget.__module__)
+    for part in obj.fget.__qualname__.split(".")[:-1]:
+        owner = getattr(owner, part, None)
+    if isinstance(owner, type) and name in _documented_attributes(owner):
+        return True
+    return None
+
+
+# ------------------------------------------------------------------ figures
+# Each guide page shows the figures its code makes: docs/guide/_figures/<name>.py is included in the page
+# (literalinclude) and run here, its ``fig`` written to docs/guide/_generated/<name>.png.
+_HERE = Path(__file__).resolve().parent
+
+
+def _guide_figures(app):  # type: ignore[no-untyped-def]
+    import runpy
+    import warnings
+
+    out = _HERE / "guide" / "_generated"
+    out.mkdir(exist_ok=True)
+    for script in sorted((_HERE / "guide" / "_figures").glob("*.py")):
+        png = out / f"{script.stem}.png"
+        if png.is_file() and png.stat().st_mtime >= script.stat().st_mtime:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fig = runpy.run_path(str(script))["fig"]
+        fig.savefig(png, dpi=150)
+
+
+def _notebooks(app):  # type: ignore[no-untyped-def]
+    """Copy the executed notebooks into docs/notebooks/ (the pages of the notebooks section)."""
+    import shutil
+
+    src = _HERE.parent / "notebooks"
+    dst = _HERE / "notebooks"
+    dst.mkdir(exist_ok=True)
+    for nb in sorted(src.glob("*.ipynb")):
+        target = dst / nb.name
+        if not target.is_file() or target.read_bytes() != nb.read_bytes():
+            shutil.copyfile(nb, target)
+
+
 def setup(app):  # type: ignore[no-untyped-def]
     app.connect("autodoc-process-docstring", _docstring_text, priority=400)
+    app.connect("autodoc-skip-member", _skip_documented_attribute)
+    app.connect("builder-inited", _guide_figures)
+    app.connect("builder-inited", _notebooks)

@@ -196,7 +196,8 @@ def rate_eis_cycling(source: Any, samples: Any = None, *, states: Any = None,
     matplotlib.figure.Figure
         Three panels: (a) discharge capacity through the C-rate steps,
         labelled "0.1C" … "5C" above the data; (b) Nyquist plots with fits;
-        (c) discharge capacity over the long-term run with the fitted fade.
+        (c) discharge capacity over the long-term run with the fitted fade
+        (records given without a study: the two cycling panels only).
         A sample without a cycling record or spectrum is left out of that
         panel with a note.
 
@@ -214,13 +215,14 @@ def rate_eis_cycling(source: Any, samples: Any = None, *, states: Any = None,
         eis_items = collect_eis(source, samples, states, True) if is_study(source) else []
         if not cells and not eis_items:
             raise ValidationError("rate_eis_cycling: no cycling records or impedance spectra for the chosen samples")
-        fig, axes = new_figure(1, 3, _size, width=3 * _size[0] * 1.05, height=_size[1] * 1.25)
+        with_eis = bool(eis_items) or is_study(source)  # models without spectra: the two cycling panels only
+        ncols = 3 if with_eis else 2
+        fig, axes = new_figure(1, ncols, _size, width=ncols * _size[0] * 1.05, height=_size[1] * 1.25)
         for n in notes:
             note(fig, n)
-        all_samples = [c.sample for c in cells] + [base_sample for base_sample in
-                                                   (Sample(it.sample.method, it.sample.n, it.sample.cathode, 0)
-                                                    for it in eis_items)]
-        a, b, c = axes[0]
+        all_samples = [c.sample for c in cells] + [Sample(it.sample.method, it.sample.n, it.sample.cathode, 0)
+                                                   for it in eis_items]
+        a, b, c = (axes[0, 0], axes[0, 1], axes[0, 2]) if with_eis else (axes[0, 0], None, axes[0, 1])
         if cells:
             _rate_panel(a, cells, all_samples)
             _cycling_panel(c, cells, all_samples, fig)
@@ -229,7 +231,7 @@ def rate_eis_cycling(source: Any, samples: Any = None, *, states: Any = None,
                 ax.text(0.5, 0.5, "no cycling record", transform=ax.transAxes, ha="center", va="center")
                 ax.set_xticks([])
                 ax.set_yticks([])
-        if eis_items:
+        if b is not None and eis_items:
             states_present = sorted({it.sample.cycles for it in eis_items})
             for st_ in states_present:
                 draw_nyquist(b, [it for it in eis_items if it.sample.cycles == st_],
@@ -249,11 +251,11 @@ def rate_eis_cycling(source: Any, samples: Any = None, *, states: Any = None,
             from ncmsurf.figures._eis import _equal_limits, _limits
 
             _equal_limits(b, _limits(eis_items))
-        else:
+        elif b is not None:
             b.text(0.5, 0.5, "no impedance spectrum", transform=b.transAxes, ha="center", va="center")
             b.set_xticks([])
             b.set_yticks([])
-        for ax, letter in zip((a, b, c), "abc"):
+        for ax, letter in zip([x for x in (a, b, c) if x is not None], "abc"):
             ax.text(-0.02, 1.02, f"({letter})", transform=ax.transAxes, ha="right", va="bottom", fontweight="bold")
         return finish(fig)
 
