@@ -78,6 +78,8 @@ def _docstring_text(app, what, name, obj, options, lines):  # type: ignore[no-un
             in_literal = False
         if not in_literal and "|" in line:
             lines[i] = _ABS.sub(lambda m: "\\|" + m.group(1) + "\\|", line)
+    if what == "class" and isinstance(obj, type):
+        _drop_property_attributes(obj, lines)
     if what == "module":
         for i in range(len(lines) - 1):
             if lines[i].strip() in _SECTION_NAMES and set(lines[i + 1].strip()) == {"-"}:
@@ -85,31 +87,33 @@ def _docstring_text(app, what, name, obj, options, lines):  # type: ignore[no-un
                 lines[i + 1] = ""
 
 
-_ATTRIBUTES = re.compile(r"^\s*Attributes\s*\n\s*-{3,}\s*\n(.*?)(?:\n\s*\n\s*[A-Z][A-Za-z ]+\n\s*-{3,}|\Z)", re.S | re.M)
+def _drop_property_attributes(obj, lines):  # type: ignore[no-untyped-def]
+    """Remove from a class's Attributes section the entries that are properties.
 
-
-def _documented_attributes(cls: type) -> set[str]:
-    """Names listed in the numpydoc Attributes section of a class docstring."""
-    import inspect
-
-    doc = inspect.getdoc(cls) or ""
-    m = _ATTRIBUTES.search(doc)
-    if not m:
-        return set()
-    return {line.split(":")[0].strip() for line in m.group(1).splitlines()
-            if line and not line.startswith(" ") and line.split(":")[0].strip().isidentifier()}
-
-
-def _skip_documented_attribute(app, what, name, obj, skip, options):  # type: ignore[no-untyped-def]
-    """A property that its class's Attributes section lists is shown there only (not a second time)."""
-    if skip or what != "class" or not isinstance(obj, property) or obj.fget is None:
-        return None
-    owner: object = sys.modules.get(obj.fget.__module__)
-    for part in obj.fget.__qualname__.split(".")[:-1]:
-        owner = getattr(owner, part, None)
-    if isinstance(owner, type) and name in _documented_attributes(owner):
-        return True
-    return None
+    autodoc documents each property (with its own docstring and type hint) as
+    a member; listing it in the Attributes section as well showed it twice.
+    """
+    try:
+        start = next(i for i in range(len(lines) - 1)
+                     if lines[i].strip() == "Attributes" and set(lines[i + 1].strip()) == {"-"})
+    except StopIteration:
+        return
+    end = start + 2
+    while end < len(lines) and not (end + 1 < len(lines) and lines[end].strip() and not lines[end].startswith(" ")
+                                    and set(lines[end + 1].strip()) == {"-"} and len(lines[end + 1].strip()) >= 3):
+        end += 1
+    kept: list[str] = []
+    drop = False
+    for line in lines[start + 2:end]:
+        if line and not line.startswith(" "):
+            name = line.split(":")[0].strip()
+            drop = isinstance(getattr(obj, name, None), property)
+        if not drop:
+            kept.append(line)
+    if any(x.strip() for x in kept):
+        lines[start + 2:end] = kept
+    else:
+        del lines[start:end]
 
 
 # ------------------------------------------------------------------ figures
@@ -147,8 +151,19 @@ def _notebooks(app):  # type: ignore[no-untyped-def]
             shutil.copyfile(nb, target)
 
 
+def _skip_bare_attribute(app, what, name, obj, skip, options):  # type: ignore[no-untyped-def]
+    """Plain class attributes (annotations, fields) are described in the class's Attributes section only.
+
+    autodoc lists annotation-only attributes as members with an empty
+    description; numpydoc's Attributes section already has them with theirs.
+    """
+    if what == "class" and not callable(obj) and not isinstance(obj, (property, type, classmethod, staticmethod)):
+        return True
+    return None
+
+
 def setup(app):  # type: ignore[no-untyped-def]
+    app.connect("autodoc-skip-member", _skip_bare_attribute)
     app.connect("autodoc-process-docstring", _docstring_text, priority=400)
-    app.connect("autodoc-skip-member", _skip_documented_attribute)
     app.connect("builder-inited", _guide_figures)
     app.connect("builder-inited", _notebooks)
