@@ -21,12 +21,13 @@ from ncmsurf.core.errors import FitError, NcmsurfError, NcmsurfWarning, ReadErro
 from ncmsurf.core.models import CyclingData, DepthProfile, ElementMap, ImpedanceSpectrum, XPSSpectrum
 from ncmsurf.core.results import FitResult, Quality, citations
 from ncmsurf.core.sample import Sample, methods, register_method
+from ncmsurf.core.tem import TEMImage
 from ncmsurf.core.units import ureg
 from ncmsurf.io.netcdf import load, save
-from ncmsurf.io.registry import read, read_cycling, read_eds, read_eis, read_sims, read_xps
+from ncmsurf.io.registry import read, read_cycling, read_eds, read_eis, read_sims, read_tem, read_xps
 
 if TYPE_CHECKING:
-    from ncmsurf import cycling, datasets, eds, eis, figures, sims, thickness, xps
+    from ncmsurf import cycling, datasets, eds, eis, figures, sims, tem, thickness, xps
     from ncmsurf.study import Study
 
 __version__ = "0.1.0"
@@ -44,6 +45,7 @@ __all__ = [
     "ReadError",
     "Sample",
     "Study",
+    "TEMImage",
     "ValidationError",
     "XPSSpectrum",
     "__version__",
@@ -60,16 +62,18 @@ __all__ = [
     "read_eds",
     "read_eis",
     "read_sims",
+    "read_tem",
     "read_xps",
     "register_method",
     "save",
     "sims",
+    "tem",
     "thickness",
     "ureg",
     "xps",
 ]
 
-_SUBMODULES = {"xps", "eis", "cycling", "sims", "eds", "thickness", "datasets", "figures"}
+_SUBMODULES = {"xps", "eis", "cycling", "sims", "eds", "tem", "thickness", "datasets", "figures"}
 
 
 def __getattr__(name: str) -> Any:

@@ -25,6 +25,7 @@ from ncmsurf.core.results import (
     result_types,
 )
 from ncmsurf.core.sample import Sample, group_by_method, methods, register_method
+from ncmsurf.core.tem import TEMImage
 from ncmsurf.core.units import Quantity, array_magnitude, format_unit, magnitude, quantity, ureg
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "Reason",
     "ReadError",
     "Sample",
+    "TEMImage",
     "ValidationError",
     "XPSSpectrum",
     "array_magnitude",

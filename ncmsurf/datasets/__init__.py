@@ -5,8 +5,8 @@ and the demo manifest's ``[generator]`` table).
 
 * :func:`demo_study` writes the bundled demo study (instrument formats and a
   ``study.toml``); :func:`demo_truth` gives its generating parameters.
-* ``ncmsurf.datasets.xps``, ``.eis``, ``.cycling``, ``.coating`` hold the
-  per-measurement generators (imported on first use).
+* ``ncmsurf.datasets.xps``, ``.eis``, ``.cycling``, ``.coating``, ``.tem`` hold the
+  per-measurement generators (imported on first use); ``.tem`` also the TEM file writers.
 
 Examples
 --------
@@ -20,9 +20,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["coating", "cycling", "demo_study", "demo_truth", "eis", "xps"]
+__all__ = ["coating", "cycling", "demo_study", "demo_truth", "eis", "tem", "xps"]
 
-_SUBMODULES = {"xps", "eis", "cycling", "coating"}
+_SUBMODULES = {"xps", "eis", "cycling", "coating", "tem"}
 
 
 def __getattr__(name: str) -> Any:
