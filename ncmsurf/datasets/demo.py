@@ -24,8 +24,10 @@ M→H2 and H2→H3 transitions of the NCM open-circuit curve
 (:data:`ncmsurf.datasets.cycling.NCM_PEAKS`); depth profiles exist for the
 fresh coated samples and for every sample after cycling (with a fluoride-rich
 surface film, ``cei_thickness_nm``); EDS maps (Al, Ni, Mn, Co) for the fresh
-coated samples; TEM images of the fresh coated particles with a shell of the
-sample's thickness where the TEM generator is installed.
+coated samples; TEM images (calibrated TIFF, 0.1 nm pixels) of the fresh
+coated particles with a shell of the sample's thickness, listed in the
+manifest's ``[[images]]`` table (shells thinner than about 1 nm are not
+resolved: their measured thickness comes with a failed verdict).
 
 Examples
 --------
@@ -303,7 +305,11 @@ def _tem_available() -> bool:
 
 
 def _tem_hook(s: Sample, t: dict[str, Any], seed: int, path: Path) -> str | None:
-    """Write a TEM image of a coated particle with the sample's shell thickness; its file name, or None."""
+    """Write a TEM image of a coated particle with the sample's shell thickness; its file name, or None.
+
+    The images are listed in the manifest's ``[[images]]`` table (path, sample, kind ``"tem"``), which
+    :func:`ncmsurf.figures.tem` reads beside the study's own measurements.
+    """
     if not _tem_available():
         return None
     import importlib
@@ -449,6 +455,7 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
         (folder / sub).mkdir(parents=True, exist_ok=True)
     truth = demo_truth()
     entries: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []  # TEM images: listed in [[images]] (the study's [[files]] take no TEM yet)
     for i, s in enumerate(_samples()):
         t = truth["samples"][s.label]
         slug = _slug(s)
@@ -472,7 +479,8 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
         if "tem" in wanted and "tem_thickness_nm" in t:
             written = _tem_hook(s, t, base_seed + 6, folder / "tem" / slug)
             if written is not None:
-                entries.append({"path": f"tem/{written}", "sample": s.label, "kind": "tem"})
+                images.append({"path": f"tem/{written}", "sample": s.label, "kind": "tem",
+                               "pixel_size_nm": TEM_PIXEL_NM})
     lines = [
         "# SYNTHETIC demo study written by ncmsurf.datasets.demo_study: computed data, not measurements.",
         "# [generator] and [truth] record the parameters the files were generated from.",
@@ -492,6 +500,10 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
     ]
     for e in entries:
         lines.append("[[files]]")
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in e.items()]
+        lines.append("")
+    for e in images:
+        lines.append("[[images]]")
         lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in e.items()]
         lines.append("")
     lines.append("[generator]")

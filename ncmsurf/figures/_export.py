@@ -193,9 +193,13 @@ class SIFigure:
 
 def _pick(study: Any, kind: str, prefer: Sequence[str], samples: Sequence[str] | None) -> list[str]:
     """Sample labels (without state) for a figure: the user's choice, else the preferred ones present, else all."""
+    with_kind = {s for s in study.samples if study.measurements(s, kind)}
+    if kind == "tem" and isinstance(study.manifest_extra.get("images"), list):
+        with_kind |= {Sample.parse(str(e["sample"])) for e in study.manifest_extra["images"]
+                      if isinstance(e, dict) and "sample" in e}
     have: list[str] = []
-    for s in study.samples:
-        if study.measurements(s, kind) and base_label(s) not in have:
+    for s in sorted(with_kind):
+        if base_label(s) not in have:
             have.append(base_label(s))
     if samples is not None:
         wanted = [base_label(Sample.parse(str(x))) for x in samples]
@@ -304,6 +308,14 @@ class SupplementarySet:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
+def _has_kind(study: Any, kind: str) -> bool:
+    if study.measurements(None, kind):
+        return True
+    images = study.manifest_extra.get("images")
+    return kind == "tem" and isinstance(images, list) and any(
+        isinstance(e, dict) and e.get("kind", "tem") == "tem" for e in images)
+
+
 def supplementary(study: Any, out: str | os.PathLike[str], *, samples: Sequence[str] | None = None,
                   formats: Sequence[str] | str = FORMATS, dpi: int = 300, style: Any = "paper",
                   figures: Iterable[str] | None = None) -> SupplementarySet:
@@ -341,7 +353,7 @@ def supplementary(study: Any, out: str | os.PathLike[str], *, samples: Sequence[
         if wanted is not None and spec.key not in wanted and spec.key.split("_")[0] not in wanted:
             continue
         result.captions[spec.key] = spec.caption
-        if not any(study.measurements(None, k) for k in spec.kinds):
+        if not any(_has_kind(study, k) for k in spec.kinds):
             result.skipped[spec.key] = f"the study has no {' or '.join(spec.kinds)} measurements"
             continue
         try:

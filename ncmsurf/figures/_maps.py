@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -189,6 +190,8 @@ def _collect_tem(source: Any, samples: Any, states: Any,
             imgs = source.measurements(s, "tem")
             if imgs:
                 out.append((s, imgs[0], source.result(s, "tem", "tem_thickness")))
+        have = {s for s, _, _ in out}
+        out += [x for x in _manifest_images(source) if x[0] not in have]
     else:
         objs = list(source.items()) if isinstance(source, Mapping) else [(None, x) for x in
                                                                           (source if isinstance(source, list)
@@ -207,6 +210,22 @@ def _collect_tem(source: Any, samples: Any, states: Any,
     return [x for x in out if x[0] in chosen]
 
 
+def _manifest_images(study: Any) -> list[tuple[Sample, Any, Any]]:
+    """TEM images listed in a study manifest's ``[[images]]`` table (read with :func:`ncmsurf.read_tem`)."""
+    listed = study.manifest_extra.get("images")
+    if not isinstance(listed, list) or study.folder is None:
+        return []
+    import ncmsurf as ns
+
+    out: list[tuple[Sample, Any, Any]] = []
+    for k, e in enumerate(listed):
+        if not isinstance(e, Mapping) or e.get("kind", "tem") != "tem" or "path" not in e or "sample" not in e:
+            raise ValidationError(f"images[{k}]: needs path, sample (and kind = \"tem\"), got {e!r}")
+        img = ns.read_tem(Path(study.folder) / str(e["path"]))
+        out.append((Sample.parse(str(e["sample"])), img, None))
+    return sorted(out, key=lambda x: x[0])
+
+
 def tem(source: Any, samples: Any = None, states: Any = None, *, results: Any = None, measure: bool = True,
         style: StyleArg = "paper") -> Any:
     """TEM images with a scale bar and the measured coating thickness drawn on.
@@ -214,7 +233,8 @@ def tem(source: Any, samples: Any = None, states: Any = None, *, results: Any = 
     Parameters
     ----------
     source : Study or TEM image or list
-        A study (``"tem"`` measurements and ``tem_thickness`` results), a
+        A study (``"tem"`` measurements and ``tem_thickness`` results, and
+        the images its manifest lists under ``[[images]]``), a
         TEM image (``.image``, ``.pixel_size`` in nm), an ``(array,
         pixel_size)`` pair, or a list / ``{label: image}`` of those.
     samples, states : optional
@@ -277,7 +297,8 @@ def tem(source: Any, samples: Any = None, states: Any = None, *, results: Any = 
                     ax.plot(*inner[k], "o", color=OKABE_ITO["sky blue"], ms=2)
                     ax.plot(*outer[k], "o", color=OKABE_ITO["orange"], ms=2)
                 t, e = res.thickness
-                title = f"{s.label}: d = {t:.2f} ± {e:.2f} nm" if math.isfinite(t) else f"{s.label}: no thickness"
+                title = (f"{s.label}: d = {t:.2f} ± {e:.2f} nm" if math.isfinite(t) and v.level != "failed"
+                         else f"{s.label}: thickness not measured")
                 mark_verdict(ax, v, loc="upper left")
                 if not v.good:
                     note(fig, f"{s.label} coating thickness {v.text(200)}")
