@@ -391,10 +391,9 @@ def test_cycling_figures_on_a_real_record() -> None:
 
 def test_sims_profiles_on_a_real_profile() -> None:
     path = shared_file("sims", "I241209m_A_MAPI_1f-1nA_pos-B4_NF.txt")
-    try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ns.NcmsurfWarning)  # the file lists one peak twice (kept, and said)
         prof = ns.read_sims(path)
-    except ns.ReadError as exc:
-        pytest.skip(f"no reader for this SurfaceLab export in this build: {exc}")
     fig = ns.figures.sims_profiles({"P-NCM": prof}, fragments=list(prof.fragments)[:5])
     assert fig.axes[0].get_yscale() == "log" and len(fig.axes[0].lines) == 5
     _clean(fig)
@@ -424,3 +423,17 @@ def test_model_plots(demo: Any) -> None:
     fade = cyc.fit_fade(np.arange(1, 51), ns.ureg.Quantity(200 - 0.2 * np.arange(50), "mAh/g"))
     ax = fade.plot(ax=Figure().subplots())
     assert ax.get_ylabel() == "Capacity (mAh g⁻¹)"
+
+
+def test_eds_maps_on_a_real_hypermap() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ns.NcmsurfWarning)
+        emap = ns.read_eds(shared_file("eds", "Hitachi_TM3030Plus.bcf"))
+    fig = ns.figures.eds_maps({"A(3)-NCM": emap})
+    assert len(fig.axes) == len(emap.elements) + 1
+    texts = _texts(fig)
+    assert {"Cu", "Al"} <= set(texts)
+    if emap.pixel_size is None:  # no calibration in the file: said on the panel, no scale bar in nm
+        assert "pixels (no pixel size in the file)" in texts
+        assert not any(re.fullmatch(r"\d+(\.\d+)? (nm|µm)", t) for t in texts)
+    _clean(fig)
