@@ -50,7 +50,7 @@ def test_notebooks_are_pages_with_their_figures(html: Path) -> None:
 
 @pytest.mark.slow
 def test_each_guide_page_shows_its_figures(html: Path) -> None:
-    for name in ("xps", "eis", "cycling", "coating", "study"):
+    for name in ("xps", "eis", "cycling", "coating", "tem", "study"):
         text = (html / "guide" / f"{name}.html").read_text(encoding="utf-8")
         scripts = {p.stem for p in (DOCS / "guide" / "_figures").glob("*.py")}
         imgs = [src for src in re.findall(r"<img [^>]*src=\"([^\"]+\.png)\"", text) if Path(src).stem in scripts]
