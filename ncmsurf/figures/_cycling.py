@@ -150,6 +150,7 @@ def _rate_panel(ax: Any, cells: list[_Cell], all_samples: list[Sample]) -> str:
 
 def _cycling_panel(ax: Any, cells: list[_Cell], all_samples: list[Sample], fig: Any) -> None:
     unit = ""
+    fit_labelled = False
     for cell in cells:
         cyc, q, rates, unit = _capacity(cell.summary)
         col = sample_color(cell.sample, all_samples)
@@ -162,7 +163,9 @@ def _cycling_panel(ax: Any, cells: list[_Cell], all_samples: list[Sample], fig: 
             pred = np.asarray(fade.predict(k), dtype=float)
             if pred.shape == k.shape and np.isfinite(pred).all():
                 # the study fits the run from its first cycle on: put the curve on the run's cycles
-                ax.plot(cyc[i0:i1], pred, lw=0.9, color=col, **({} if v.good else v.line_kw()))
+                kw = {"lw": 1.0, "color": "0.15", "zorder": 5} | ({} if v.good else v.line_kw())
+                ax.plot(cyc[i0:i1], pred, label="fitted fade" if not fit_labelled else None, **kw)
+                fit_labelled = True
             if not v.good:
                 note(fig, f"{cell.sample.label} fade fit {v.text(200)}")
         if i1 - i0 >= 1:
@@ -248,9 +251,12 @@ def rate_eis_cycling(source: Any, samples: Any = None, *, states: Any = None,
             b.set_xlabel(axis_label("Z′", unit))
             b.set_ylabel(axis_label("−Z″", unit))
             b.set_title("Impedance")
-            from ncmsurf.figures._eis import _equal_limits, _limits
+            from ncmsurf.figures._eis import _limits
 
-            _equal_limits(b, _limits(eis_items))
+            # free scales here: an equal-aspect box would leave most of this panel empty
+            x0, x1, y0, y1 = _limits(eis_items)
+            b.set_xlim(min(0.0, x0), x1 + 0.04 * (x1 - x0))
+            b.set_ylim(min(0.0, y0), y1 * 1.3)  # room for the legend above the arcs
         elif b is not None:
             b.text(0.5, 0.5, "no impedance spectrum", transform=b.transAxes, ha="center", va="center")
             b.set_xticks([])
