@@ -174,7 +174,10 @@ def _cycling_panel(ax: Any, cells: list[_Cell], all_samples: list[Sample], fig: 
     ax.set_xlabel("Cycle")
     integer_ticks(ax.xaxis)
     ax.set_ylabel(axis_label("Discharge capacity", unit))
-    ax.legend(loc="lower left", fontsize="x-small", handlelength=1.2)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] == "fitted fade")  # the fit's entry last
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower left", fontsize="x-small",
+              handlelength=1.2)
 
 
 def rate_eis_cycling(source: Any, samples: Any = None, *, states: Any = None,
