@@ -677,6 +677,20 @@ class CyclingData(Measurement):
     def _describe(self) -> str:
         return f"{len(self)} records, {self.time[-1] - self.time[0]:g} s"
 
+    def plot(self, ax: Axes | None = None, **kw: Any) -> Axes:
+        """Voltage against time, or ``kind="profile"``: voltage against capacity per cycle.
+
+        ``kind="profile"`` takes ``cycles=``, ``direction=``, ``convention=`` and
+        ``specific=`` (see ``ncmsurf.cycling._plots.plot_profile``).
+        """
+        if kw.get("kind") == "profile":
+            from ncmsurf.cycling._plots import plot_profile  # imported only when called
+
+            kw.pop("kind")
+            out: Axes = plot_profile(self, ax, **kw)
+            return out
+        return super().plot(ax, **kw)
+
 
 class DepthProfile(Measurement):
     """ToF-SIMS depth profile: intensity of each fragment over sputter time.

@@ -59,6 +59,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal, NamedTuple, TypeVar, cast
 
 import numpy as np
@@ -74,7 +75,9 @@ __all__ = [
     "FitStatus",
     "Quality",
     "Reason",
+    "ScalarResult",
     "citations",
+    "legacy_quality",
     "register_citation",
     "register_reason_code",
     "result_types",
@@ -416,8 +419,9 @@ class FitResult:
         Provenance of the input (file, region, cycle state, ...).
     """
 
-    __slots__ = ("_ds",)
-    _ds: xr.Dataset
+    __slots__ = ("_built", "_parts")
+    _built: xr.Dataset | None
+    _parts: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None
     _tag: ClassVar[str] = "FitResult"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -437,14 +441,52 @@ class FitResult:
                 raise ValidationError(f"{type(self).__name__}: dataset has no {k!r} variable")
         ds = ds.copy(deep=True)
         ds.attrs["result_type"] = self._tag
-        for v in ds.variables.values():
-            # read-only backing arrays: values handed out cannot change the result
-            try:
-                v.values.flags.writeable = False
-            except (AttributeError, ValueError):
-                pass
-        object.__setattr__(self, "_ds", ds)
+        _freeze(ds)
+        object.__setattr__(self, "_built", ds)
+        object.__setattr__(self, "_parts", None)
         self._check()
+
+    @classmethod
+    def _from_parts(cls: type[R], data_vars: dict[str, Any], coords: dict[str, Any], attrs: dict[str, Any]) -> R:
+        """An instance whose Dataset is built only when something needs it (small results stay cheap)."""
+        obj = cls.__new__(cls)
+        attrs["result_type"] = cls._tag
+        for v in data_vars.values():
+            if isinstance(v, tuple) and len(v) >= 2 and isinstance(v[1], np.ndarray):
+                v[1].flags.writeable = False
+        object.__setattr__(obj, "_built", None)
+        object.__setattr__(obj, "_parts", (data_vars, coords, attrs))
+        obj._check()
+        return obj
+
+    @property
+    def _ds(self) -> xr.Dataset:
+        """The Dataset behind the result (built on first use; read-only arrays)."""
+        ds = self._built
+        if ds is None:
+            assert self._parts is not None
+            dv, cs, a = self._parts
+            ds = xr.Dataset(dv, coords=cs, attrs=dict(a))
+            _freeze(ds)
+            object.__setattr__(self, "_built", ds)
+            object.__setattr__(self, "_parts", None)
+        return ds
+
+    @property
+    def _attrs(self) -> Mapping[str, Any]:
+        """The result's attributes, read without building the Dataset."""
+        if self._built is None and self._parts is not None:
+            return MappingProxyType(self._parts[2])
+        return MappingProxyType(self._ds.attrs)
+
+    def _base(self, key: str) -> np.ndarray:
+        """A base variable's values (``value``, ``stderr``, ``covariance``, ``free``, ``param_units``, ``param``)."""
+        if self._built is None and self._parts is not None:
+            dv, cs, _ = self._parts
+            if key in cs:
+                return np.asarray(cs[key])
+            return np.asarray(dv[key][1])
+        return np.asarray(self._ds[key].values)
 
     def _check(self) -> None:
         """Subclass hook: validate the dataset after construction (raise ValidationError)."""
@@ -584,7 +626,7 @@ class FitResult:
             if key in cs or key in dv:
                 raise ValidationError(f"coords: name {key!r} is reserved or already a variable")
             cs[key] = v
-        return cls(xr.Dataset(dv, coords=cs, attrs=a))
+        return cls._from_parts(dv, cs, a)
 
     def replace(self: R, *, quality: Quality | None = None, message: str | None = None,
                 attrs: Mapping[str, Any] | None = None) -> R:
@@ -613,27 +655,27 @@ class FitResult:
     @property
     def names(self) -> list[str]:
         """Parameter names, in order."""
-        return [str(x) for x in self._ds[_PARAM].values]
+        return [str(x) for x in self._base(_PARAM)]
 
     @property
     def values(self) -> dict[str, float]:
         """Parameter values by name (a new dict)."""
-        return dict(zip(self.names, (float(v) for v in self._ds["value"].values), strict=True))
+        return dict(zip(self.names, (float(v) for v in self._base("value")), strict=True))
 
     @property
     def stderr(self) -> dict[str, float]:
         """One-sigma standard errors by name (a new dict)."""
-        return dict(zip(self.names, (float(v) for v in self._ds["stderr"].values), strict=True))
+        return dict(zip(self.names, (float(v) for v in self._base("stderr")), strict=True))
 
     @property
     def units(self) -> dict[str, str]:
         """Unit of each parameter (pint syntax; ``""`` for dimensionless)."""
-        return dict(zip(self.names, (str(v) for v in self._ds["param_units"].values), strict=True))
+        return dict(zip(self.names, (str(v) for v in self._base("param_units")), strict=True))
 
     @property
     def free(self) -> dict[str, bool]:
         """Whether each parameter was varied."""
-        return dict(zip(self.names, (bool(v) for v in self._ds["free"].values), strict=True))
+        return dict(zip(self.names, (bool(v) for v in self._base("free")), strict=True))
 
     @property
     def covariance(self) -> xr.DataArray:
@@ -643,7 +685,7 @@ class FitResult:
     @property
     def correlation(self) -> xr.DataArray:
         """Correlation matrix over ``(param, param_2)`` (NaN where a variance is zero or unknown)."""
-        c = np.asarray(self._ds["covariance"].values, float)
+        c = np.asarray(self._base("covariance"), float)
         d = np.sqrt(np.abs(np.diag(c)))
         with np.errstate(invalid="ignore", divide="ignore"):
             r = c / np.outer(d, d)
@@ -665,7 +707,7 @@ class FitResult:
         if key not in names:
             raise ValidationError(f"{key!r} is not a parameter of this result (parameters: {names})")
         i = names.index(key)
-        return float(self._ds["value"].values[i]), float(self._ds["stderr"].values[i])
+        return float(self._base("value")[i]), float(self._base("stderr")[i])
 
     def uvalues(self, names: Sequence[str] | None = None) -> dict[str, Any]:
         """Correlated :mod:`uncertainties` values of the parameters, for derived quantities.
@@ -690,8 +732,8 @@ class FitResult:
             if s not in all_names:
                 raise ValidationError(f"uvalues: {s!r} is not a parameter (parameters: {all_names})")
         idx = [all_names.index(s) for s in sel]
-        v = np.asarray(self._ds["value"].values, float)[idx]
-        c = np.asarray(self._ds["covariance"].values, float)[np.ix_(idx, idx)]
+        v = np.asarray(self._base("value"), float)[idx]
+        c = np.asarray(self._base("covariance"), float)[np.ix_(idx, idx)]
         ok = np.isfinite(np.diag(c)) & np.isfinite(v)
         # a parameter whose correlation with another kept one is unknown cannot be correlated honestly: drop
         # the one with most unknown correlations until the kept block is finite
@@ -720,17 +762,17 @@ class FitResult:
     @property
     def success(self) -> bool:
         """The optimiser's word: True when it converged."""
-        return bool(self._ds.attrs["success"])
+        return bool(self._attrs["success"])
 
     @property
     def message(self) -> str:
         """The optimiser's or method's message."""
-        return str(self._ds.attrs["message"])
+        return str(self._attrs["message"])
 
     @property
     def quality(self) -> Quality:
         """The verdict (good / suspect / failed, with reasons)."""
-        return Quality.from_json(str(self._ds.attrs["quality"]))
+        return Quality.from_json(str(self._attrs["quality"]))
 
     @property
     def status(self) -> FitStatus:
@@ -743,7 +785,7 @@ class FitResult:
     @property
     def citations(self) -> tuple[str, ...]:
         """Citation keys of the methods behind this result."""
-        c = self._ds.attrs.get("citations", [])
+        c = self._attrs.get("citations", [])
         if isinstance(c, str):
             c = [c]
         return tuple(str(x) for x in c)
@@ -751,12 +793,12 @@ class FitResult:
     @property
     def model(self) -> str:
         """The model the result came from (circuit, preset, law or method name)."""
-        return str(self._ds.attrs.get("model", ""))
+        return str(self._attrs.get("model", ""))
 
     @property
     def sample(self) -> Any:
         """The sample of the input, or None."""
-        label = str(self._ds.attrs.get("sample", ""))
+        label = str(self._attrs.get("sample", ""))
         if not label:
             return None
         from ncmsurf.core.sample import Sample
@@ -766,7 +808,7 @@ class FitResult:
     @property
     def source(self) -> dict[str, Any]:
         """Provenance of the input (a new dict)."""
-        return cast(dict[str, Any], json.loads(str(self._ds.attrs.get("source", "{}"))))
+        return cast(dict[str, Any], json.loads(str(self._attrs.get("source", "{}"))))
 
     # ------------------------------------------------------------------ storage, equality
     def to_dataset(self) -> xr.Dataset:
@@ -822,10 +864,10 @@ class FitResult:
         rows = []
         for name in self.names:
             i = self.names.index(name)
-            v = float(self._ds["value"].values[i])
-            e = float(self._ds["stderr"].values[i])
-            fr = bool(self._ds["free"].values[i])
-            unit = format_unit(str(self._ds["param_units"].values[i]))
+            v = float(self._base("value")[i])
+            e = float(self._base("stderr")[i])
+            fr = bool(self._base("free")[i])
+            unit = format_unit(str(self._base("param_units")[i]))
             if not fr:
                 vs, _ = _fmt_pair(v, None)
                 es, rel = "fixed", ""
@@ -904,6 +946,139 @@ class FitResult:
             + (f"<details><summary>references</summary><ul>{refs}</ul></details>" if refs else "")
             + "</div>"
         )
+
+
+def legacy_quality(success: bool, message: str = "") -> Quality:
+    """The verdict given to a result stored before verdicts existed: failed if it failed, else suspect.
+
+    Its checks were not run, so it is never called good.
+
+    Examples
+    --------
+    >>> legacy_quality(True).level, legacy_quality(False, "max nfev").codes
+    ('suspect', ['not_converged'])
+    """
+    if not success:
+        return Quality("failed", [("not_converged", message or "the fit did not succeed")])
+    return Quality("suspect", [("input", "stored by an older ncmsurf without a verdict: the checks were not run")])
+
+
+class ScalarResult(FitResult):
+    """A result whose first parameter is *the* number (a thickness, a coverage, a CV, ...).
+
+    It behaves as that number where a number is expected: ``float(r)``,
+    arithmetic with numbers (the answer is a plain ``float``), comparisons,
+    ``round(r, 2)`` and format specs; :attr:`value` and :attr:`value_stderr`
+    give the number and its one-sigma error (NaN when unknown). Equality with
+    a plain number compares the value; with another result, the whole result.
+
+    Examples
+    --------
+    >>> class Length(ScalarResult):
+    ...     pass
+    >>> d = Length.build(names=["d"], values=[2.0], stderr=[0.1], units=["nm"])
+    >>> d * 2, float(d) + 1, d > 1.5, d == 2.0, round(d, 1), f"{d:.2f}"
+    (4.0, 3.0, True, True, 2.0, '2.00')
+    >>> d.value, d.value_stderr
+    (2.0, 0.1)
+    """
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> float:
+        """The number (the first parameter's value)."""
+        return float(self._base("value")[0])
+
+    @property
+    def value_stderr(self) -> float:
+        """Its one-sigma standard error (NaN when unknown)."""
+        return float(self._base("stderr")[0])
+
+    def __float__(self) -> float:
+        return self.value
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        return round(self.value, ndigits)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec) if spec else repr(self)
+
+    @staticmethod
+    def _num(other: Any) -> float | None:
+        if isinstance(other, (bool, np.bool_)):
+            return None
+        if isinstance(other, (int, float, np.integer, np.floating)):
+            return float(other)
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        v = self._num(other)
+        if v is not None:
+            return self.value == v
+        return super().__eq__(other)
+
+    __hash__ = None
+
+    def _op(self, other: Any, f: Any) -> Any:
+        if isinstance(other, ScalarResult):
+            return f(self.value, other.value)
+        v = self._num(other)
+        return NotImplemented if v is None else f(self.value, v)
+
+    def __add__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a + b)
+
+    def __radd__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: b + a)
+
+    def __sub__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a - b)
+
+    def __rsub__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: b - a)
+
+    def __mul__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a * b)
+
+    def __rmul__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: b * a)
+
+    def __truediv__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a / b)
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: b / a)
+
+    def __pow__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a**b)
+
+    def __neg__(self) -> float:
+        return -self.value
+
+    def __abs__(self) -> float:
+        return abs(self.value)
+
+    def __lt__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a < b)
+
+    def __le__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a <= b)
+
+    def __gt__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a > b)
+
+    def __ge__(self, o: Any) -> Any:
+        return self._op(o, lambda a, b: a >= b)
+
+
+def _freeze(ds: xr.Dataset) -> None:
+    for v in ds.variables.values():
+        # read-only backing arrays: values handed out cannot change the result
+        try:
+            v.values.flags.writeable = False
+        except (AttributeError, ValueError):
+            pass
 
 
 def _rebuild(tag: str, ds: xr.Dataset) -> FitResult:

@@ -340,7 +340,7 @@ class Study:
         ``attenuation_length`` (nm, Ni 2p photoelectrons in the coating, for
         ``thickness_xps``), ``emission_angle`` (degrees, default 0),
         ``eis_circuit``, ``retention_cycles`` (default 100), ``fade_model``,
-        ``sims_fragment``, ``sputter_rate`` (nm/s), ``eds_element``,
+        ``sims_fragment``, ``sputter_rate`` (nm/s), ``sputter_rate_stderr`` (nm/s), ``eds_element``,
         ``charge_correct`` (default true), ``charge_reference`` (eV).
         """
         opts = self.analysis_options

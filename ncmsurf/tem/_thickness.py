@@ -206,17 +206,17 @@ class CoatingThickness(FitResult):
     @property
     def median(self) -> float:
         """Median thickness of the used profiles, nm."""
-        return float(self._ds.attrs["median"])
+        return float(self._attrs["median"])
 
     @property
     def sd(self) -> float:
         """Standard deviation of the used profiles' thicknesses, nm."""
-        return float(self._ds.attrs["sd"])
+        return float(self._attrs["sd"])
 
     @property
     def fringe_spacing(self) -> float:
         """Lattice-fringe period found in the core, nm (NaN if none)."""
-        return float(self._ds.attrs["fringe_spacing"])
+        return float(self._attrs["fringe_spacing"])
 
     def points(self, which: str = "outer") -> np.ndarray:
         """(x, y) in nm of each profile's ``"edge"``, ``"inner"`` (core boundary) or ``"outer"`` (surface) point."""
@@ -234,7 +234,7 @@ class CoatingThickness(FitResult):
         from ncmsurf.core._plot import get_axes
 
         ax = get_axes(ax)
-        px = float(self._ds.attrs["pixel_size"])
+        px = float(self._attrs["pixel_size"])
         img = TEMImage(self._ds["image"].values, pixel_size=px if math.isfinite(px) else None)
         img.plot(ax=ax, **kw)
         used = self.used

@@ -13,7 +13,7 @@ from ncmsurf.xps._backgrounds import linear, shirley, tougaard
 from ncmsurf.xps._batch import fit_stack
 from ncmsurf.xps._casa import CasaComponent, CasaRegion, casa_regions
 from ncmsurf.xps._charge import ChargeReferenceError, ChargeReferenceWarning, charge_correct
-from ncmsurf.xps._fit import XPSFit, fit, line_table, make_params
+from ncmsurf.xps._fit import XPSFit, XPSStackFit, fit, line_table, make_params
 from ncmsurf.xps._identify import element_lines, find_peaks, identify, suggest_regions
 from ncmsurf.xps._joint import AreaTie, JointFit, SharedShift, fit_joint, ni3p_tie, stoichiometric_tie
 from ncmsurf.xps._lineshapes import doniach_sunjic, gaussian, gl, la, lorentzian, pseudo_voigt, sgl, voigt
@@ -35,6 +35,7 @@ __all__ = [
     "Satellite",
     "SharedShift",
     "XPSFit",
+    "XPSStackFit",
     "al_ni_ratio",
     "casa_regions",
     "charge_correct",

@@ -162,51 +162,89 @@ class Peak:
         return d
 
 
+_ORBITAL = re.compile(r"(\d)\s*([pdf])", re.IGNORECASE)
+_DOUBLET_RATIO = {"p": 1.0 / 2.0, "d": 2.0 / 3.0, "f": 3.0 / 4.0}
+_J = {"p": ("3/2", "1/2"), "d": ("5/2", "3/2"), "f": ("7/2", "5/2")}
+
+
+def _orbital_of(*texts: str | None) -> str | None:
+    """The first ``n l`` orbital (``"2p"``, ``"3d"``, ``"4f"``) found in ``texts``."""
+    for t in texts:
+        if t:
+            m = _ORBITAL.search(str(t))
+            if m:
+                return f"{m.group(1)}{m.group(2).lower()}"
+    return None
+
+
 @dataclass(frozen=True)
 class Doublet(Peak):
     """Spin–orbit doublet: the main line and its partner at ``center + splitting``.
 
     The two lines share the shape; the partner's area is ``ratio`` times the
     main line's and its width is ``fwhm + ck`` (Coster–Kronig broadening of
-    the 1/2 line).
+    the lower-j line).
 
     Parameters
     ----------
     splitting : float
         Spin–orbit splitting, eV (fixed unless ``splitting_bounds`` given).
-    ratio : float
-        Area ratio partner/main (0.5 for p, 0.667 for d, 0.75 for f).
+    ratio : float, optional
+        Area ratio partner/main. Default: the degeneracy ratio of the
+        orbital, (2j₋ + 1)/(2j₊ + 1): 1/2 for p, 2/3 for d, 3/4 for f.
+    orbital : str, optional
+        ``"2p"``, ``"3d"``, ``"4f"``, ... Default: taken from
+        ``lines_labels``, else from the name (e.g. ``"Ce 3d"``), else p (the
+        2p levels of the transition metals).
     ck : float
         Extra FWHM of the partner line, eV (fixed unless ``ck_bounds``).
     splitting_bounds, ratio_bounds, ck_bounds : (float, float), optional
         Bounds to refine the tie instead of fixing it.
-    lines_labels : (str, str)
-        Labels of the two lines.
+    lines_labels : (str, str), optional
+        Labels of the two lines (default from the orbital: ``("2p3/2",
+        "2p1/2")``, ``("3d5/2", "3d3/2")``, ...).
 
     Examples
     --------
     >>> Doublet("Co3+", 779.8, splitting=15.1).ratio
     0.5
+    >>> d = Doublet("Ce4+", 882.5, splitting=18.4, orbital="3d")
+    >>> round(d.ratio, 4), d.lines()
+    (0.6667, ('3d5/2', '3d3/2'))
+    >>> round(Doublet("Pt0 4f", 71.2, splitting=3.33).ratio, 2)
+    0.75
     """
 
     _: KW_ONLY
     splitting: float
-    ratio: float = 0.5
+    ratio: float = None  # type: ignore[assignment]  # resolved from the orbital in __post_init__
     ck: float = 0.0
     splitting_bounds: tuple[float, float] | None = None
     ratio_bounds: tuple[float, float] | None = None
     ck_bounds: tuple[float, float] | None = None
-    lines_labels: tuple[str, str] = ("2p3/2", "2p1/2")
+    lines_labels: tuple[str, str] = None  # type: ignore[assignment]  # from the orbital when not given
+    orbital: str | None = None
 
     kind = "doublet"
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        labels = None if self.lines_labels is None else tuple(str(x) for x in self.lines_labels)
+        orb = _orbital_of(self.orbital, *(labels or ()), self.name) or "2p"
+        if orb[-1] not in _J:
+            raise ValidationError(f"{self.name}: orbital {orb!r} has no spin-orbit doublet (p, d or f)")
+        object.__setattr__(self, "orbital", orb)
+        if labels is None:
+            hi, lo = _J[orb[-1]]
+            labels = (f"{orb}{hi}", f"{orb}{lo}")
+        object.__setattr__(self, "lines_labels", labels)
+        if self.ratio is None:
+            object.__setattr__(self, "ratio", _DOUBLET_RATIO[orb[-1]])
+        object.__setattr__(self, "ratio", float(self.ratio))
         if not self.ratio > 0:
             raise ValidationError(f"{self.name}: ratio must be > 0, got {self.ratio}")
         for f in ("splitting_bounds", "ratio_bounds", "ck_bounds"):
             object.__setattr__(self, f, _bounds(getattr(self, f), f))
-        object.__setattr__(self, "lines_labels", tuple(self.lines_labels))
 
     def lines(self) -> tuple[str, str]:
         """Labels of the main and partner lines."""
@@ -418,10 +456,19 @@ def preset_model(name: str, *, excitation_energy: float | None = None,
                  be_range: tuple[float, float] | None = None) -> list[Peak]:
     """The components of a preset as :class:`Peak`/:class:`Doublet`/:class:`Satellite`.
 
+    A doublet that gives neither its orbital nor its line labels takes the
+    preset region's orbital (``"Ni 2p"`` → 2p), which sets its default ratio.
+
     Examples
     --------
     >>> [c.name for c in preset_model("Ni 2p:multiplet") if c.kind == "doublet"]
     ['Ni0', 'Ni2+', 'Ni3+']
     """
     info = preset_info(name, excitation_energy=excitation_energy, be_range=be_range)
-    return [component_from_dict(c) for c in info["components"]]
+    orb = _orbital_of(str(info["region"]))
+    out = []
+    for c in info["components"]:
+        if c.get("kind") == "doublet" and orb and not c.get("orbital") and not c.get("lines_labels"):
+            c = {**c, "orbital": orb}
+        out.append(component_from_dict(c))
+    return out

@@ -28,7 +28,7 @@ def _family_totals(fit: Any, names: Sequence[str]) -> tuple[np.ndarray, np.ndarr
     """Each named component's area plus its satellites' (by parent), with their covariance."""
     ds = fit.to_dataset()
     comps = [str(c) for c in ds["component"].values]
-    parent = {c["name"]: c.get("parent") for c in ds.attrs["model"]}
+    parent = {c.name: getattr(c, "parent", None) for c in fit.model_components}  # the fitted components
     M = np.zeros((len(names), len(comps)))
     for i, n in enumerate(names):
         if n not in comps:
