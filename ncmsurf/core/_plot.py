@@ -17,7 +17,7 @@ ELEMENT_COLORS: dict[str, str] = {"Ni": "#2FA8E0", "Co": "#1FA84A", "Mn": "#8E44
                                   "O": "#F0B400", "F": "#E67E22", "C": "#9E9E9E", "P": "#D35400"}
 _MORE_COLORS = ["#F0E442", "#CC79A7", "#009E73", "#FFFFFF"]
 
-#: The kinds of ``CyclingData.plot``.
+#: The kinds of ``CyclingData.plot`` drawn here (``"profile"`` is drawn by ``ncmsurf.cycling``).
 CYCLING_KINDS = ("voltage", "current", "capacity", "efficiency", "dqdv")
 
 
@@ -67,7 +67,7 @@ def plot_model(model: Any, ax: Any = None, **kw: Any) -> Any:
     elif isinstance(model, CyclingData):
         kind = kw.pop("kind", "voltage")
         if kind not in CYCLING_KINDS:
-            raise NcmsurfError(f"kind: one of {list(CYCLING_KINDS)}, got {kind!r}")
+            raise NcmsurfError(f"kind: one of {[*CYCLING_KINDS, 'profile']}, got {kind!r}")
         _plot_cycling(model, ax, kind, **kw)
     elif isinstance(model, DepthProfile):
         x = model.depth if model.depth is not None else model.sputter_time
