@@ -254,7 +254,8 @@ class _Marked:
         self._fit = fit
         self.success = level != "failed"
         self.message = "did not converge" if level == "failed" else ""
-        self.warnings = ["Ni3+.fwhm at its bound"] if level == "suspect" else []
+        self.quality = Quality(level, [("at_bound", "Ni3+.fwhm at its bound")] if level == "suspect" else
+                               [("not_converged", "did not converge")])
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fit, name)
