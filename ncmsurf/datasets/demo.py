@@ -192,8 +192,10 @@ def _xps_spectra(s: Sample, t: dict[str, Any], seed: int) -> list[XPSSpectrum]:
                    "LiF": 0.6 * t["li1s_lif_share"], "Mn 3p": 0.04, "Co 3p": 0.04, "Ni 3p": 0.32}, 2.5e4),
         ("Co 2p", {"Co3+": 1.0 - t["co2_fraction"], "Co2+": t["co2_fraction"]},
          2.5e4 * math.exp(-d / ATTENUATION_NM)),
-        ("Mn 2p", {"Mn4+": 1.0 - t["mn3_fraction"], "Mn3+": t["mn3_fraction"]},
-         2.0e4 * math.exp(-d / ATTENUATION_NM)),
+        # Mn 2p of a Ni-rich NCM sits on the Ni LMM Auger line (a third of the window's main area here);
+        # mn3_fraction is Mn3+'s share of the two manganese components
+        ("Mn 2p", {"Mn4+": (1.0 - t["mn3_fraction"]) * 2.0 / 3.0, "Mn3+": t["mn3_fraction"] * 2.0 / 3.0,
+                   "Ni LMM": 1.0 / 3.0}, 3.0e4 * math.exp(-d / ATTENUATION_NM)),
     ]
     if s.coated:
         plan.append(("Al 2p", {"Al2O3": 0.8, "AlF3": 0.2}, al_area))
