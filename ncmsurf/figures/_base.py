@@ -131,7 +131,8 @@ def finish(fig: Any, *, show_notes: bool = True) -> Any:
     """Write the figure's notes under it (small, grey); returns the figure."""
     notes = figure_notes(fig)
     if show_notes and notes:
-        text = "\n".join(_wrap(n, 150) for n in notes[:6])
+        width = max(40, int(fig.get_size_inches()[0] * 20))  # characters of x-small text across the figure
+        text = "\n".join(_wrap(n, width) for n in notes[:6])
         if len(notes) > 6:
             text += f"\n(+{len(notes) - 6} more notes)"
         fig.supxlabel(text, fontsize="x-small", color="0.35", ha="left", x=0.01)
@@ -395,11 +396,26 @@ def verdict(result: Any) -> Verdict:
     return Verdict("suspect", warns) if warns else Verdict("good")
 
 
-def mark_verdict(ax: Axes, v: Verdict, *, prefix: str = "", loc: str = "upper left", y: float | None = None) -> None:
-    """Write a suspect/failed verdict in the panel, in a coloured box; good results get no mark."""
+def mark_verdict(ax: Axes, v: Verdict, *, prefix: str = "", loc: str = "upper left", y: float | None = None,
+                 short: bool = False) -> None:
+    """Write a suspect/failed verdict in the panel, in a coloured box; good results get no mark.
+
+    ``short``: one line with the first reason (all reasons go to the figure's notes).
+    """
     if v.level in ("good", "none"):
         return
     color = OKABE_ITO["orange"] if v.level == "suspect" else "#B00000"
+    if short:
+        first = v.reasons[0] if v.reasons else "no reason given"
+        more = f" (+{len(v.reasons) - 1})" if len(v.reasons) > 1 else ""
+        body = f"{v.level}: {first}"
+        body = (body if len(body) <= 30 else body[:29] + "…") + more
+        text = (prefix + "\n" if prefix else "") + body
+        x, ha = (0.02, "left") if "left" in loc else (0.98, "right")
+        ax.text(x, y if y is not None else 0.97, text, transform=ax.transAxes, ha=ha, va="top", fontsize=5.5,
+                color=color, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": color, "lw": 0.5,
+                                   "alpha": 0.85}, zorder=10)
+        return
     text = (prefix + " " if prefix else "") + v.text(70)
     x, ha = (0.02, "left") if "left" in loc else (0.98, "right")
     yy = y if y is not None else (0.97 if "upper" in loc else 0.03)

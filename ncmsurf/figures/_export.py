@@ -112,7 +112,7 @@ def _text_artists(fig: Any) -> list[tuple[str, Any]]:
 
 
 def check_layout(fig: Any, *, tolerance: float = 0.5) -> list[str]:
-    """Texts of a figure that overlap an axis label (or each other), from matplotlib's bounding boxes.
+    """Texts of a figure that overlap an axis label (or each other) or run past its edge, from matplotlib's boxes.
 
     Every axis label, title, tick label, legend, panel text and figure text
     is laid out as it will be saved; a pair whose boxes intersect by more
@@ -124,7 +124,8 @@ def check_layout(fig: Any, *, tolerance: float = 0.5) -> list[str]:
     Returns
     -------
     list of str
-        ``"<a> overlaps <b>"`` for each overlapping pair; empty when clean.
+        ``"<a> overlaps <b>"`` for each overlapping pair and ``"<a> is cut at
+        the figure's edge"``; empty when clean.
 
     Examples
     --------
@@ -157,6 +158,10 @@ def check_layout(fig: Any, *, tolerance: float = 0.5) -> list[str]:
         return len(pa) > 2 and len(pb) > 2 and pa[:3] == pb[:3] and pa[2].endswith("tick")
 
     problems = []
+    width, height = fig.canvas.get_width_height()
+    for nm, bb in boxes:  # a text that runs past the figure's edge is cut in every saved file
+        if bb.x0 < -tolerance or bb.y0 < -tolerance or bb.x1 > width + tolerance or bb.y1 > height + tolerance:
+            problems.append(f"{nm} is cut at the figure's edge")
     for i in range(len(boxes)):
         for j in range(i + 1, len(boxes)):
             (na, a), (nb, b) = boxes[i], boxes[j]

@@ -179,6 +179,7 @@ def xps_panels(source: Any, regions: Sequence[str] | None = None, samples: Any =
                 ax = axes[i, j]
                 base = 0.0
                 y_top = 0.0
+                n_marks = 0
                 drew = False
                 xr: list[float] = []
                 for c in state_list:
@@ -219,7 +220,8 @@ def xps_panels(source: Any, regions: Sequence[str] | None = None, samples: Any =
                                     zorder=6)
                     if fit is not None and not v.good:
                         mark_verdict(ax, v, prefix=state_label(c) + ":", loc="upper left",
-                                     y=0.97 - 0.2 * state_list.index(c))
+                                     y=0.97 - 0.13 * n_marks, short=True)
+                        n_marks += 1
                         note(fig, f"{region} {found.label if found else col} ({state_label(c)}): {v.text(200)}")
                     span = top - base
                     y_top = max(y_top, top)
@@ -228,7 +230,8 @@ def xps_panels(source: Any, regions: Sequence[str] | None = None, samples: Any =
                     drew = True
                 if drew:
                     ax.set_xlim(max(xr), min(xr))
-                    ax.set_ylim(bottom=None, top=y_top + 0.08 * max(y_top, 1e-12))
+                    # headroom above the traces for the verdict marks, so they cover no data
+                    ax.set_ylim(bottom=None, top=y_top + (0.08 + 0.2 * n_marks) * max(y_top, 1e-12))
                 else:
                     ax.text(0.5, 0.5, f"no {region} spectrum", transform=ax.transAxes, ha="center", va="center",
                             fontsize="small", color="0.4")
