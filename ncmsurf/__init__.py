@@ -73,7 +73,7 @@ __all__ = [
     "xps",
 ]
 
-_SUBMODULES = {"xps", "eis", "cycling", "sims", "eds", "tem", "thickness", "datasets", "figures"}
+_SUBMODULES = {"xps", "eis", "cycling", "sims", "eds", "tem", "thickness", "datasets", "figures", "study"}
 
 
 def __getattr__(name: str) -> Any:

@@ -58,7 +58,7 @@ else:  # pragma: no cover - Python 3.10
 __all__ = ["ANALYSIS_OPTIONS", "KINDS", "MAX_DEPTH", "Manifest", "ManifestEntry", "duplicate_entries",
            "read_manifest"]
 
-KINDS = ("xps", "eis", "cycling", "sims", "eds")
+KINDS = ("xps", "eis", "cycling", "sims", "eds", "tem")
 MANIFEST_NAME = "study.toml"
 MAX_DEPTH = 16
 """Deepest nesting of tables and arrays a manifest may have."""
