@@ -178,7 +178,7 @@ def demo_truth() -> dict[str, Any]:
                    + ", ".join(f"{v[0]:.2f}" for v in _ncm_peaks().values()) + " V)",
             "cei_thickness_nm_uncoated": CEI_NM,
             "tem_pixel_size_nm": TEM_PIXEL_NM,
-            "noise": "XPS Poisson counts; impedance 0.5 % relative; capacity 0.15 % relative",
+            "noise": "XPS Poisson counts; impedance 0.5 % relative; charge and discharge capacity 0.15 % relative each",
         },
         "samples": {s.label: _sample_truth(s) for s in _samples()},
     }
@@ -269,7 +269,7 @@ def _cycling_record(s: Sample, t: dict[str, Any], seed: int) -> CyclingData:
         fade = 1.0 - a * (k - long_start) if k >= long_start else 1.0
         q_dis = q0 * rate_factor * fade * (1.0 + 0.0015 * rng.standard_normal())
         ce = float(t["first_ce"]) if k == 0 else 0.998
-        q_ch = q_dis / ce
+        q_ch = q_dis / ce * (1.0 + 0.0015 * rng.standard_normal())  # the charge is measured with its own noise
         current = c_rate * q_nom * mass / 1000.0  # A
         npts = _POINTS_FORMATION if k < 2 else _POINTS_OTHER
         for sign, q in ((1.0, q_ch), (-1.0, q_dis)):

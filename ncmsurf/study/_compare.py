@@ -144,10 +144,10 @@ def compare_metric(samples: Sequence[Sample], ds: xr.Dataset, metric: str, by: s
             d = val[hi] - val[lo]
             cov, used = shared_covariance(terms(hi), terms(lo))
             var = err[hi] ** 2 + err[lo] ** 2 - 2.0 * cov
-            flat = np.unravel_index(k, rest)
-            diff[(p, *flat)] = d
-            derr[(p, *flat)] = math.sqrt(var) if var >= 0 else math.nan
-            used_terms[(p, *flat)] = ", ".join(used)
+            at = (p, *(int(x) for x in np.unravel_index(k, rest)))
+            diff[at] = d
+            derr[at] = math.sqrt(var) if var >= 0 else math.nan
+            used_terms[at] = ", ".join(used)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(derr > 0, diff / derr, np.nan)
     out["difference"] = (dims, diff, attrs)
@@ -165,11 +165,11 @@ def compare_metric(samples: Sequence[Sample], ds: xr.Dataset, metric: str, by: s
     for i in range(len(meths)):
         for c in range(len(cycles)):
             keys = [(i, j, c) for j in range(len(ns_))]
-            cov = np.diag(np.array([err[k] ** 2 for k in keys]))
+            cmat = np.diag(np.array([err[k] ** 2 for k in keys]))
             for (a, ka), (b, kb) in itertools.combinations(enumerate(keys), 2):
                 cab = shared_covariance(terms(ka), terms(kb))[0]
-                cov[a, b] = cov[b, a] = cab
-            slope[i, c], slope_err[i, c], icept[i, c] = _gls_line(x, np.array([val[k] for k in keys]), cov)
+                cmat[a, b] = cmat[b, a] = cab
+            slope[i, c], slope_err[i, c], icept[i, c] = _gls_line(x, np.array([val[k] for k in keys]), cmat)
     unit = attrs.get("units", "")
     out["slope"] = (("method", "cycles"), slope, {"units": f"({unit})/min" if unit not in ("", "1") else "1/min",
                                                   "description": "generalised least-squares line against n"})

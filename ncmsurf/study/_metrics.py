@@ -62,7 +62,7 @@ NAN = math.nan
 T = TypeVar("T")
 
 
-class MetricUnavailable(Exception):  # noqa: N818 - a reason, not an error of the caller
+class MetricUnavailable(Exception):
     """The sample's inputs cannot give this metric; ``str(exc)`` is the reason shown beside the NaN."""
 
 
@@ -472,8 +472,8 @@ def rate_metric_name(c_rate: float) -> str:
     return f"capacity_{f'{r:g}'.replace('.', 'p')}c"
 
 
-def _t_factor(dof: int) -> float:
-    """t quantile over the normal one at 95 %: a stderr × this gives the t interval as ±1.96 stderr."""
+def _t_factor(dof: float) -> float:
+    """T quantile over the normal one at 95 %: a stderr × this gives the t interval as ±1.96 stderr."""
     from scipy import stats
 
     return float(stats.t.ppf(0.975, dof) / stats.norm.ppf(0.975))
@@ -489,7 +489,7 @@ def _ni2_fraction(inp: SampleInputs) -> MetricValue:
     return MetricValue(v, e, "1", fit.quality)
 
 
-def _share(region: str, component: str) -> Compute:
+def _share(region: str, component: str) -> Callable[[SampleInputs], MetricValue]:
     def compute(inp: SampleInputs) -> MetricValue:
         fit = inp.xps_fit(region)
         if component not in fit.areas:
@@ -563,7 +563,7 @@ def _thickness_xps(inp: SampleInputs) -> MetricValue:
 _NO_AREA = "no electrode area given"
 
 
-def _resistance(physical: str) -> Compute:
+def _resistance(physical: str) -> Callable[[SampleInputs], MetricValue]:
     def compute(inp: SampleInputs) -> MetricValue:
         fit = inp.eis_fit()
         named, errs = fit.named, fit.named_stderr
@@ -658,7 +658,8 @@ def _first_charge_capacity(inp: SampleInputs) -> MetricValue:
     med = float(np.median(qc[ok]))
     full = np.flatnonzero(ok & (qc >= share * med))
     i = int(full[0])
-    return MetricValue(float(qc[i]), _repeatability(qc, i, summ), str(summ["charge_capacity"].attrs.get("units", "mAh")))
+    unit = str(summ["charge_capacity"].attrs.get("units", "mAh"))
+    return MetricValue(float(qc[i]), _repeatability(qc, i, summ), unit)
 
 
 def _first_ce(inp: SampleInputs) -> MetricValue:
@@ -670,7 +671,11 @@ def _first_ce(inp: SampleInputs) -> MetricValue:
 
 
 def _rate_steps(inp: SampleInputs) -> dict[str, tuple[float, float, int, float]]:
-    """Capacity metric name → (mean, stderr, cycles, measured C-rate) of the first step at each C-rate."""
+    """Capacity metric name → (mean, stderr of the mean, cycles, measured C-rate) of the first step at each C-rate.
+
+    The stderr here is s/√n (no t factor); :func:`_capacities` and :func:`_rate_5c_01c` turn it into the
+    stated one.
+    """
     rate = inp.cycling_rate()
     out: dict[str, tuple[float, float, int, float]] = {}
     for k in range(int(rate.sizes.get("rate_step", 0))):
@@ -683,15 +688,16 @@ def _rate_steps(inp: SampleInputs) -> dict[str, tuple[float, float, int, float]]
         n = int(rate["n_cycles"].values[k]) if "n_cycles" in rate else \
             int(rate["last_cycle"].values[k] - rate["first_cycle"].values[k] + 1)
         std = float(rate["capacity_std"].values[k])
-        se = std / math.sqrt(n) * _t_factor(n - 1) if n >= 2 and math.isfinite(std) else NAN
+        se = std / math.sqrt(n) if n >= 2 and math.isfinite(std) else NAN
         out[name] = (float(rate["capacity_mean"].values[k]), se, n, c)
     return out
 
 
 def _capacities(inp: SampleInputs) -> dict[str, MetricValue]:
     unit = _cap_unit(inp.cycling_summary())
-    return {name: MetricValue(v, e, unit, note="mean discharge capacity of the step's complete cycles")
-            for name, (v, e, _, _) in _rate_steps(inp).items()}
+    return {name: MetricValue(v, e * _t_factor(n - 1) if n >= 2 else NAN, unit,
+                              note="mean discharge capacity of the step's complete cycles")
+            for name, (v, e, n, _) in _rate_steps(inp).items()}
 
 
 def _rate_5c_01c(inp: SampleInputs) -> MetricValue:
@@ -701,9 +707,14 @@ def _rate_5c_01c(inp: SampleInputs) -> MetricValue:
 
         have = ", ".join(c_rate_label(c) for *_, c in steps.values()) or "none"
         raise MetricUnavailable(f"the record has no 5C and 0.1C steps (C-rates found: {have})")
-    (a, sa, _, _), (b, sb, _, _) = steps["capacity_5c"], steps["capacity_0p1c"]
+    (a, sa, na, _), (b, sb, nb, _) = steps["capacity_5c"], steps["capacity_0p1c"]
     r = a / b
-    return MetricValue(r, abs(r) * math.hypot(sa / a, sb / b), "1")
+    ra, rb = (sa / a) ** 2, (sb / b) ** 2
+    if not (na >= 2 and nb >= 2 and math.isfinite(ra + rb)):
+        return MetricValue(r, NAN, "1")
+    # Welch-Satterthwaite degrees of freedom of the two relative variances, so ±1.96 stderr is the t interval
+    dof = (ra + rb) ** 2 / (ra**2 / (na - 1) + rb**2 / (nb - 1)) if ra + rb > 0 else math.inf
+    return MetricValue(r, abs(r) * math.sqrt(ra + rb) * _t_factor(max(dof, 1.0)), "1")
 
 
 def retention_ols(capacity: np.ndarray, n: int = 100) -> tuple[float, float]:
@@ -792,7 +803,8 @@ def _thickness_tem(inp: SampleInputs) -> MetricValue:
 
 # ------------------------------------------------------------------------------------------------ declarations
 _BUILTIN: list[dict[str, Any]] = [
-    dict(name="ni2_fraction", kind="xps", unit="1", compute=_ni2_fraction, description="Ni2+ share of the Ni2+ + Ni3+ area in the Ni 2p fit (model of the fit: two doublets "
+    dict(name="ni2_fraction", kind="xps", unit="1", compute=_ni2_fraction,
+         description="Ni2+ share of the Ni2+ + Ni3+ area in the Ni 2p fit (model of the fit: two doublets "
                      "with satellites excluded, or whole multiplet envelopes)"),
     dict(name="lif_share", kind="xps", unit="1", compute=_share("F 1s", "LiF"),
          description="LiF share of the F 1s component area"),

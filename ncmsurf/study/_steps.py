@@ -48,7 +48,7 @@ STEP_ERRORS: tuple[type[BaseException], ...] = (NcmsurfError, ValueError, Arithm
                                                 KeyError, IndexError)
 
 
-class EngineUnavailable(Exception):  # noqa: N818 - a state, reported as a reason
+class EngineUnavailable(Exception):
     """The analysis engine of a kind cannot be imported."""
 
 
@@ -136,7 +136,8 @@ def xps_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any],
         if not isinstance(spec, XPSSpectrum):
             continue
         region = spec.region
-        if region in presets and region not in by_region and (wanted is None or region in wanted):
+        if region is not None and region in presets and region not in by_region \
+                and (wanted is None or region in wanted):
             by_region[region] = spec
             where[region] = sources[k] if k < len(sources) and sources[k] else _source(spec)
     if opts.get("charge_correct", True) and by_region:

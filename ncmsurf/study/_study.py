@@ -498,8 +498,8 @@ class Study:
                 if len(pts) >= 2:
                     deposition[route] = thickness.deposition_rate(
                         [p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts])
-        kw = {} if z_threshold is None else {"z_threshold": float(z_threshold)}
-        return thickness.cross_check(rows, deposition=deposition or None, **kw)
+        z = thickness.Z_THRESHOLD if z_threshold is None else float(z_threshold)
+        return thickness.cross_check(rows, deposition=deposition or None, z_threshold=z)
 
     def report(self, path: str | os.PathLike[str], **kw: Any) -> Any:
         """Write the HTML report (figures also as PNG beside it).
@@ -669,11 +669,11 @@ def _metrics_dataset(samples: Sequence[Sample], inputs: Mapping[Sample, SampleIn
         else:
             family_reason[metric.name] = {}
         for s in samples:
-            for var, got in iter_values(metric, inputs[s]):
-                if metric.family and isinstance(got, str):
-                    family_reason[metric.name][s] = got
+            for var, value in iter_values(metric, inputs[s]):
+                if metric.family and isinstance(value, str):
+                    family_reason[metric.name][s] = value
                     continue
-                found.setdefault(var, (metric, {}))[1][s] = got
+                found.setdefault(var, (metric, {}))[1][s] = value
     order = _order(found, registry)
     labels = [s.label for s in samples]
     coords = {
@@ -697,7 +697,7 @@ def _metrics_dataset(samples: Sequence[Sample], inputs: Mapping[Sample, SampleIn
         notes: list[str] = []
         terms: dict[str, dict[str, list[float]]] = {}
         for i, s in enumerate(samples):
-            got = per.get(s)
+            got: MetricValue | str | None = per.get(s)
             if got is None:
                 got = family_reason.get(metric.name, {}).get(s) or (
                     "this C-rate is not in the sample's record" if metric.family else "not computed")
