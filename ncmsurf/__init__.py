@@ -67,6 +67,7 @@ __all__ = [
     "register_method",
     "save",
     "sims",
+    "study",
     "tem",
     "thickness",
     "ureg",

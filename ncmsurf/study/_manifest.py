@@ -332,11 +332,13 @@ _REFUSED_DUPLICATES = ("xps", "sims", "eds")
 
 
 def _duplicate_key(entry: ManifestEntry, m: Any) -> tuple[Any, ...] | None:
-    kind = getattr(m, "kind", None)
+    from ncmsurf.core.models import Measurement, XPSSpectrum
+
+    kind = m.kind if isinstance(m, Measurement) else None
     if kind not in _REFUSED_DUPLICATES:
         return None
-    if kind == "xps":
-        region = getattr(m, "region", None)
+    if isinstance(m, XPSSpectrum):
+        region = m.region
         if region is None:  # surveys and unnamed blocks are not analysed per region
             return None
         meta = m.meta

@@ -15,7 +15,6 @@ import xarray as xr
 from ncmsurf.core._validate import deep_equal, meta_copy
 from ncmsurf.core.errors import NcmsurfError, ValidationError
 from ncmsurf.core.models import CyclingData, ImpedanceSpectrum, Measurement
-from ncmsurf.core.results import FitResult
 from ncmsurf.core.sample import Sample
 from ncmsurf.study._manifest import KINDS, ManifestEntry, duplicate_entries, read_manifest
 from ncmsurf.study._metrics import (
@@ -43,9 +42,8 @@ def kind_of(measurement: Any) -> str:
     ValidationError
         If it is not one of the ncmsurf models.
     """
-    kind = getattr(type(measurement), "kind", None)
-    if isinstance(measurement, Measurement) and kind in KINDS:
-        return str(kind)
+    if isinstance(measurement, Measurement) and measurement.kind in KINDS:
+        return str(measurement.kind)
     raise ValidationError(f"not an ncmsurf measurement: {type(measurement).__name__}")
 
 
@@ -523,7 +521,8 @@ class Study:
     def to_dataset(self) -> xr.Dataset:
         """Metrics and the study description as a Dataset (used by ``ns.save``)."""
         ds = self._metrics.copy(deep=True) if self._metrics is not None else xr.Dataset()
-        stored = [k for k, v in self._results.items() if _storable(v)]
+        types = _storable_types()
+        stored = [k for k, v in self._results.items() if _storable(v, types)]
         ds.attrs = {
             "study_metrics_attrs": dict(self._metrics.attrs) if self._metrics is not None else {},
             "study_name": self.name,
@@ -543,7 +542,8 @@ class Study:
         for i, e in enumerate(self._entries):
             if e.measurement is not None:
                 out[f"m{i:05d}"] = e.measurement
-        for j, obj in enumerate(v for v in self._results.values() if _storable(v)):
+        types = _storable_types()
+        for j, obj in enumerate(v for v in self._results.values() if _storable(v, types)):
             out[f"r{j:05d}"] = obj
         return out
 
@@ -585,8 +585,9 @@ class Study:
                 and deep_equal(self.manifest_extra, other.manifest_extra)
                 and self._notes == other._notes):
             return False
-        mine = [k for k in self._results if _storable(self._results[k])]
-        theirs = [k for k in other._results if _storable(other._results[k])]
+        types = _storable_types()
+        mine = [k for k in self._results if _storable(self._results[k], types)]
+        theirs = [k for k in other._results if _storable(other._results[k], types)]
         if len(self._entries) != len(other._entries) or mine != theirs:
             return False
         for a, b in zip(self._entries, other._entries, strict=True):
@@ -611,11 +612,15 @@ class Study:
                 f"{state}>")
 
 
-def _storable(obj: Any) -> bool:
-    """Whether ``ns.save`` can store a result: an instance of a type in the storage registry, or xarray."""
+def _storable_types() -> tuple[type, ...]:
     from ncmsurf.io.netcdf import storable_types
 
-    return isinstance(obj, (xr.Dataset, xr.DataArray)) or isinstance(obj, tuple(storable_types().values()))
+    return (xr.Dataset, xr.DataArray, *storable_types().values())
+
+
+def _storable(obj: Any, types: tuple[type, ...]) -> bool:
+    """Whether ``ns.save`` can store a result: an instance of a type of the storage registry (``storable_types``)."""
+    return isinstance(obj, types)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -623,8 +628,6 @@ def _same(a: Any, b: Any) -> bool:
         return False
     if isinstance(a, (xr.Dataset, xr.DataArray)):
         return bool(a.identical(b))
-    if isinstance(a, FitResult):
-        return bool(a == b)
     return bool(a == b)
 
 
