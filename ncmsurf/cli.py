@@ -336,11 +336,7 @@ def _fit_eis(paths: Sequence[str], args: argparse.Namespace) -> list[dict[str, A
             fit = ns.eis.fit(spec, circuit, **kw) if circuit else ns.eis.fit(spec, **kw)
             area = spec.area is not None
             scale = float(spec.area) if area else 1.0
-            names = dict(getattr(fit, "named", {}) or {})
-            phys = {}
-            if names:
-                for (pk, _), nk in zip(fit.params.items(), names):
-                    phys[pk] = nk
+            phys: dict[str, str] = {str(k): str(v) for k, v in dict(fit.physical_names).items()}
             params = []
             for name, value in fit.params.items():
                 e = fit.stderr.get(name, math.nan)
@@ -531,6 +527,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(command: str, exc: BaseException, *, named: bool) -> str:
+    """``ncmsurf CMD: error: [Kind: ]message`` on one line, at most 2,000 characters."""
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    if named and not msg.startswith(type(exc).__name__):
+        msg = f"{type(exc).__name__}: {msg}"
+    if len(msg) > 2000:
+        msg = msg[:1997] + "..."
+    return f"ncmsurf {command}: error: {msg}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code.
 
@@ -558,9 +564,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"report": _cmd_report, "figures": _cmd_figures, "info": _cmd_info, "fit": _cmd_fit}
     try:
         return handlers[args.command](args)
-    except (NcmsurfError, _Fail, OSError, ValueError, KeyError) as exc:
-        msg = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"ncmsurf {args.command}: error: {msg}", file=sys.stderr)
+    except (NcmsurfError, _Fail) as exc:
+        print(_one_line(args.command, exc, named=isinstance(exc, NcmsurfError)), file=sys.stderr)
+        return 2
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, MemoryError) as exc:
+        # input the checks upstream did not catch (an option of the wrong type, a nesting too deep, ...):
+        # still one line and exit 2, with the kind of error so that it can be reported
+        print(_one_line(args.command, exc, named=True), file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover
         print("ncmsurf: interrupted", file=sys.stderr)
