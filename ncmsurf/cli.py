@@ -174,7 +174,7 @@ def _verdict_record(result: Any) -> dict[str, Any]:
     from ncmsurf.core.results import FitResult
     from ncmsurf.figures import verdict
 
-    if isinstance(result, FitResult):
+    if isinstance(result, FitResult) and not (result.success is False and result.quality.level != "failed"):
         q = result.quality
         return {"level": q.level, "reasons": [{"code": r.code, "message": r.message} for r in q.reasons]}
     v = verdict(result)
