@@ -116,14 +116,20 @@ def test_real_nio_and_metallic_ni_with_the_multiplet_model():
 
 @pytest.mark.shared_data
 def test_arxps_al_foil_o1s_is_not_carbonate():
+    # the study-facing route: O 1s jointly with Al 2p (Al-O tied to Al2O3 by O/Al = 1.5) and C 1s (one charge
+    # shift), at all five emission angles (the insulated foil charges by about 4 eV; the spectra go in raw)
     spectra = ns.read_xps(shared_file("xps", "ARXPS.vms"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ChargeReferenceWarning)  # the insulated foil charges by about 4 eV
-        for k in range(3):  # emission angles 0, 40, 55 degrees
-            o1s, c1s, al2p = ns.xps.charge_correct(spectra[3 * k: 3 * k + 3])
-            res = ns.xps.fit(o1s, "O 1s")
-            assert res.fraction("carbonate")[0] < 0.2
-            assert res.fraction("Al-O")[0] > res.fraction("carbonate")[0]
+    for k in range(5):  # emission angles 0, 40, 55, 63, 70 degrees
+        block = spectra[3 * k: 3 * k + 3]
+        if k == 2:
+            v, e, q = ns.xps.carbonate_share(block)
+            assert 0.0 <= v < 0.2, (k, v, e)
+            assert q.level == "suspect"  # the Al 2p metal/oxide and O 1s lines are not fully modelled: said so
+        res = ns.xps.coated_o1s_fit(block)  # what carbonate_share reads
+        assert 0.0 <= res.fraction("O 1s", "carbonate")[0] < 0.2
+        assert res.charge_shift[0] == pytest.approx(-3.9, abs=0.2)
+        al_o = res.fraction("O 1s", "Al-O")[0]
+        assert al_o > 0.7 and all(al_o > res.fraction("O 1s", n)[0] for n in ("lattice", "carbonate", "C-O"))
 
 
 # ------------------------------------------------------------------ joint fits
