@@ -90,7 +90,9 @@ def test_ni_lmm_under_mn2p_is_source_aware():
     spec = synthetic_spectrum("Mn 2p", fractions={"Mn4+": 0.5, "Mn3+": 0.2, "Ni LMM": 0.3}, area=2e6, seed=1)
     res = ns.xps.fit(spec, "Mn 2p", background="active-shirley")
     v, e = res.fraction("Mn4+", among=["Mn4+", "Mn3+"])
-    assert abs(v - 0.5 / 0.7) < 4 * e  # generator truth; within 0.03 needs more counts (see the report)
+    # generator truth; the two Mn doublets share one width (with two free widths the share was unbiased but
+    # not determined: stderr 0.054 at this area, the 0.06 miss of this seed was 1.1 sigma)
+    assert abs(v - 0.5 / 0.7) < min(0.03, 4 * e)
     mg_spec = synthetic_spectrum("Mn 2p", fractions={"Mn4+": 0.7, "Mn3+": 0.3}, seed=1, excitation_energy=1253.6)
     assert "Ni LMM" not in ns.xps.fit(mg_spec, "Mn 2p").areas
 
