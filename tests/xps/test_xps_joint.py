@@ -58,3 +58,43 @@ def test_truth_within_accuracy_and_intervals_cover(case, trials, numbers):
         assert 0.6 < s["median_stderr"] / s["scatter"] < 1.6, (k, s)
         if "within_accuracy" in s:
             assert s["within_accuracy"] >= 0.9, (k, s)
+
+
+def test_joint_fit_is_a_result_with_a_verdict_and_round_trips(tmp_path):
+    from ncmsurf.datasets.xps import synthetic_coated_ncm
+
+    case = synthetic_coated_ncm(seed=2)
+    res = ns.xps.fit_joint(case["spectra"], case["models"], constraints=case["constraints"],
+                           background="active-shirley")
+    assert isinstance(res, ns.FitResult) and res.quality.level == "good" and bool(res)
+    assert set(res.fits) == set(case["spectra"]) and all(f.quality.level == "good" for f in res.fits.values())
+    assert "shift" in res.names and res.units["shift"] == "eV" and np.isfinite(res.stderr["shift"])
+    back = ns.load(ns.save(res, tmp_path / "joint.nc"))
+    assert back == res and type(back) is type(res)
+    assert back.fraction("O 1s", "carbonate") == res.fraction("O 1s", "carbonate")
+    assert back.fits["Ni 2p"] == res.fits["Ni 2p"] and back.charge_shift == res.charge_shift
+    q = ns.xps.quantify(back)
+    assert q.quality.level == "good" and set(q) == set(case["spectra"])
+    assert "joint fit" not in res.fit_report() and "shared charge shift" in res.fit_report()
+
+
+def test_joint_verdict_names_the_region_and_a_degenerate_component_keeps_the_covariance():
+    from ncmsurf.datasets.xps import synthetic_coated_ncm
+
+    case = synthetic_coated_ncm(seed=3)
+    models = dict(case["models"], **{"Al 2p": "Al 2p"})  # with the metal line the coating does not have
+    res = ns.xps.fit_joint(case["spectra"], models, constraints=case["constraints"], background="active-shirley")
+    assert res.success and res.quality.level == "suspect"
+    assert any(r.code == "degenerate" and r.message.startswith("Al 2p: Al0") for r in res.quality.reasons)
+    v, e = res.fraction("O 1s", "Al-O")  # the rest of the covariance is kept
+    assert abs(v - case["truth"]["al_o_share"]) < 0.03 and 0 < e < 0.01
+
+
+def test_joint_fit_on_charged_spectra_finds_the_shift():
+    from ncmsurf.datasets.xps import synthetic_coated_ncm
+
+    case = synthetic_coated_ncm(seed=5, shift=3.5)  # charged beyond the presets' centre bounds
+    res = ns.xps.fit_joint(case["spectra"], case["models"], constraints=case["constraints"],
+                           background="active-shirley")
+    s, e = res.charge_shift
+    assert abs(s - 3.5) < max(4 * e, 0.01) and res.quality.level == "good"
