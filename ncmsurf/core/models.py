@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -104,6 +105,7 @@ class Measurement:
     _meta: dict[str, Any]
 
     def _set(self, data: Any, sample: Sample | str | None, meta: Mapping[str, Any] | None) -> None:
+        _freeze(data)
         object.__setattr__(self, "_data", data)
         object.__setattr__(self, "_sample", _sample_or_none(sample))
         object.__setattr__(self, "_meta", meta_copy(meta))
@@ -116,8 +118,11 @@ class Measurement:
 
     @property
     def data(self) -> Any:
-        """The xarray object behind the model (do not modify it in place)."""
-        return self._data
+        """The xarray object behind the model: a copy whose arrays are read-only views of the model's.
+
+        Changing its attributes or variables does not change the model.
+        """
+        return _public_copy(self._data)
 
     @property
     def sample(self) -> Sample | None:
@@ -196,6 +201,33 @@ class Measurement:
 
         out: Axes = _plot.plot_model(self, ax, **kw)
         return out
+
+
+def _variables(obj: xr.DataArray | xr.Dataset) -> list[xr.Variable]:
+    if isinstance(obj, xr.DataArray):
+        return [obj.variable, *obj.coords.variables.values()]
+    return list(obj.variables.values())
+
+
+def _freeze(obj: xr.DataArray | xr.Dataset) -> None:
+    """Make every NumPy array behind ``obj`` read-only (xarray may have copied the frozen inputs)."""
+    for var in _variables(obj):
+        values = var.values
+        if isinstance(values, np.ndarray) and values.flags.writeable:
+            values.flags.writeable = False
+
+
+def _public_copy(obj: Any) -> Any:
+    """A shallow copy with private attribute dicts: the read-only arrays are shared, nothing else."""
+    out = obj.copy(deep=False)
+    out.attrs = copy.deepcopy(obj.attrs)
+    if isinstance(out, xr.DataArray):
+        for name in out.coords:
+            out.coords[name].attrs = copy.deepcopy(obj.coords[name].attrs)
+    else:
+        for name in out.variables:
+            out[name].attrs = copy.deepcopy(obj[name].attrs)
+    return out
 
 
 def _xr_identical(a: xr.DataArray | xr.Dataset, b: xr.DataArray | xr.Dataset) -> bool:
@@ -676,6 +708,20 @@ class CyclingData(Measurement):
 
     def _describe(self) -> str:
         return f"{len(self)} records, {self.time[-1] - self.time[0]:g} s"
+
+    def plot(self, ax: Axes | None = None, **kw: Any) -> Axes:
+        """Voltage against time, or ``kind="profile"``: voltage against capacity per cycle.
+
+        ``kind="profile"`` takes ``cycles=``, ``direction=``, ``convention=`` and
+        ``specific=`` (see ``ncmsurf.cycling._plots.plot_profile``).
+        """
+        if kw.get("kind") == "profile":
+            from ncmsurf.cycling._plots import plot_profile  # imported only when called
+
+            kw.pop("kind")
+            out: Axes = plot_profile(self, ax, **kw)
+            return out
+        return super().plot(ax, **kw)
 
 
 class DepthProfile(Measurement):

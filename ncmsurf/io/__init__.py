@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ncmsurf.io.netcdf import load, save
+from ncmsurf.io.netcdf import load, register_storable, save, storable_types
 from ncmsurf.io.registry import (
     KINDS,
     Reader,
@@ -34,5 +34,7 @@ __all__ = [
     "read_xps",
     "readers",
     "register_reader",
+    "register_storable",
     "save",
+    "storable_types",
 ]
