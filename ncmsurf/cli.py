@@ -148,11 +148,14 @@ def _fit_eis(paths: Sequence[str], circuit: str | None) -> None:
             fit = ns.eis.fit(spec, circuit) if circuit else ns.eis.fit(spec)
             print(f"\n{p}: {len(spec.frequency)} points, circuit {getattr(fit, 'circuit', circuit or 'default')}: "
                   f"{'converged' if fit.success else 'FAILED: ' + str(getattr(fit, 'message', ''))}")
-            names = dict(getattr(fit, "names", {}) or {})
+            names = dict(getattr(fit, "physical_names", {}) or {})
             rows = [[k, names.get(k, ""), *_vs(v, fit.stderr.get(k, math.nan))] for k, v in fit.params.items()]
             print(_table(rows, ["parameter", "name", "value", "stderr"]))
-            for w in getattr(fit, "warnings", []) or []:
-                print(f"warning: {w}")
+            quality = getattr(fit, "quality", None)
+            if quality is not None:
+                print(f"quality: {quality.level}")
+                for code, msg in quality.reasons:
+                    print(f"  [{code}] {msg}")
 
 
 def _fit_cycling(paths: Sequence[str], model: str | None, mass: float | None) -> None:
