@@ -174,7 +174,7 @@ def _verdict_record(result: Any) -> dict[str, Any]:
     from ncmsurf.core.results import FitResult
     from ncmsurf.figures import verdict
 
-    if isinstance(result, FitResult):
+    if isinstance(result, FitResult) and not (result.success is False and result.quality.level != "failed"):
         q = result.quality
         return {"level": q.level, "reasons": [{"code": r.code, "message": r.message} for r in q.reasons]}
     v = verdict(result)
@@ -336,11 +336,7 @@ def _fit_eis(paths: Sequence[str], args: argparse.Namespace) -> list[dict[str, A
             fit = ns.eis.fit(spec, circuit, **kw) if circuit else ns.eis.fit(spec, **kw)
             area = spec.area is not None
             scale = float(spec.area) if area else 1.0
-            names = dict(getattr(fit, "named", {}) or {})
-            phys = {}
-            if names:
-                for (pk, _), nk in zip(fit.params.items(), names):
-                    phys[pk] = nk
+            phys: dict[str, str] = {str(k): str(v) for k, v in dict(fit.physical_names).items()}
             params = []
             for name, value in fit.params.items():
                 e = fit.stderr.get(name, math.nan)

@@ -386,9 +386,13 @@ def verdict(result: Any) -> Verdict:
     if result is None:
         return Verdict("none")
     q = result.quality if isinstance(result, FitResult) else getattr(result, "quality", None)
-    if isinstance(q, Quality):
-        return Verdict(q.level, [f"{r.message}" if r.message else r.code for r in q.reasons])
     ok = getattr(result, "success", True)
+    if isinstance(q, Quality):
+        reasons = [f"{r.message}" if r.message else r.code for r in q.reasons]
+        if ok is False and q.level != "failed":  # a failed optimiser is a failed fit, whatever else was said
+            msg = str(getattr(result, "message", "") or "the fit did not converge")
+            return Verdict("failed", [msg, *reasons])
+        return Verdict(q.level, reasons)
     if ok is False:
         msg = str(getattr(result, "message", "") or "the fit did not converge")
         return Verdict("failed", [msg])
