@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ncmsurf.io._table import max_read_bytes, read_limit, set_max_read_bytes
 from ncmsurf.io.netcdf import load, save
 from ncmsurf.io.registry import (
     KINDS,
@@ -14,8 +15,10 @@ from ncmsurf.io.registry import (
     read_eis,
     read_sims,
     read_xps,
+    reader_options,
     readers,
     register_reader,
+    sniff_scores,
 )
 
 __all__ = [
@@ -24,13 +27,18 @@ __all__ = [
     "SimpleReader",
     "choose_reader",
     "load",
+    "max_read_bytes",
     "read",
     "read_cycling",
     "read_eds",
     "read_eis",
     "read_sims",
+    "read_limit",
     "read_xps",
+    "reader_options",
     "readers",
     "register_reader",
     "save",
+    "set_max_read_bytes",
+    "sniff_scores",
 ]
