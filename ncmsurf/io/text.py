@@ -53,7 +53,7 @@ from ncmsurf.io._table import (
 from ncmsurf.io.registry import SimpleReader
 
 __all__ = ["CYCLING_TEXT", "EDS_TEXT", "EIS_TEXT", "READERS", "SIMS_TEXT", "XPS_TEXT", "TextReadWarning",
-           "convert_column", "header_kind"]
+           "convert_column", "eis_columns", "header_kind", "name_unit"]
 
 _TEXT_EXT = (".csv", ".txt", ".tsv", ".dat", ".xy", ".asc")
 
@@ -88,6 +88,17 @@ def convert_column(path: Path, values: np.ndarray, unit: str | None, target: str
 
 
 # ------------------------------------------------------------------ header roles (used by sniffers too)
+def name_unit(name: str) -> tuple[str, str | None, bool]:
+    """(name, unit, negated) of a header field; ZPlot's ``Z'(a)``/``Z''(b)`` suffixes are not units.
+
+    Examples
+    --------
+    >>> name_unit("-Z'' (kOhm)"), name_unit("Z''(b)")
+    (("z''", 'kOhm', True), ("z''", None, False))
+    """
+    return _norm(name)
+
+
 def _norm(name: str) -> tuple[str, str | None, bool]:
     """(lower-case role name, unit, negated) of a header field; ZPlot's ``(a)``/``(b)`` suffixes are not units."""
     n = name.strip().strip('"').strip()
@@ -132,6 +143,30 @@ def _role(names: Sequence[str], patterns: Sequence[str], *, exclude: Sequence[in
         if hits:
             return hits
     return []
+
+
+def eis_columns(names: Sequence[str]) -> tuple[int, int, int, bool] | None:
+    """Indices of the frequency, Z′ and Z″ columns named in a header, and whether Z″ is negated (``-Z''``).
+
+    ``None`` when one of them is missing or ambiguous (two candidates).
+
+    Examples
+    --------
+    >>> eis_columns(["Freq(Hz)", "Ampl", "Bias", "Time(Sec)", "Z'(a)", "Z''(b)", "GD"])
+    (0, 4, 5, False)
+    >>> eis_columns(["Frequency (Hz)", "Z' (Ω)", "-Z'' (Ω)", "Z (Ω)"])
+    (0, 1, 2, True)
+    """
+    f = _role(names, _EIS_F)
+    if len(f) != 1:
+        return None
+    re_ = _role(names, _EIS_RE, exclude=f)
+    if len(re_) != 1:
+        return None
+    im = _role(names, _EIS_IM, exclude=f + re_)
+    if len(im) != 1:
+        return None
+    return f[0], re_[0], im[0], _norm(names[im[0]])[2]
 
 
 def header_kind(names: Sequence[str]) -> str | None:
