@@ -209,6 +209,13 @@ def _signature_options(fn: Callable[..., Any], depth: int = 0) -> frozenset[str]
     if code is None or depth >= _FORWARD_DEPTH:
         return None
     called = [glb[n] for n in code.co_names if inspect.isfunction(glb.get(n))]
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            obj = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if inspect.isfunction(obj):
+            called.append(obj)
     if not called:
         return None
     for c in called:
@@ -313,9 +320,12 @@ def choose_reader(path: str | os.PathLike[str], *, kind: str | None = None, fmt:
         what = f"{kind} " if kind else ""
         fmts = ", ".join(sorted({r.name for r in readers(kind=kind)}))
         head = _head(p, allow_special=allow_special)
-        binary = b"\x00" in head[:4096]
-        raise ReadError(p, None, ("binary file " if binary else "")
-                        + f"not recognised as any supported {what}format ({fmts})")
+        k = head.find(b"\x00")
+        if k >= 0:
+            line = head.count(b"\n", 0, k) + head.count(b"\r", 0, k) - head.count(b"\r\n", 0, k) + 1
+            raise ReadError(p, line, f"NUL byte (a binary or padded file) not recognised as any supported "
+                                     f"{what}format ({fmts})")
+        raise ReadError(p, None, f"not recognised as any supported {what}format ({fmts})")
     return scores[0][1]
 
 
