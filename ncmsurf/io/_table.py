@@ -1107,6 +1107,9 @@ def _content_end(raw: bytes) -> int:
 def _finish_table(table: Table, *, nrows: int, kinds: Sequence[str], last_fields: Sequence[str],
                   prev: Sequence[Sequence[str]], last_line: int) -> None:
     if not table.terminated and len(last_fields) == len(table.names):
+        if nrows == 1 and any(k == "number" for k in kinds):
+            raise ReadError(table.path, last_line, "the only data row has no line end: it cannot be told "
+                                                   "complete (file cut short?)")
         _check_last_row(table.path, last_fields, prev, kinds, last_line, table.names)
 
 
