@@ -45,7 +45,7 @@ from ncmsurf.core.errors import NcmsurfWarning, ReadError, ValidationError
 from ncmsurf.core.models import ImpedanceSpectrum
 from ncmsurf.io._table import Table, TextFile, looks_binary, split_fields, split_lines, table_at
 from ncmsurf.io.registry import SimpleReader
-from ncmsurf.io.text import convert_column, eis_columns, name_unit
+from ncmsurf.io.text import eis_columns, name_unit
 
 __all__ = [
     "READERS",
@@ -193,6 +193,9 @@ def _columns(path: Path, table: Table, f_name: str | None = None, re_name: str |
     return got
 
 
+_OHM = ("ohm", "Ohm", "ohms", "Ohms", "Ω", "ohm.", "Ohm.")
+
+
 def table_spectrum(path: Path, table: Table, meta: dict[str, Any], *, sample: Any = None, area: Any = None,
                    normalize: bool = True, declared: int | None = None, rows: np.ndarray | None = None,
                    f_name: str | None = None, re_name: str | None = None, im_name: str | None = None,
@@ -208,14 +211,17 @@ def table_spectrum(path: Path, table: Table, meta: dict[str, Any], *, sample: An
     if rows is not None:
         f, zr, zi, lines = f[rows], zr[rows], zi[rows], lines[rows]
 
-    def unit(i: int) -> str | None:
-        if table.units_line is not None:
-            return table.units[i]
-        return name_unit(table.header_names[i])[1] if table.header_line is not None else None
+    def unit(i: int, allowed: tuple[str, ...]) -> None:
+        u = table.units[i] if table.units_line is not None else (
+            name_unit(table.header_names[i])[1] if table.header_line is not None else None)
+        if u is not None and u.strip() not in allowed:
+            raise ReadError(path, table.units_line or table.header_line,
+                            f"column {table.names[i]!r}: unit {u!r}, where this format writes {allowed[0]}")
 
-    f = convert_column(path, f, unit(i_f), "Hz", table.names[i_f])
-    zr = convert_column(path, zr, unit(i_re), "ohm", table.names[i_re])
-    zi = convert_column(path, zi, unit(i_im), "ohm", table.names[i_im])
+    # instruments write fixed units: any other unit is a damaged header, never a conversion
+    unit(i_f, ("Hz",))
+    unit(i_re, _OHM)
+    unit(i_im, _OHM)
     if neg:
         zi = -zi
     meta.setdefault("columns", list(table.header_names))

@@ -38,7 +38,6 @@ import numpy as np
 
 from ncmsurf.core.errors import NcmsurfWarning, ReadError, ValidationError
 from ncmsurf.core.models import CyclingData, DepthProfile, ElementMap, ImpedanceSpectrum, XPSSpectrum
-from ncmsurf.core.units import ureg
 from ncmsurf.io._table import (
     Table,
     TextFile,
@@ -62,28 +61,53 @@ class TextReadWarning(NcmsurfWarning):
     """A text table was read on an assumption the file does not state (e.g. which energy axis)."""
 
 
+_PREFIX = {"": 1.0, "G": 1e9, "M": 1e6, "k": 1e3, "m": 1e-3, "u": 1e-6, "n": 1e-9}
+#: The units a column header may state, per target unit (prefixes as listed): a plausible set only, so a
+#: damaged unit in a header is an error rather than a silent factor.
+_UNITS: dict[str, dict[str, float]] = {
+    "Hz": {p + "Hz": f for p, f in _PREFIX.items() if p in ("", "k", "M", "m", "G")},
+    "ohm": {p + "ohm": f for p, f in _PREFIX.items() if p in ("", "k", "M", "m", "G", "u")},
+    "s": {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0, "h": 3600.0, "hr": 3600.0},
+    "V": {p + "V": f for p, f in _PREFIX.items() if p in ("", "m", "u")},
+    "A": {p + "A": f for p, f in _PREFIX.items() if p in ("", "m", "u", "n")},
+    "eV": {"eV": 1.0, "keV": 1e3},
+}
+
+
 def convert_column(path: Path, values: np.ndarray, unit: str | None, target: str, name: str) -> np.ndarray:
     """Convert a column from its header unit to ``target`` (no unit: taken as ``target``).
+
+    Only the plausible units of the quantity are accepted (``Hz``, ``kHz``,
+    ``MHz``, ``mHz``; ``ohm``/``Ω`` with k, M, m, G, µ; ``s``, ``ms``,
+    ``min``, ``h``; ``V``, ``mV``; ``A``, ``mA``, ``µA``, ``nA``; ``eV``), so a
+    damaged unit is an error, never a silent factor.
 
     Raises
     ------
     ReadError
-        For a unit that is unknown or has the wrong dimension.
+        For a unit that is not among them.
 
     Examples
     --------
     >>> import numpy as np
     >>> convert_column(Path("x"), np.array([1.0, 2.0]), "kΩ", "ohm", "Z'").tolist()
     [1000.0, 2000.0]
+    >>> convert_column(Path("x"), np.array([1.0]), "MA", "A", "I")
+    Traceback (most recent call last):
+    ...
+    ncmsurf.core.errors.ReadError: x: column 'I': unit 'MA' is not one of the units of A (...)
     """
     if unit is None:
         return values
     u = unit.strip().replace("Ω", "ohm").replace("µ", "u").replace("μ", "u")
-    u = re.sub(r"(?i)ohms?\b", "ohm", u)
-    try:
-        factor = float(ureg.Quantity(1.0, u).to(target).magnitude)
-    except Exception as exc:  # pint raises many kinds of errors for a bad unit string
-        raise ReadError(path, None, f"column {name!r}: unit {unit!r} cannot be converted to {target}") from exc
+    u = re.sub(r"(?i)ohms?$", "ohm", u)
+    table = _UNITS.get(target)
+    if table is None:  # pragma: no cover - every caller uses one of the targets above
+        raise ReadError(path, None, f"column {name!r}: no units known for {target}")
+    factor = table.get(u)
+    if factor is None:
+        raise ReadError(path, None, f"column {name!r}: unit {unit!r} is not one of the units of {target} "
+                                    f"({', '.join(table)})")
     return values * factor if factor != 1.0 else values
 
 
