@@ -353,6 +353,7 @@ def split_lines(text: str) -> list[str]:
 
 
 _EOL = re.compile(r"\r\n|\r|\n")
+_EOL_B = re.compile(rb"\r\n|\r|\n")
 
 
 class TextFile:
@@ -386,12 +387,27 @@ class TextFile:
             if b"\x00" in raw[:4096]:
                 self._nul_error(raw.find(b"\x00"))
             raise ReadError(self.path, None, "binary content where a text file was expected")
-        self.text, self.encoding, self.bom = _decode(raw)
+        # an ASCII file (the common case, and every large export) is looked at through slices of its
+        # bytes: the whole text is only decoded when all of its lines are needed
+        self._ascii = raw.isascii()
+        if self._ascii:
+            self.encoding, self.bom = "utf-8", 0
+            if nul == "reject" and (k := raw.find(b"\x00")) >= 0:
+                self._nul_error(k)
+            self.terminated = raw.endswith((b"\n", b"\r"))
+            return
+        text, self.encoding, self.bom = _decode(raw)
+        self.__dict__["text"] = text
         if nul == "reject":
-            k = self.text.find("\x00")
+            k = text.find("\x00")
             if k >= 0:
                 self._nul_error_text(k)
-        self.terminated = self.text.endswith(("\n", "\r"))
+        self.terminated = text.endswith(("\n", "\r"))
+
+    @cached_property
+    def text(self) -> str:
+        """The decoded text."""
+        return self.raw.decode("ascii")
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, nul: str = "reject", max_bytes: int | None = None) -> TextFile:
@@ -408,6 +424,13 @@ class TextFile:
         line = t.count("\n", 0, k) + t.count("\r", 0, k) - t.count("\r\n", 0, k) + 1
         raise ReadError(self.path, line, "NUL byte in a text file (padded or damaged file)")
 
+    def __len__(self) -> int:
+        """Characters of the text (bytes for an ASCII file)."""
+        return len(self.raw) if self._ascii else len(self.text)
+
+    def _slice(self, a: int | None, b: int | None) -> str:
+        return self.raw[a:b].decode("ascii") if self._ascii else self.text[a:b]
+
     @cached_property
     def lines(self) -> list[str]:
         """All lines (0-based list; file line ``i + 1`` is ``lines[i]``)."""
@@ -415,9 +438,9 @@ class TextFile:
 
     def head_lines(self, max_chars: int = 1 << 20) -> tuple[list[str], bool]:
         """The lines of the first ``max_chars`` characters (whole lines only) and whether that is the whole file."""
-        if len(self.text) <= max_chars or "lines" in self.__dict__:
+        if len(self) <= max_chars or "lines" in self.__dict__:
             return self.lines, True
-        cut = self.text[:max_chars]
+        cut = self._slice(None, max_chars)
         lines = split_lines(cut)
         if lines and not cut.endswith(("\n", "\r")):
             lines.pop()
@@ -431,15 +454,19 @@ class TextFile:
         With ``n_lines`` the window grows until it holds at least that many lines (or the whole file).
         """
         while True:
-            if len(self.text) <= max_chars:
+            if len(self) <= max_chars:
                 return list(self.lines)
-            lines = split_lines(self.text[-max_chars:])[1:]
+            lines = split_lines(self._slice(-max_chars, None))[1:]
             if len(lines) >= n_lines:
                 return lines
             max_chars *= 4
 
     def line_count(self) -> int:
         """Number of lines (as :attr:`lines` counts them) without splitting the text."""
+        if self._ascii:
+            r = self.raw
+            n = r.count(b"\n") + r.count(b"\r") - r.count(b"\r\n")
+            return n if self.terminated or not r else n + 1
         t = self.text
         n = t.count("\n") + t.count("\r") - t.count("\r\n")
         return n if self.terminated or not t else n + 1
@@ -448,19 +475,23 @@ class TextFile:
         """Character offset where line ``line_index`` (0-based) starts."""
         if line_index <= 0:
             return 0
-        pos = 0
-        for k, m in enumerate(_EOL.finditer(self.text), start=1):
-            pos = m.end()
+        if self._ascii:
+            src: str | bytes = self.raw
+            it = _EOL_B.finditer(self.raw)
+        else:
+            src = self.text
+            it = _EOL.finditer(self.text)
+        for k, m in enumerate(it, start=1):
             if k == line_index:
-                return pos
-        return len(self.text)
+                return m.end()
+        return len(src)
 
     def byte_offset(self, line_index: int) -> int | None:
         """Byte offset where line ``line_index`` starts (``None`` for UTF-16, which the fast path does not take)."""
         if self.encoding == "utf-16":
             return None
         c = self.char_offset(line_index)
-        if self.encoding in ("cp1252", "latin-1"):
+        if self._ascii or self.encoding in ("cp1252", "latin-1"):
             return c
         prefix = self.text[:c]
         return self.bom + (len(prefix.encode("utf-8")) if not prefix.isascii() else len(prefix))
@@ -1141,8 +1172,6 @@ def _big_fast(tf: TextFile, *, body_start: int, width: int, delimiter: str | Non
         return None
     trail_lines = rows_head[:20] + tail[-20:]
     trailing_all = all(ln.rstrip(" \r\t" if delimiter != "\t" else " \r").endswith(delimiter) for ln in trail_lines)
-    if tf.raw.count(b"\n", b0, end) + 1 < fast_rows:
-        return None
     table, kinds = make(srows, 0, trailing_newline)
     # pyarrow makes one row per line (CR, LF or CRLF; no quoting; an empty line is an error), so its row
     # count is the body's line count
@@ -1192,7 +1221,7 @@ def _build(tf: TextFile, *, body_start: int, body_stop: int | None,
         return table, kinds
 
     if end is None and body_stop is None and surplus_names == "error" and "lines" not in tf.__dict__ \
-            and len(tf.text) > HEAD_CHARS:
+            and len(tf) > HEAD_CHARS:
         got = _big_fast(tf, body_start=body_start, width=ncols, delimiter=delimiter, names=list(names),
                         make=lambda r, n, t: make(r, n, t), fast_rows=fast_rows)
         if got is not None:

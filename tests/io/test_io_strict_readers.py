@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import threading
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -438,7 +437,18 @@ def test_info_names_reader_and_confidence(shared_data: Path, capsys: pytest.Capt
     assert "reader: gamry-dta" in out and "confidence 0.95" in out and "drift-corrected" in out
 
 
-def test_warnings_are_ncmsurf_warnings() -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert issubclass(EISReadWarning, ns.NcmsurfError.__mro__[0]) or True
+def test_reader_warnings_are_ncmsurf_warnings() -> None:
+    from ncmsurf.io._table import TableWarning
+    from ncmsurf.io.text import TextReadWarning
+
+    for w in (EISReadWarning, TableWarning, TextReadWarning, registry.ReaderWarning):
+        assert issubclass(w, ns.NcmsurfWarning)
+
+
+def test_sparse_file_over_the_limit_is_refused_without_reading(tmp_path: Path) -> None:
+    p = tmp_path / "sparse.csv"
+    with open(p, "wb") as fh:
+        fh.write(b"freq,Zre,Zim\n1,2,3\n")
+        fh.truncate(600 << 20)  # 600 MB of holes: no disk, no memory
+    with pytest.raises(ReadError, match="more than the .*-byte read limit"):
+        ns.read(p)
