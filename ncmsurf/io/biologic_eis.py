@@ -163,6 +163,19 @@ def read_mpt(path: str | Path, *, sample: Any = None, area: Any = None,
     if cyc_name:
         meta["split_by"] = cyc_name
     cuts = [0] + ([i + 1 for i in range(f.size - 1) if cyc[i + 1] != cyc[i]] if cyc is not None else []) + [f.size]
+    if cyc is not None and len(cuts) > 2:
+        # the cycle counter only grows, and each of its sweeps runs one way in frequency: a damaged counter
+        # cell would otherwise move points between spectra or split one
+        back = np.flatnonzero(np.diff(cyc) < 0)
+        if back.size:
+            j = int(back[0]) + 1
+            raise ReadError(path, int(nums[j]), f"{cyc_name!r} goes back from {int(cyc[j - 1])} to {int(cyc[j])}")
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            d = np.diff(f[a:b])
+            if d.size and not (np.all(d < 0) or np.all(d > 0)):
+                j = a + 1 + int(np.flatnonzero(np.sign(d) != np.sign(d[0]))[0])
+                raise ReadError(path, int(nums[j]), f"the sweep of {cyc_name} {int(cyc[a])} does not run one way in "
+                                                    "frequency: the cycle column and the frequencies disagree")
     out = []
     for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
         mt = dict(meta)

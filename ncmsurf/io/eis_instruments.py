@@ -295,7 +295,8 @@ def read_gamry(path: str | Path, *, sample: Any = None, area: Any = None,
     meta["aborted"] = aborted
     if start + 3 >= len(lines) or (end is not None and end == start + 3):
         raise ReadError(path, start + 3, "no impedance data rows found")
-    table = table_at(tf, header=start + 1, units=start + 2, start=start + 3, stop=end, delimiter="\t")
+    table = table_at(tf, header=start + 1, units=start + 2, start=start + 3, stop=end, delimiter="\t",
+                     unterminated="error")
     drift = "ZrealDrCor" in table.names and "ZimagDrCor" in table.names
     out = []
     if drift:
@@ -395,8 +396,9 @@ def read_zplot(path: str | Path, *, sample: Any = None, area: Any = None,
             if re.search(r"Freq ?\(Hz\)", ln):
                 start = i + 1
                 hdr = i
-                if i >= 1 and lines[i - 1].strip().isdigit():
-                    declared = int(lines[i - 1].strip())
+                _require(path, i >= 1 and lines[i - 1].strip().isdigit(), i,
+                         "no point count on the line before the column header (lines moved or damaged?)")
+                declared = int(lines[i - 1].strip())
                 break
             if i > 0 and ln.strip():
                 meta.setdefault("header", []).append(ln.strip().strip('"'))
@@ -406,7 +408,8 @@ def read_zplot(path: str | Path, *, sample: Any = None, area: Any = None,
     if start >= len(lines) or not any(ln.strip() for ln in lines[start:]):
         raise ReadError(path, start + 1 if start < len(lines) else None, "no impedance data rows found")
     first = next(i for i in range(start, len(lines)) if lines[i].strip())
-    table = table_at(tf, header=hdr, start=start, delimiter=_rows_delimiter(lines[first]), names=names)
+    table = table_at(tf, header=hdr, start=start, delimiter=_rows_delimiter(lines[first]), names=names,
+                     unterminated="error")
     return [table_spectrum(path, table, meta, sample=sample, area=area, normalize=normalize, declared=declared)]
 
 
@@ -440,15 +443,17 @@ def read_autolab(path: str | Path, *, sample: Any = None, area: Any = None,
         for i, ln in enumerate(lines[:200]):
             if "Freq" in ln:
                 start = i + 1
-                if i >= 1 and lines[i - 1].strip().isdigit():
-                    declared = int(lines[i - 1].strip())
+                _require(path, i >= 1 and lines[i - 1].strip().isdigit(), i,
+                         "no point count on the line before the column header (lines moved or damaged?)")
+                declared = int(lines[i - 1].strip())
                 break
         _require(path, start is not None, None, "no 'Freq' column header line")
         assert start is not None
-        table = table_at(tf, header=start - 1, start=start, delimiter=",", names=_quoted_names(lines[start - 1]))
+        table = table_at(tf, header=start - 1, start=start, delimiter=",", names=_quoted_names(lines[start - 1]),
+                         unterminated="error")
         return [table_spectrum(path, table, meta, sample=sample, area=area, normalize=normalize, declared=declared)]
     delim = ";" if first.count(";") >= 2 else ("\t" if first.count("\t") >= 2 else ",")
-    table = table_at(tf, header=0, start=1, delimiter=delim)
+    table = table_at(tf, header=0, start=1, delimiter=delim, unterminated="error")
     _require(path, table.header_line == 1, 1, "no column header")
     idx_name = next((n for n in table.names if n.lower() == "index"), None)
     out = []
@@ -485,11 +490,25 @@ def read_parstat(path: str | Path, *, sample: Any = None, area: Any = None,
     """
     path = Path(path)
     tf = TextFile.open(path)
-    table = table_at(tf, header=0, start=1, delimiter="\t")
+    table = table_at(tf, header=0, start=1, delimiter="\t", unterminated="error")
     for col in ("Frequency (Hz)", "Zre (ohms)", "Zim (ohms)"):
         _require(path, col in table.names, 1, f"column {col!r} not found in the header {table.names}")
     f = table.column("Frequency (Hz)")
+    zr, zi = table.column("Zre (ohms)"), table.column("Zim (ohms)")
     eis = np.flatnonzero(f != 0)
+    # the DC rows (frequency 0, no impedance) come first, the sweep after them in one block
+    dc_z = np.flatnonzero((f == 0) & ((zr != 0) | (zi != 0)))
+    if dc_z.size:
+        j = int(dc_z[0])
+        raise ReadError(path, int(table.line_numbers[j]), "a row with frequency 0 and an impedance: "
+                                                          "neither a DC row nor a point of the sweep")
+    if eis.size and eis[-1] - eis[0] + 1 != eis.size:
+        j = int(eis[np.flatnonzero(np.diff(eis) != 1)[0]])
+        raise ReadError(path, int(table.line_numbers[j]), "a row with a frequency among the DC rows (frequency 0): "
+                                                          "the sweep is not one block of rows")
+    bad = eis[(zr[eis] == 0) & (zi[eis] == 0)]
+    if bad.size:
+        raise ReadError(path, int(table.line_numbers[bad[0]]), "a sweep row with an impedance of exactly 0")
     used = ["Frequency (Hz)", "Zre (ohms)", "Zim (ohms)"]
     extra = {n: v[eis] for n, v in table.optional(exclude=used).items()}
     meta: dict[str, Any] = {"format": "parstat", "instrument": "PARSTAT", "dc_rows": int(f.size - eis.size),
@@ -544,7 +563,12 @@ def read_versastudio(path: str | Path, *, sample: Any = None, area: Any = None,
         else:
             skipped.append(seg)
         i = end + 1
-    _require(path, bool(out), None, "no <SegmentN> with Frequency(Hz), Z Real and Z Imag columns")
+        # after a segment only blank lines until the next <section>: a data row there was moved out of it
+        j = i
+        while j < len(lines) and not lines[j].lstrip().startswith("<"):
+            if lines[j].strip():
+                raise ReadError(path, j + 1, f"text after </Segment{seg}> outside any section: {lines[j][:40]!r}")
+            j += 1
     return [s.with_meta(skipped_segments=skipped) for s in out] if skipped else out
 
 
@@ -573,7 +597,7 @@ def read_chi(path: str | Path, *, sample: Any = None, area: Any = None,
             meta[m.group(1).strip()] = m.group(2).strip()
     _require(path, start is not None, None, "no 'Freq/Hz' column header line")
     assert start is not None
-    table = table_at(tf, header=start, start=start + 1, delimiter=",")
+    table = table_at(tf, header=start, start=start + 1, delimiter=",", unterminated="error")
     return [table_spectrum(path, table, meta, sample=sample, area=area, normalize=normalize)]
 
 
@@ -595,7 +619,7 @@ def read_powersuite(path: str | Path, *, sample: Any = None, area: Any = None,
     """
     path = Path(path)
     tf = TextFile.open(path)
-    table = table_at(tf, header=0, start=1, delimiter="\t")
+    table = table_at(tf, header=0, start=1, delimiter="\t", unterminated="error")
     _require(path, table.names[:3] == ["Frequency", "Zre", "Zimg"], 1,
              f"expected Frequency, Zre, Zimg header, found {table.names}")
     meta = {"format": "powersuite", "instrument": "PowerSuite"}

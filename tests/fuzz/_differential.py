@@ -20,7 +20,8 @@ unmutated seed:
     an optional column dropped, with an ncmsurf warning saying so;
 ``prefix``
     a truncation exactly at a line end (the file is a valid shorter file):
-    every array a prefix of the original;
+    every array a prefix of the original (a cut inside the last row counts
+    as ``warned`` when the reader warned that the row cannot be told whole);
 ``silent``
     anything else: a shorter, shifted, split, re-signed or re-unitted result
     without a word — the defect the harness exists to find;
@@ -325,7 +326,7 @@ def classify(seed: Seed, mut: Mutation, models: list[Any] | None, msgs: set[str]
     b = [canonical(m) for m in models]
     new_warning = bool(msgs - seed.warnings)
     if len(a) != len(b) or any(x[0] != y[0] for x, y in zip(a, b, strict=False)):
-        return _prefix_or_silent(a, b, mut)
+        return _prefix_or_silent(a, b, mut, new_warning)
     budget = max(len(mut.touched_lines), 1)
     changed: list[frozenset[int]] = []
     dropped = False
@@ -334,7 +335,7 @@ def classify(seed: Seed, mut: Mutation, models: list[Any] | None, msgs: set[str]
         if set(pa) != set(pb):
             pb2 = _relabelled(pa, pb)
             if pb2 is None:
-                return _prefix_or_silent(a, b, mut)
+                return _prefix_or_silent(a, b, mut, new_warning)
             pb = pb2
             scalar_changes += 1
         if set(oa) != set(ob):
@@ -345,18 +346,18 @@ def classify(seed: Seed, mut: Mutation, models: list[Any] | None, msgs: set[str]
             elif set(ob) < set(oa) and new_warning:
                 dropped = True
             else:
-                return _prefix_or_silent(a, b, mut)
+                return _prefix_or_silent(a, b, mut, new_warning)
         rows: set[int] = set()
         for k in pa:
             if pa[k].shape != pb[k].shape:
-                return _prefix_or_silent(a, b, mut)
+                return _prefix_or_silent(a, b, mut, new_warning)
             rows |= set(_rows_differ(pa[k], pb[k]).tolist())
         for k in set(oa) & set(ob):
             if oa[k].shape != ob[k].shape:
-                return _prefix_or_silent(a, b, mut)
+                return _prefix_or_silent(a, b, mut, new_warning)
             rows |= set(_rows_differ(oa[k], ob[k]).tolist())
         if len(rows) > budget:
-            return _prefix_or_silent(a, b, mut)
+            return _prefix_or_silent(a, b, mut, new_warning)
         if rows:
             changed.append(frozenset(rows))
     # one file row may feed several models (raw and drift-corrected spectra): the same rows, then
@@ -369,20 +370,38 @@ def classify(seed: Seed, mut: Mutation, models: list[Any] | None, msgs: set[str]
     return "in_place" if changed or scalar_changes else "exact"
 
 
-def _prefix_or_silent(a: list[Any], b: list[Any], mut: Mutation) -> str:
-    if not mut.clean_cut or len(b) > len(a) or not b:
+def _prefix_or_silent(a: list[Any], b: list[Any], mut: Mutation, new_warning: bool = False) -> str:
+    """A truncation: ``prefix`` when the result is what the shorter file holds, ``warned`` when its last row may
+    be cut but the reader said so, else ``silent``."""
+    if mut.kind != "truncate" or len(b) > len(a) or not b:
         return "silent"
+    if not mut.clean_cut and not new_warning:
+        return "silent"
+    slack = 0 if mut.clean_cut else 1  # the last row of a cut file may hold a cut number (said in a warning)
+
+    def is_prefix(x: np.ndarray, y: np.ndarray) -> bool:
+        if y.shape[0] > x.shape[0]:
+            return False
+        keep = y.shape[0] - slack
+        return keep <= 0 or np.array_equal(x[:keep], y[:keep], equal_nan=x.dtype.kind in "fc")
+
+    # models read one after the other (loops, blocks): all but the last whole, the last a prefix
+    sequential = True
     for k, ((ta, pa, _oa), (tb, pb, _ob)) in enumerate(zip(a, b, strict=False)):
         if ta != tb or set(pa) != set(pb):
             return "silent"
+        last = k == len(b) - 1
         for name in pa:
             x, y = pa[name], pb[name]
-            last = k == len(b) - 1
-            if (y.shape[0] > x.shape[0]) or (not last and y.shape != x.shape):
-                return "silent"
-            if y.size and not np.array_equal(x[: y.shape[0]], y, equal_nan=x.dtype.kind in "fc"):
-                return "silent"
-    return "prefix"
+            if not is_prefix(x, y) or (not last and (y.shape != x.shape or not np.array_equal(
+                    x, y, equal_nan=x.dtype.kind in "fc"))):
+                sequential = False
+    # models over the same rows (raw and drift-corrected spectra): every one the same prefix
+    parallel = len(a) == len(b) and len({y.shape[0] for _t, pb, _o in b for y in pb.values()}) == 1 and all(
+        is_prefix(x, pb[name]) for (_t, pa, _o), (_u, pb, _p) in zip(a, b, strict=True) for name, x in pa.items())
+    if sequential or parallel:
+        return "prefix" if mut.clean_cut else "warned"
+    return "silent"
 
 
 # ------------------------------------------------------------------------ run
