@@ -454,3 +454,64 @@ def test_sparse_file_over_the_limit_is_refused_without_reading(tmp_path: Path) -
         ns.read(p, format="eis-text")
     with pytest.raises(ReadError):  # sniffing looks at the first 64 kB only: the holes read as NUL bytes
         ns.read(p)
+
+
+# ------------------------------------------------ found by the long differential fuzz run
+def test_parstat_dc_row_with_a_frequency_is_an_error(shared_data: Path, tmp_path: Path) -> None:
+    src = shared_file("eis", "exampleDataParstat.txt")  # 781 DC rows (frequency 0), then the sweep
+    p = _mutated(tmp_path, src, _line_edit(400, lambda ln: ln.replace(b"\t0\t0\t0\t", b"\t5\t0\t0\t", 1)))
+    with pytest.raises(ReadError, match="among the DC rows") as info:
+        ns.read_eis(p)
+    assert info.value.line == 400
+
+
+def test_versastudio_row_moved_out_of_its_segment(shared_data: Path, tmp_path: Path) -> None:
+    src = shared_file("eis", "exampleDataVersaStudio.par")
+    lines = src.read_bytes().split(b"\n")
+    k = next(i for i, ln in enumerate(lines) if ln.strip() == b"</Segment1>")
+    lines[k - 1], lines[k] = lines[k], lines[k - 1]  # the last data row now follows </Segment1>
+    p = tmp_path / "moved.par"
+    p.write_bytes(b"\n".join(lines))
+    with pytest.raises(ReadError, match="outside any section") as info:
+        ns.read_eis(p)
+    assert info.value.line == k + 1
+
+
+def test_z60w_header_swapped_with_first_row(shared_data: Path, tmp_path: Path) -> None:
+    src = shared_file("eis", "exampleDataAutolab.txt")
+    lines = src.read_bytes().split(b"\n")
+    lines[10], lines[11] = lines[11], lines[10]
+    p = tmp_path / "swap.txt"
+    p.write_bytes(b"\n".join(lines))
+    with pytest.raises(ReadError, match="no point count on the line before the column header"):
+        ns.read_eis(p)
+
+
+def test_mpt_damaged_cycle_cell_does_not_move_points(tmp_path: Path) -> None:
+    from ncmsurf.io.biologic_eis import write_mpt
+
+    a, b = _spec(), _spec()
+    p = write_mpt([a, b], tmp_path / "loops.mpt")
+    lines = p.read_bytes().split(b"\r\n")
+    k = 12 + a.frequency.size - 1  # the last row of cycle 1
+    lines[k] = lines[k].rsplit(b"\t", 1)[0] + b"\t2.000000000000000E+00"
+    p.write_bytes(b"\r\n".join(lines))
+    with pytest.raises(ReadError, match="does not run one way in frequency"):
+        ns.read_eis(p)
+    lines[k] = lines[k].rsplit(b"\t", 1)[0] + b"\t7.000000000000000E+00"
+    p.write_bytes(b"\r\n".join(lines))
+    with pytest.raises(ReadError, match="goes back from 7 to 2"):
+        ns.read_eis(p)
+
+
+def test_cut_inside_a_varying_width_number_is_said(shared_data: Path, tmp_path: Path) -> None:
+    src = shared_file("eis", "LIB_data_2.txt")  # numbers printed with varying digits, lines end with LF
+    raw = src.read_bytes()
+    p = tmp_path / "cut.txt"
+    cut = raw.index(b"\n", len(raw) // 2)
+    p.write_bytes(raw[:cut - 3])  # inside the last number: shorter than the column's numbers, an error
+    with pytest.raises(ReadError, match="last line has no line end"):
+        ns.read_eis(p)
+    p.write_bytes(raw[:cut])  # just before the line end: the row may be whole, or cut; the reader says so
+    with pytest.warns(ns.NcmsurfWarning, match="the last row, has no line end"):
+        ns.read_eis(p)
