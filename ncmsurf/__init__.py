@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from ncmsurf.core.errors import FitError, NcmsurfError, NcmsurfWarning, ReadError, ValidationError
 from ncmsurf.core.models import CyclingData, DepthProfile, ElementMap, ImpedanceSpectrum, XPSSpectrum
+from ncmsurf.core.results import FitResult, Quality, citations
 from ncmsurf.core.sample import Sample, methods, register_method
+from ncmsurf.core.tem import TEMImage
 from ncmsurf.core.units import ureg
 from ncmsurf.io.netcdf import load, save
-from ncmsurf.io.registry import read, read_cycling, read_eds, read_eis, read_sims, read_xps
+from ncmsurf.io.registry import read, read_cycling, read_eds, read_eis, read_sims, read_tem, read_xps
 
 if TYPE_CHECKING:
-    from ncmsurf import cycling, datasets, eds, eis, sims, thickness, xps
+    from ncmsurf import cycling, datasets, eds, eis, sims, tem, thickness, xps
     from ncmsurf.study import Study
 
 __version__ = "0.1.0"
@@ -35,15 +37,19 @@ __all__ = [
     "DepthProfile",
     "ElementMap",
     "FitError",
+    "FitResult",
     "ImpedanceSpectrum",
     "NcmsurfError",
+    "Quality",
     "NcmsurfWarning",
     "ReadError",
     "Sample",
     "Study",
+    "TEMImage",
     "ValidationError",
     "XPSSpectrum",
     "__version__",
+    "citations",
     "cycling",
     "datasets",
     "eds",
@@ -55,16 +61,18 @@ __all__ = [
     "read_eds",
     "read_eis",
     "read_sims",
+    "read_tem",
     "read_xps",
     "register_method",
     "save",
     "sims",
+    "tem",
     "thickness",
     "ureg",
     "xps",
 ]
 
-_SUBMODULES = {"xps", "eis", "cycling", "sims", "eds", "thickness", "datasets"}
+_SUBMODULES = {"xps", "eis", "cycling", "sims", "eds", "tem", "thickness", "datasets"}
 
 
 def __getattr__(name: str) -> Any:

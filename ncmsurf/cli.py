@@ -241,6 +241,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(command: str, exc: BaseException, *, named: bool) -> str:
+    """``ncmsurf CMD: error: [Kind: ]message`` on one line, at most 2,000 characters."""
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    if named and not msg.startswith(type(exc).__name__):
+        msg = f"{type(exc).__name__}: {msg}"
+    if len(msg) > 2000:
+        msg = msg[:1997] + "..."
+    return f"ncmsurf {command}: error: {msg}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code.
 
@@ -268,9 +278,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"report": _cmd_report, "info": _cmd_info, "fit": _cmd_fit}
     try:
         return handlers[args.command](args)
-    except (NcmsurfError, _Fail, OSError, ValueError, KeyError) as exc:
-        msg = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"ncmsurf {args.command}: error: {msg}", file=sys.stderr)
+    except (NcmsurfError, _Fail) as exc:
+        print(_one_line(args.command, exc, named=isinstance(exc, NcmsurfError)), file=sys.stderr)
+        return 2
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, MemoryError) as exc:
+        # input the checks upstream did not catch (an option of the wrong type, a nesting too deep, ...):
+        # still one line and exit 2, with the kind of error so that it can be reported
+        print(_one_line(args.command, exc, named=True), file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover
         print("ncmsurf: interrupted", file=sys.stderr)

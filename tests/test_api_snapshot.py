@@ -13,10 +13,11 @@ import pytest
 import ncmsurf as ns
 
 TOP_LEVEL = [
-    "CyclingData", "DepthProfile", "ElementMap", "FitError", "ImpedanceSpectrum", "NcmsurfError", "NcmsurfWarning",
-    "ReadError", "Sample", "Study", "ValidationError", "XPSSpectrum", "__version__", "cycling", "datasets", "eds",
-    "eis", "load", "methods", "read", "read_cycling", "read_eds", "read_eis", "read_sims", "read_xps",
-    "register_method", "save", "sims", "thickness", "ureg", "xps",
+    "CyclingData", "DepthProfile", "ElementMap", "FitError", "FitResult", "ImpedanceSpectrum", "NcmsurfError",
+    "NcmsurfWarning", "Quality", "ReadError", "Sample", "Study", "TEMImage", "ValidationError", "XPSSpectrum",
+    "__version__", "citations", "cycling", "datasets", "eds",
+    "eis", "load", "methods", "read", "read_cycling", "read_eds", "read_eis", "read_sims", "read_tem",
+    "read_xps", "register_method", "save", "sims", "tem", "thickness", "ureg", "xps",
 ]
 
 # The API.md contract: names each subpackage must offer (more are allowed, listed in SNAPSHOT).
@@ -24,7 +25,7 @@ CONTRACT = {
     "ncmsurf.xps": ["shirley", "tougaard", "linear", "presets", "fit", "Peak", "Doublet", "XPSFit", "charge_correct",
                     "quantify", "casa_regions"],
     "ncmsurf.eis": ["fit", "CircuitFit", "kramers_kronig", "drt", "fit_many"],
-    "ncmsurf.cycling": ["summary", "rate_capability", "fit_fade", "FadeFit", "dqdv"],
+    "ncmsurf.cycling": ["summary", "rate_capability", "fit_fade", "FadeFit", "dqdv", "gitt", "dcir"],
     "ncmsurf.sims": ["normalize", "interface"],
     "ncmsurf.eds": ["coverage", "uniformity", "correlation"],
     "ncmsurf.thickness": ["imfp_tpp2m", "from_attenuation", "from_ratio", "from_arxps"],
@@ -37,30 +38,43 @@ CONTRACT = {
 
 
 # The full public surface of each subpackage today (update on purpose when adding a name).
-SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitError', 'FitStatus', 'ImpedanceSpectrum',
-                  'Measurement', 'NcmsurfError', 'NcmsurfWarning', 'Quantity', 'ReadError', 'Sample',
-                  'ValidationError', 'XPSSpectrum', 'array_magnitude', 'citations', 'group_by_method', 'magnitude',
-                  'methods', 'quantity', 'register_citation', 'register_method', 'ureg'],
- 'ncmsurf.cycling': ['CONVENTIONS', 'FADE_MODELS', 'FadeFit', 'NCM_WINDOWS', 'Segmentation', 'dqdv', 'fade_law',
-                     'fit_fade', 'nominal_c_rate', 'rate_capability', 'segment', 'summary', 'track_peaks'],
- 'ncmsurf.datasets': ['coating', 'cycling', 'demo_study', 'demo_truth', 'eis', 'xps'],
- 'ncmsurf.eds': ['Coverage', 'EDSSpectrum', 'ShellWidth', 'Uniformity', 'correlation', 'coverage', 'otsu_threshold',
-                 'particle_mask', 'radial_profile', 'read_msa', 'shell_width', 'uniformity', 'write_msa'],
+SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitError', 'FitResult', 'FitStatus',
+                  'ImpedanceSpectrum', 'Measurement', 'NcmsurfError', 'NcmsurfWarning', 'Quality', 'Quantity',
+                  'ReadError', 'Reason', 'Sample', 'TEMImage', 'ValidationError', 'XPSSpectrum', 'array_magnitude',
+                  'citations', 'format_unit', 'group_by_method', 'magnitude', 'methods', 'quantity',
+                  'register_citation', 'register_method', 'register_reason_code', 'result_types', 'ureg'],
+ 'ncmsurf.cycling': ['CONVENTIONS', 'DCIRResult', 'FADE_MODELS', 'FadeFit', 'GITTResult', 'GITT_METHODS',
+                     'HPPC_TIMES', 'NCM_WINDOWS', 'Segmentation', 'dcir', 'dqdv', 'fade_law', 'fit_fade', 'gitt',
+                     'nominal_c_rate', 'rate_capability', 'segment', 'summary', 'surface_response', 'track_peaks',
+                     'weppner_huggins_bias'],
+ 'ncmsurf.datasets': ['coating', 'cycling', 'demo_study', 'demo_truth', 'eis', 'gitt', 'tem', 'xps'],
+ 'ncmsurf.eds': ['Coverage', 'EDSSpectrum', 'Hypermap', 'LINE_ENERGIES', 'LineOverlapWarning', 'ShellWidth',
+                 'Uniformity', 'correlation', 'coverage', 'detector_fwhm', 'line_energy', 'line_window',
+                 'otsu_threshold', 'particle_mask', 'radial_profile', 'read_hypermap', 'read_msa', 'shell_width',
+                 'uniformity', 'write_msa'],
  'ncmsurf.eis': ['CircuitFit', 'CompiledCircuit', 'DRTResult', 'EISFitWarning', 'KKResult', 'PRESETS', 'WEIGHTINGS',
                  'compile_circuit', 'drt', 'fit', 'fit_many', 'kramers_kronig'],
  'ncmsurf.io': ['KINDS', 'Reader', 'SimpleReader', 'choose_reader', 'load', 'max_read_bytes', 'read', 'read_cycling',
-                'read_eds', 'read_eis', 'read_limit', 'read_sims', 'read_xps', 'reader_options', 'readers',
-                'register_reader', 'save', 'set_max_read_bytes', 'sniff_scores'],
- 'ncmsurf.sims': ['CloseMassWarning', 'FRAGMENTS', 'Interface', 'check_fragments', 'close_pairs', 'fragment_mass',
-                  'fragment_table', 'integrate', 'interface', 'normalize', 'parse_formula', 'time_to_depth',
+                'read_eds', 'read_eis', 'read_limit', 'read_sims', 'read_tem', 'read_xps', 'reader_options', 'readers',
+                'register_reader', 'register_storable', 'save', 'set_max_read_bytes', 'sniff_scores',
+                'storable_types'],
+ 'ncmsurf.sims': ['CloseMassWarning', 'FRAGMENTS', 'ISOTOPES', 'Interface', 'check_fragments', 'close_pairs',
+                  'fragment_mass', 'fragment_table', 'integrate', 'interface', 'is_ratio', 'isotope_mass', 'normalize',
+                  'normalize_name', 'parse_formula', 'ratio_terms', 'split_group', 'time_to_depth',
                   'with_sputter_rate'],
- 'ncmsurf.thickness': ['ArxpsResult', 'DepositionRate', 'DisagreementWarning', 'Thickness', 'cross_check',
+ 'ncmsurf.tem': ['CoatingThickness', 'coating_thickness', 'line_profile'],
+ 'ncmsurf.thickness': ['ArxpsResult', 'DepositionRate', 'DisagreementWarning', 'EPSILON_0', 'POWDER_NOTE',
+                       'Thickness', 'Z_THRESHOLD', 'cross_check',
                        'deposition_rate', 'deposition_rates', 'effective_attenuation_length', 'from_arxps',
                        'from_attenuation', 'from_capacitance', 'from_ratio', 'imfp_tpp2m', 'overlayer_ratio'],
- 'ncmsurf.xps': ['CasaComponent', 'CasaRegion', 'ChargeReferenceWarning', 'Doublet', 'Peak', 'Satellite', 'XPSFit',
-                 'casa_regions', 'charge_correct', 'doniach_sunjic', 'fit', 'fit_stack', 'gaussian', 'gl', 'la',
-                 'line_table', 'linear', 'lorentzian', 'make_params', 'preset_info', 'preset_model', 'presets',
-                 'pseudo_voigt', 'quantify', 'register_rsf', 'rsf_sets', 'sgl', 'shirley', 'tougaard', 'voigt']}
+ 'ncmsurf.xps': ['AreaTie', 'CasaComponent', 'CasaRegion', 'ChargeReferenceError', 'ChargeReferenceWarning',
+                 'Doublet', 'JointFit', 'Peak', 'Quantification', 'QuantificationWarning', 'Satellite',
+                 'SharedShift', 'XPSFit', 'XPSStackFit', 'al_ni_ratio', 'casa_regions', 'charge_correct',
+                 'doniach_sunjic', 'element_lines', 'find_peaks', 'fit', 'fit_joint', 'fit_stack', 'gaussian', 'gl',
+                 'identify', 'la',
+                 'line_table', 'linear', 'lorentzian', 'make_params', 'ni2_fraction', 'ni3p_tie', 'preset_info',
+                 'preset_model', 'preset_variants', 'presets', 'pseudo_voigt', 'quantify', 'register_rsf',
+                 'rsf_sets', 'sgl', 'shirley', 'stoichiometric_tie', 'suggest_regions', 'tougaard', 'voigt']}
 
 
 def test_top_level_all_is_the_snapshot() -> None:

@@ -149,11 +149,21 @@ def meta_copy(meta: Mapping[str, Any] | None, field: str = "meta") -> dict[str, 
 
 
 def deep_equal(a: Any, b: Any) -> bool:
-    """Exact equality for nested metadata (arrays compared by dtype and values)."""
+    """Exact equality for nested metadata (arrays compared by dtype and values; NaN, NaT equal themselves)."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
             return False
-        return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        if a.dtype != b.dtype or a.shape != b.shape:
+            return False
+        if a.dtype.kind in "Mm":
+            return bool(np.array_equal(a.view(np.int64), b.view(np.int64)))
+        if a.dtype.kind == "O":
+            return all(deep_equal(x, y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist()))
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, np.generic) or isinstance(b, np.generic):
+        return type(a) is type(b) and deep_equal(np.asarray(a), np.asarray(b))
+    if isinstance(a, complex) and isinstance(b, complex) and type(a) is type(b):
+        return deep_equal(a.real, b.real) and deep_equal(a.imag, b.imag)
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         return set(a) == set(b) and all(deep_equal(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -104,6 +105,7 @@ class Measurement:
     _meta: dict[str, Any]
 
     def _set(self, data: Any, sample: Sample | str | None, meta: Mapping[str, Any] | None) -> None:
+        _freeze(data)
         object.__setattr__(self, "_data", data)
         object.__setattr__(self, "_sample", _sample_or_none(sample))
         object.__setattr__(self, "_meta", meta_copy(meta))
@@ -116,8 +118,11 @@ class Measurement:
 
     @property
     def data(self) -> Any:
-        """The xarray object behind the model (do not modify it in place)."""
-        return self._data
+        """The xarray object behind the model: a copy whose arrays are read-only views of the model's.
+
+        Changing its attributes or variables does not change the model.
+        """
+        return _public_copy(self._data)
 
     @property
     def sample(self) -> Sample | None:
@@ -196,6 +201,33 @@ class Measurement:
 
         out: Axes = _plot.plot_model(self, ax, **kw)
         return out
+
+
+def _variables(obj: xr.DataArray | xr.Dataset) -> list[xr.Variable]:
+    if isinstance(obj, xr.DataArray):
+        return [obj.variable, *obj.coords.variables.values()]
+    return list(obj.variables.values())
+
+
+def _freeze(obj: xr.DataArray | xr.Dataset) -> None:
+    """Make every NumPy array behind ``obj`` read-only (xarray may have copied the frozen inputs)."""
+    for var in _variables(obj):
+        values = var.values
+        if isinstance(values, np.ndarray) and values.flags.writeable:
+            values.flags.writeable = False
+
+
+def _public_copy(obj: Any) -> Any:
+    """A shallow copy with private attribute dicts: the read-only arrays are shared, nothing else."""
+    out = obj.copy(deep=False)
+    out.attrs = copy.deepcopy(obj.attrs)
+    if isinstance(out, xr.DataArray):
+        for name in out.coords:
+            out.coords[name].attrs = copy.deepcopy(obj.coords[name].attrs)
+    else:
+        for name in out.variables:
+            out[name].attrs = copy.deepcopy(obj[name].attrs)
+    return out
 
 
 def _xr_identical(a: xr.DataArray | xr.Dataset, b: xr.DataArray | xr.Dataset) -> bool:
@@ -677,6 +709,20 @@ class CyclingData(Measurement):
     def _describe(self) -> str:
         return f"{len(self)} records, {self.time[-1] - self.time[0]:g} s"
 
+    def plot(self, ax: Axes | None = None, **kw: Any) -> Axes:
+        """Voltage against time, or ``kind="profile"``: voltage against capacity per cycle.
+
+        ``kind="profile"`` takes ``cycles=``, ``direction=``, ``convention=`` and
+        ``specific=`` (see ``ncmsurf.cycling._plots.plot_profile``).
+        """
+        if kw.get("kind") == "profile":
+            from ncmsurf.cycling._plots import plot_profile  # imported only when called
+
+            kw.pop("kind")
+            out: Axes = plot_profile(self, ax, **kw)
+            return out
+        return super().plot(ax, **kw)
+
 
 class DepthProfile(Measurement):
     """ToF-SIMS depth profile: intensity of each fragment over sputter time.
@@ -693,12 +739,21 @@ class DepthProfile(Measurement):
         nm/s; enables :attr:`depth`.
     units : str
         Intensity units (``"counts"``).
+    coords : mapping, optional
+        Further per-point coordinates (``"dose"``, ``"fluence"``, ``"total_ions"``...),
+        name → finite array of the length of ``sputter_time``.
+    coord_units : mapping, optional
+        Units of ``coords`` (default ``"1"``).
+
+    Fragment names may hold any character, ``/`` included (``"Sn+ / ( Pb+ )"``).
 
     Examples
     --------
     >>> p = DepthProfile([0, 1, 2], {"NiF3-": [5, 4, 1], "AlO-": [1, 2, 3]}, sputter_rate=0.1)
     >>> p.fragments, p.depth.tolist()
     (['NiF3-', 'AlO-'], [0.0, 0.1, 0.2])
+    >>> DepthProfile([0, 1], {"a": [1, 2]}, coords={"dose": [0.0, 5e6]}, coord_units={"dose": "ions"}).coords["dose"]
+    array([      0., 5000000.])
     """
 
     kind: ClassVar[str] = "sims"
@@ -713,6 +768,8 @@ class DepthProfile(Measurement):
         meta: Mapping[str, Any] | None = None,
         sputter_rate: Any = None,
         units: str = "counts",
+        coords: Mapping[str, Any] | None = None,
+        coord_units: Mapping[str, str] | None = None,
     ) -> None:
         t = as_1d(sputter_time, "sputter_time", "s")
         check_finite(t, "sputter_time")
@@ -721,10 +778,8 @@ class DepthProfile(Measurement):
             raise ValidationError("intensities: expected a non-empty mapping fragment name → counts")
         variables: dict[str, Any] = {}
         for name, arr in intensities.items():
-            if not isinstance(name, str) or not name or "/" in name:
-                raise ValidationError(
-                    f"intensities: fragment names must be non-empty strings without '/', got {name!r}"
-                )
+            if not isinstance(name, str) or not name or name == "sputter_time":
+                raise ValidationError(f"intensities: fragment names must be non-empty strings, got {name!r}")
             field = f"intensities[{name!r}]"
             a = as_1d(arr, field)
             check_same_length(t, "sputter_time", a, field)
@@ -735,16 +790,44 @@ class DepthProfile(Measurement):
         if rate is not None:
             attrs["sputter_rate"] = rate
             attrs["sputter_rate_units"] = "nm/s"
-        ds = xr.Dataset(variables, coords={"sputter_time": ("time", frozen_view(t), {"units": "s"})}, attrs=attrs)
+        all_coords: dict[str, Any] = {"sputter_time": ("time", frozen_view(t), {"units": "s"})}
+        cunits = dict(coord_units or {})
+        for name, arr in (coords or {}).items():
+            if not isinstance(name, str) or not name or name in all_coords or name in variables:
+                raise ValidationError(f"coords: {name!r} is empty or clashes with another name")
+            c = as_1d(arr, f"coords[{name!r}]")
+            check_same_length(t, "sputter_time", c, f"coords[{name!r}]")
+            check_finite(c, f"coords[{name!r}]")
+            all_coords[name] = ("time", frozen_view(c), {"units": str(cunits.get(name, "1"))})
+        ds = xr.Dataset(variables, coords=all_coords, attrs=attrs)
         self._set(ds, sample, meta)
+
+    def to_dataset(self) -> xr.Dataset:
+        """Storage form; fragment names with ``/`` (not allowed in NetCDF) are stored escaped."""
+        ds = super().to_dataset()
+        slashed = {k: str(k).replace("/", "\u2215") for k in ds.data_vars if "/" in str(k)}
+        if slashed:
+            ds = ds.rename(slashed)
+            ds.attrs["ncmsurf_fragment_names"] = [str(k) for k in self._data.data_vars]
+        return ds
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> DepthProfile:
         """Rebuild from :meth:`to_dataset` output."""
         sample, meta, attrs = cls._split_storage(ds)
-        return cls(ds["sputter_time"].values, {str(k): v.values for k, v in ds.data_vars.items()},
+        names = attrs.get("ncmsurf_fragment_names")
+        keys = [str(k) for k in ds.data_vars]
+        labels = list(names) if names is not None and len(names) == len(keys) else keys
+        coords = {str(k): v.values for k, v in ds.coords.items() if k != "sputter_time"}
+        return cls(ds["sputter_time"].values, {lab: ds[k].values for lab, k in zip(labels, keys)},
                    sample=sample, meta=meta, sputter_rate=attrs.get("sputter_rate"),
-                   units=attrs.get("units", "counts"))
+                   units=attrs.get("units", "counts"), coords=coords,
+                   coord_units={k: str(ds[k].attrs.get("units", "1")) for k in coords})
+
+    @property
+    def coords(self) -> dict[str, np.ndarray]:
+        """Per-point coordinates besides the sputter time (``"dose"``, ``"fluence"``...)."""
+        return {str(k): np.asarray(v.values) for k, v in self._data.coords.items() if k != "sputter_time"}
 
     @property
     def sputter_time(self) -> np.ndarray:
@@ -785,7 +868,8 @@ class DepthProfile(Measurement):
         """Return a copy with constructor arguments replaced."""
         args: dict[str, Any] = {"sputter_time": self.sputter_time, "intensities": self.intensities,
                                 "sample": self._sample, "meta": self._meta, "sputter_rate": self.sputter_rate,
-                                "units": str(self._data.attrs["units"])}
+                                "units": str(self._data.attrs["units"]), "coords": self.coords,
+                                "coord_units": {k: str(self._data[k].attrs.get("units", "1")) for k in self.coords}}
         unknown = set(changes) - set(args)
         if unknown:
             raise ValidationError(f"replace: unknown field(s) {sorted(unknown)}")

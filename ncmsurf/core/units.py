@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ import pint
 
 from ncmsurf.core.errors import ValidationError
 
-__all__ = ["Quantity", "array_magnitude", "magnitude", "quantity", "ureg"]
+__all__ = ["Quantity", "array_magnitude", "format_unit", "magnitude", "quantity", "ureg"]
 
 ureg: pint.UnitRegistry[float] = pint.UnitRegistry()
 """The one unit registry of ncmsurf; quantities from other registries are converted."""
@@ -99,3 +100,78 @@ def quantity(value: Any, unit: str) -> Any:
     <Quantity(1.5, 'nanometer')>
     """
     return ureg.Quantity(value, unit)
+
+
+_SYMBOLS = {
+    "ohm": "Ω", "kohm": "kΩ", "Mohm": "MΩ", "mohm": "mΩ", "uohm": "µΩ",
+    "uF": "µF", "microfarad": "µF", "um": "µm", "micrometer": "µm", "us": "µs", "uA": "µA", "uAh": "µAh",
+    "degree": "°", "deg": "°", "degC": "°C", "percent": "%", "angstrom": "Å",
+    "farad": "F", "second": "s", "gram": "g", "hertz": "Hz", "volt": "V", "ampere": "A", "nanometer": "nm",
+    "electron_volt": "eV", "hour": "h", "milliampere_hour": "mAh", "centimeter": "cm",
+}
+_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
+_TOKEN = re.compile(r"\s*([*/])?\s*([A-Za-z_µΩ°%]+)\s*(?:\*\*\s*\(?\s*([-+]?\d+(?:\.\d+)?)\s*\)?)?\s*")
+
+
+def format_unit(unit: str, *, style: str = "dot") -> str:
+    """A unit written for people, in the order it was written: ``"ohm*cm**2"`` → ``"Ω·cm²"``.
+
+    Parameters
+    ----------
+    unit : str
+        A unit in pint syntax (products with ``*``, quotients with ``/``,
+        powers with ``**``). ``""``, ``"1"`` and ``"dimensionless"`` give ``""``.
+    style : {"dot", "exponent"}
+        ``"dot"``: ``Ω·cm²``, ``mAh/g``, ``µF/cm²``; ``"exponent"`` (journal
+        style): ``Ω cm²``, ``mAh g⁻¹``, ``µF cm⁻²``.
+
+    Returns
+    -------
+    str
+        Falls back to pint's short pretty form for anything it cannot parse.
+
+    Examples
+    --------
+    >>> format_unit("ohm*cm**2"), format_unit("mAh/g"), format_unit("uF/cm**2")
+    ('Ω·cm²', 'mAh/g', 'µF/cm²')
+    >>> format_unit("mAh/g", style="exponent"), format_unit("uF/cm**2", style="exponent")
+    ('mAh g⁻¹', 'µF cm⁻²')
+    >>> format_unit("1"), format_unit("ohm*s**-0.5")
+    ('', 'Ω·s⁻⁰·⁵')
+    """
+    if style not in ("dot", "exponent"):
+        raise ValidationError(f"style: must be 'dot' or 'exponent', got {style!r}")
+    u = str(unit).strip()
+    if u in ("", "1", "dimensionless"):
+        return ""
+    parts: list[tuple[str, float]] = []
+    pos = 0
+    first = True
+    while pos < len(u):
+        m = _TOKEN.match(u, pos)
+        if m is None or m.end() == pos or (first and m.group(1)) or (not first and not m.group(1)):
+            try:
+                return f"{ureg.Unit(u):~P}"
+            except Exception:
+                return u
+        op, name, power = m.group(1), m.group(2), m.group(3)
+        p = float(power) if power is not None else 1.0
+        parts.append((_SYMBOLS.get(name, name), -p if op == "/" else p))
+        pos = m.end()
+        first = False
+
+    def sup(p: float) -> str:
+        if p == 1:
+            return ""
+        txt = f"{p:g}"
+        return txt.translate(_SUPERSCRIPT)
+
+    if style == "exponent":
+        return " ".join(f"{n}{sup(p)}" for n, p in parts)
+    num = [f"{n}{sup(p)}" for n, p in parts if p > 0]
+    den = [f"{n}{sup(-p)}" for n, p in parts if p < 0]
+    if not num:
+        return "·".join(f"{n}{sup(p)}" for n, p in parts)
+    if len(den) == 1 and parts[-1][1] < 0 and all(p > 0 for _, p in parts[:-1]) and "." not in f"{-parts[-1][1]:g}":
+        return "·".join(num) + "/" + den[0]
+    return "·".join(f"{n}{sup(p)}" for n, p in parts)

@@ -17,8 +17,10 @@ Examples
 (4, 'mAh/g')
 """
 
+from ncmsurf.cycling._dcir import HPPC_TIMES, DCIRResult, dcir
 from ncmsurf.cycling._dqdv import NCM_WINDOWS, dqdv, track_peaks
 from ncmsurf.cycling._fade import FADE_MODELS, FadeFit, fade_law, fit_fade
+from ncmsurf.cycling._gitt import GITT_METHODS, GITTResult, gitt, surface_response, weppner_huggins_bias
 from ncmsurf.cycling._rate import nominal_c_rate, rate_capability
 from ncmsurf.cycling._segment import CONVENTIONS, Segmentation, segment
 from ncmsurf.cycling._summary import summary
@@ -26,15 +28,23 @@ from ncmsurf.cycling._summary import summary
 __all__ = [
     "CONVENTIONS",
     "FADE_MODELS",
+    "GITT_METHODS",
+    "HPPC_TIMES",
     "NCM_WINDOWS",
+    "DCIRResult",
     "FadeFit",
+    "GITTResult",
     "Segmentation",
+    "dcir",
     "dqdv",
     "fade_law",
     "fit_fade",
+    "gitt",
     "nominal_c_rate",
     "rate_capability",
     "segment",
     "summary",
+    "surface_response",
     "track_peaks",
+    "weppner_huggins_bias",
 ]

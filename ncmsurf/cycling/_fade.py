@@ -1,142 +1,98 @@
-"""Capacity-fade models, their lmfit fits and cycles-to-threshold (private)."""
+"""Capacity-fade models, their fits, cycles-to-threshold and model averaging (private).
+
+Every law is fitted by :func:`ncmsurf.core.fitting.least_squares` (bounded,
+the covariance from the package's one SVD routine, scaled by the reduced χ²
+since capacities carry no absolute noise level). The result,
+:class:`FadeFit`, is an :class:`ncmsurf.FitResult` with a verdict:
+
+* ``failed``: the optimiser did not converge, or there is nothing to fit
+  (every capacity zero, negative or missing: ``input``);
+* ``suspect`` with ``systematic_residual`` when the residual signs run in
+  long blocks (runs test, p < 1e-3): the law does not follow the data
+  (e.g. a linear law on an exponential fade); ``at_bound`` when a
+  parameter ended on its bound; ``unidentifiable`` when a parameter has no
+  finite standard error or the fit is near-singular (condition > 1e12);
+  ``partial_data`` when missing or non-positive capacities were left out;
+* for ``model="auto"``, ``model_selection`` (a note that keeps the level)
+  when the chosen law holds less than 95 % of the Akaike weight: the
+  intervals of :meth:`FadeFit.cycles_to` are then model-averaged.
+"""
 
 from __future__ import annotations
 
+import json
 import math
-import warnings
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-import lmfit
 import numpy as np
-import xarray as xr
 
 from ncmsurf.core.errors import FitError, ValidationError
-from ncmsurf.core.results import FitStatus, register_citation
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+from ncmsurf.core.fitting import Solution, check_bounds, check_identifiable, check_runs, least_squares
+from ncmsurf.core.results import Quality, register_citation
+from ncmsurf.cycling._fade_laws import DERIVED, FADE_MODELS, _double_bacon_watts, fade_law
+from ncmsurf.cycling._fade_result import FadeFit
 
 __all__ = ["FADE_MODELS", "FadeFit", "fade_law", "fit_fade"]
+
+# the laws and the result live in _fade_laws and _fade_result; this module fits
 
 register_citation(
     "bacon-watts",
     "D. W. Bacon, D. G. Watts, Estimating the transition between two intersecting straight lines, "
     "Biometrika 58 (1971) 525-534.")
+register_citation("akaike-weights", "K. P. Burnham, D. R. Anderson, Model Selection and Multimodel Inference, "
+                                    "2nd ed., Springer (2002), ch. 4 (model averaging with Akaike weights)")
 register_citation(
     "knee-onset",
     "P. Fermin-Cueto et al., Identification and machine learning prediction of knee-point and knee-onset "
     "in capacity degradation curves of lithium-ion cells, Energy and AI 1 (2020) 100006.")
 
 
-# ----------------------------------------------------------------- kernels
-def _linear(n: np.ndarray, q0: Any, a: Any) -> np.ndarray:
-    return q0 - a * n  # type: ignore[no-any-return]
-
-
-def _exponential(n: np.ndarray, q0: Any, k: Any) -> np.ndarray:
-    return q0 * np.exp(-k * n)  # type: ignore[no-any-return]
-
-
-def _double_exponential(n: np.ndarray, a1: Any, k1: Any, a2: Any, k2: Any) -> np.ndarray:
-    return a1 * np.exp(-k1 * n) + a2 * np.exp(-k2 * n)  # type: ignore[no-any-return]
-
-
-def _power(n: np.ndarray, q0: Any, a: Any, z: Any) -> np.ndarray:
-    return q0 * (1.0 - a * np.power(n, z))  # type: ignore[no-any-return]
-
-
-def _sqrt_linear(n: np.ndarray, q0: Any, a: Any, b: Any) -> np.ndarray:
-    return q0 - a * np.sqrt(n) - b * n  # type: ignore[no-any-return]
-
-
-def _logarithmic(n: np.ndarray, q0: Any, a: Any) -> np.ndarray:
-    return q0 - a * np.log1p(n)  # type: ignore[no-any-return]
-
-
-def _bacon_watts(n: np.ndarray, a0: Any, a1: Any, a2: Any, n0: Any, gamma: Any) -> np.ndarray:
-    x = n - n0
-    return a0 + a1 * x + a2 * x * np.tanh(x / gamma)  # type: ignore[no-any-return]
-
-
-def _double_bacon_watts(n: np.ndarray, a0: Any, a1: Any, a2: Any, a3: Any, n0: Any, n2: Any,
-                        gamma: Any) -> np.ndarray:
-    x0 = n - n0
-    x2 = n - n2
-    return a0 + a1 * x0 + a2 * x0 * np.tanh(x0 / gamma) + a3 * x2 * np.tanh(x2 / gamma)  # type: ignore[no-any-return]
-
-
-FADE_MODELS: dict[str, tuple[Callable[..., np.ndarray], tuple[str, ...], str]] = {
-    "linear": (_linear, ("q0", "a"), "Q = q0 - a n"),
-    "exponential": (_exponential, ("q0", "k"), "Q = q0 exp(-k n)"),
-    "double-exponential": (_double_exponential, ("a1", "k1", "a2", "k2"),
-                           "Q = a1 exp(-k1 n) + a2 exp(-k2 n), k2 >= k1"),
-    "power": (_power, ("q0", "a", "z"), "Q = q0 (1 - a n^z)"),
-    "sqrt-linear": (_sqrt_linear, ("q0", "a", "b"), "Q = q0 - a sqrt(n) - b n"),
-    "logarithmic": (_logarithmic, ("q0", "a"), "Q = q0 - a ln(1 + n)"),
-    "bacon-watts": (_bacon_watts, ("a0", "a1", "a2", "n0", "gamma"),
-                    "Q = a0 + a1 (n - n0) + a2 (n - n0) tanh((n - n0)/gamma); knee at n0"),
-}
-"""Model name → (kernel, parameter names, formula)."""
-
-
-def fade_law(model: str, cycle: Any, **params: float) -> np.ndarray:
-    """Evaluate a fade model at ``cycle`` with the given parameters.
-
-    Examples
-    --------
-    >>> fade_law("exponential", [0, 100], q0=200.0, k=0.001).round(2).tolist()
-    [200.0, 180.97]
-    """
-    if model not in FADE_MODELS:
-        raise ValidationError(f"model: expected one of {sorted(FADE_MODELS)}, got {model!r}")
-    func, names, _ = FADE_MODELS[model]
-    missing = [p for p in names if p not in params]
-    if missing:
-        raise ValidationError(f"fade law {model!r}: missing parameter(s) {missing}")
-    return np.asarray(func(np.asarray(cycle, dtype=float), **{p: params[p] for p in names}), dtype=float)
-
-
 # -------------------------------------------------------------- parameters
-def _params(model: str, n: np.ndarray, q: np.ndarray) -> lmfit.Parameters:
-    p = lmfit.Parameters()
+Spec = list[tuple[str, float, float, float, bool]]  # name, start, lower, upper, vary
+RUNS_ALPHA = 1e-3
+MAX_CONDITION = 1e12
+WEIGHT_NOTE = 0.95
+
+
+def _spec(model: str, n: np.ndarray, q: np.ndarray) -> Spec:
     q_first = float(np.mean(q[: max(1, min(5, q.size // 5))]))
     slope, icept = np.polyfit(n, q, 1)
     span = float(n[-1] - n[0]) or 1.0
     drop = max(-slope, 1e-6 * abs(q_first) / span)
     qmax = 10 * float(np.max(np.abs(q))) + 1.0
+    qf = max(q_first, 1e-12)
+    inf = np.inf
     if model == "linear":
-        p.add("q0", value=float(icept))
-        p.add("a", value=float(-slope))
-    elif model == "exponential":
-        p.add("q0", value=q_first, min=0, max=qmax)
-        p.add("k", value=drop / max(q_first, 1e-12))
-    elif model == "double-exponential":
-        p.add("a1", value=0.8 * q_first, min=0, max=qmax)
-        p.add("k1", value=0.5 * drop / max(q_first, 1e-12), min=-1.0, max=1.0)
-        p.add("a2", value=0.2 * q_first, min=0, max=qmax)
-        p.add("dk", value=10 * drop / max(q_first, 1e-12) + 1e-4, min=0, max=10.0)
-        p.add("k2", expr="k1 + dk")
-    elif model == "power":
-        p.add("q0", value=q_first, min=0, max=qmax)
-        p.add("a", value=drop / max(q_first, 1e-12), min=-1.0, max=10.0)
-        p.add("z", value=1.0, min=0.05, max=4.0)
-    elif model == "sqrt-linear":
-        p.add("q0", value=float(icept))
-        p.add("a", value=0.0)
-        p.add("b", value=float(-slope))
-    elif model == "logarithmic":
-        p.add("q0", value=q_first)
-        p.add("a", value=drop * span / max(math.log1p(float(n[-1])), 1e-9))
-    elif model == "bacon-watts":
-        p.add("a0", value=float(np.interp(n[0] + 0.7 * span, n, q)))
-        p.add("a1", value=float(slope))
-        p.add("a2", value=0.0)
-        p.add("n0", value=float(n[0] + 0.7 * span), min=float(n[0]), max=float(n[-1]))
-        p.add("gamma", value=max(1e-3 * span, 1e-6), vary=False)
-    else:  # pragma: no cover - guarded by callers
-        raise ValidationError(f"unknown fade model {model!r}")
-    return p
+        return [("q0", float(icept), -inf, inf, True), ("a", float(-slope), -inf, inf, True)]
+    if model == "exponential":
+        return [("q0", q_first, 0.0, qmax, True), ("k", drop / qf, -inf, inf, True)]
+    if model == "double-exponential":
+        return [("a1", 0.8 * q_first, 0.0, qmax, True), ("k1", 0.5 * drop / qf, -1.0, 1.0, True),
+                ("a2", 0.2 * q_first, 0.0, qmax, True), ("dk", 10 * drop / qf + 1e-4, 0.0, 10.0, True)]
+    if model == "power":
+        return [("q0", q_first, 0.0, qmax, True), ("a", drop / qf, -1.0, 10.0, True), ("z", 1.0, 0.05, 4.0, True)]
+    if model == "sqrt-linear":
+        return [("q0", float(icept), -inf, inf, True), ("a", 0.0, -inf, inf, True),
+                ("b", float(-slope), -inf, inf, True)]
+    if model == "logarithmic":
+        return [("q0", q_first, -inf, inf, True),
+                ("a", drop * span / max(math.log1p(float(n[-1])), 1e-9), -inf, inf, True)]
+    if model == "bacon-watts":
+        return [("a0", float(np.interp(n[0] + 0.7 * span, n, q)), -inf, inf, True),
+                ("a1", float(slope), -inf, inf, True), ("a2", 0.0, -inf, inf, True),
+                ("n0", float(n[0] + 0.7 * span), float(n[0]), float(n[-1]), True),
+                ("gamma", max(1e-3 * span, 1e-6), -inf, inf, False)]
+    raise ValidationError(f"unknown fade model {model!r}")  # pragma: no cover - guarded by callers
+
+
+def _full(model: str, values: Mapping[str, float]) -> dict[str, float]:
+    """The solved values plus the derived ones (``k2``)."""
+    out = dict(values)
+    for name, (a, b) in DERIVED.get(model, {}).items():
+        out[name] = out[a] + out[b]
+    return out
 
 
 def _kernel_kwargs(model: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -144,32 +100,43 @@ def _kernel_kwargs(model: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: values[k] for k in names}
 
 
-def _fit_once(model: str, n: np.ndarray, q: np.ndarray, params: lmfit.Parameters | None = None) -> Any:
+def _solve(model: str, n: np.ndarray, q: np.ndarray, spec: Spec) -> Solution:
     func = FADE_MODELS[model][0]
-    p = _params(model, n, q) if params is None else params
+    free = [s for s in spec if s[4]]
+    fixed = {s[0]: s[1] for s in spec if not s[4]}
+    fnames = [s[0] for s in free]
 
-    def resid(pp: lmfit.Parameters) -> np.ndarray:
-        v = pp.valuesdict()
-        return func(n, **_kernel_kwargs(model, v)) - q  # type: ignore[no-any-return]
+    def resid(p: np.ndarray) -> np.ndarray:
+        vals = _full(model, {**fixed, **dict(zip(fnames, p, strict=True))})
+        with np.errstate(all="ignore"):
+            out: np.ndarray = np.asarray(func(n, **_kernel_kwargs(model, vals)), float) - q
+        return out
 
-    best = None
-    starts = [p]
+    lo = [s[2] for s in free]
+    hi = [s[3] for s in free]
+    return least_squares(resid, [s[1] for s in free], bounds=(lo, hi), x_scale="jac", max_nfev=4000)
+
+
+def _fit_once(model: str, n: np.ndarray, q: np.ndarray) -> tuple[Solution, Spec]:
+    spec = _spec(model, n, q)
+    starts = [spec]
     if model == "bacon-watts":
         span = float(n[-1] - n[0])
         for frac in (0.3, 0.5, 0.85):
-            pp = p.copy()
-            pp["n0"].set(value=float(n[0] + frac * span))
-            pp["a0"].set(value=float(np.interp(n[0] + frac * span, n, q)))
-            starts.append(pp)
-    for start in starts:
+            sp = [list(x) for x in spec]
+            sp[3][1] = float(n[0] + frac * span)
+            sp[0][1] = float(np.interp(n[0] + frac * span, n, q))
+            starts.append([tuple(x) for x in sp])  # type: ignore[misc]
+    best: tuple[Solution, Spec] | None = None
+    for st in starts:
         try:
-            with warnings.catch_warnings():  # lmfit warns on singular covariances; reported via success
-                warnings.simplefilter("ignore", RuntimeWarning)
-                res = lmfit.minimize(resid, start, method="least_squares")
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            sol = _solve(model, n, q, st)
+        except ValidationError:
             continue
-        if best is None or res.chisqr < best.chisqr:
-            best = res
+        if not math.isfinite(sol.chi2):
+            continue
+        if best is None or (sol.success, -sol.chi2) > (best[0].success, -best[0].chi2):
+            best = (sol, st)
     if best is None:
         raise FitError(f"fade fit with model {model!r} failed for every start")
     return best
@@ -177,335 +144,112 @@ def _fit_once(model: str, n: np.ndarray, q: np.ndarray, params: lmfit.Parameters
 
 def _knee_onset(n: np.ndarray, q: np.ndarray, knee: float, gamma: float) -> float | None:
     """First breakpoint of a double Bacon–Watts fit (Fermín-Cueto et al. 2020), or None."""
-    p = lmfit.Parameters()
-    p.add("a0", value=float(np.interp(0.5 * (n[0] + knee), n, q)))
-    p.add("a1", value=float(np.polyfit(n, q, 1)[0]))
-    p.add("a2", value=0.0)
-    p.add("a3", value=0.0)
-    p.add("n0", value=float(0.5 * (n[0] + knee)), min=float(n[0]), max=float(knee))
-    p.add("n2", value=float(knee), min=float(n[0]), max=float(n[-1]))
-    p.add("gamma", value=gamma, vary=False)
+    def resid(p: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.asarray(_double_bacon_watts(n, p[0], p[1], p[2], p[3], p[4], p[5], gamma) - q, dtype=float)
 
-    def resid(pp: lmfit.Parameters) -> np.ndarray:
-        v = pp.valuesdict()
-        return np.asarray(_double_bacon_watts(n, v["a0"], v["a1"], v["a2"], v["a3"], v["n0"], v["n2"],
-                                              v["gamma"]) - q, dtype=float)
-
+    p0 = [float(np.interp(0.5 * (n[0] + knee), n, q)), float(np.polyfit(n, q, 1)[0]), 0.0, 0.0,
+          float(0.5 * (n[0] + knee)), float(knee)]
+    lo = [-np.inf] * 4 + [float(n[0]), float(n[0])]
+    hi = [np.inf] * 4 + [float(knee), float(n[-1])]
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            res = lmfit.minimize(resid, p, method="least_squares")
-    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        sol = least_squares(resid, p0, bounds=(lo, hi), x_scale="jac", max_nfev=4000)
+    except ValidationError:
         return None
-    n0, n2 = float(res.params["n0"].value), float(res.params["n2"].value)
+    n0, n2 = float(sol.p[4]), float(sol.p[5])
     if not (n[0] < n0 < n2 < n[-1]):
         return None
     return n0
 
 
-# ------------------------------------------------------------------ result
-class FadeFit:
-    """Result of :func:`fit_fade`.
-
-    Attributes
-    ----------
-    model : str
-        Fitted model name.
-    params : dict of str to float
-        Parameter values.
-    stderr : dict of str to float
-        Standard errors (NaN when not estimable).
-    covariance : ndarray
-        Covariance of the varied parameters (order of ``varied``).
-    varied : tuple of str
-        Names of the varied parameters.
-    aic, bic, redchi : float
-        Information criteria and reduced chi-square on all points.
-    cycle, capacity : ndarray
-        The data fitted.
-    knee, knee_onset : float or None
-        Bacon–Watts knee and knee onset (other models: None).
-    candidates : dict
-        For ``model="auto"``: model → (AIC, hold-out RMSE) of every model tried.
-    status : FitStatus
-        Success flag and message (falsy on failure).
-    units : str
-        Capacity units.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> n = np.arange(1, 101.0)
-    >>> fit = fit_fade(n, 200 * np.exp(-0.002 * n), model="exponential")
-    >>> round(fit.params["k"], 6), round(fit.cycles_to(0.8)[0], 1)
-    (0.002, 112.6)
-    """
-
-    __slots__ = ("_d",)
-
-    def __init__(self, *, model: str, params: Mapping[str, float], stderr: Mapping[str, float],
-                 covariance: Any, varied: tuple[str, ...], aic: float, bic: float, redchi: float,
-                 cycle: Any, capacity: Any, knee: float | None = None, knee_onset: float | None = None,
-                 candidates: Mapping[str, tuple[float, float]] | None = None, success: bool = True,
-                 message: str = "", units: str = "") -> None:
-        if model not in FADE_MODELS:
-            raise ValidationError(f"model: expected one of {sorted(FADE_MODELS)}, got {model!r}")
-        d: dict[str, Any] = {
-            "model": model, "params": {k: float(v) for k, v in params.items()},
-            "stderr": {k: float(v) for k, v in stderr.items()},
-            "covariance": np.array(covariance, dtype=float).reshape(len(varied), len(varied)),
-            "varied": tuple(varied), "aic": float(aic), "bic": float(bic), "redchi": float(redchi),
-            "cycle": np.array(cycle, dtype=float), "capacity": np.array(capacity, dtype=float),
-            "knee": None if knee is None else float(knee),
-            "knee_onset": None if knee_onset is None else float(knee_onset),
-            "candidates": {k: (float(a), float(b)) for k, (a, b) in (candidates or {}).items()},
-            "success": bool(success), "message": str(message), "units": str(units),
-        }
-        d["covariance"].flags.writeable = False
-        d["cycle"].flags.writeable = False
-        d["capacity"].flags.writeable = False
-        object.__setattr__(self, "_d", d)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("FadeFit is immutable")
-
-    def __getattr__(self, name: str) -> Any:
-        d = object.__getattribute__(self, "_d")
-        if name in ("model", "varied", "aic", "bic", "redchi", "knee", "knee_onset", "units"):
-            return d[name]
-        if name in ("params", "stderr", "candidates"):
-            return dict(d[name])
-        if name in ("covariance", "cycle", "capacity"):
-            return d[name]
-        raise AttributeError(name)
-
-    @property
-    def status(self) -> FitStatus:
-        """Success flag and message."""
-        return FitStatus(self._d["success"], self._d["message"])
-
-    @property
-    def success(self) -> bool:
-        """True when the fit converged with estimable errors."""
-        return bool(self._d["success"])
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, FadeFit):
-            return NotImplemented
-        a, b = self._d, other._d
-        if a.keys() != b.keys():
-            return False
-        for k in a:
-            x, y = a[k], b[k]
-            if isinstance(x, np.ndarray):
-                if not (x.shape == y.shape and np.array_equal(x, y, equal_nan=True)):
-                    return False
-            elif isinstance(x, dict):
-                if x.keys() != y.keys() or any(not _same(x[i], y[i]) for i in x):
-                    return False
-            elif not _same(x, y):
-                return False
-        return True
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        ps = ", ".join(f"{k}={v:.4g}" for k, v in self._d["params"].items())
-        return f"FadeFit({self.model!r}, {ps}, aic={self.aic:.4g})"
-
-    # ---------------------------------------------------------- evaluation
-    def predict(self, cycle: Any) -> np.ndarray:
-        """Fitted capacity at ``cycle``."""
-        return fade_law(self.model, np.asarray(cycle, dtype=float), **self._d["params"])
-
-    def _draws(self, size: int = 4000) -> list[dict[str, np.ndarray]] | None:
-        cov = self._d["covariance"]
-        varied = self._d["varied"]
-        if cov.size == 0 or not np.all(np.isfinite(cov)):
-            return None
-        rng = np.random.default_rng(20240611)
-        mean = np.array([self._d["params"][k] for k in varied])
-        try:
-            samples = rng.multivariate_normal(mean, cov, size=size, method="eigh")
-        except (ValueError, np.linalg.LinAlgError):
-            return None
-        base = {k: np.full((size, 1), v) for k, v in self._d["params"].items()}
-        for j, k in enumerate(varied):
-            base[k] = samples[:, j:j + 1]
-        if self.model == "double-exponential" and "dk" in varied:
-            base["k2"] = base["k1"] + base["dk"]
-        return [base]
-
-    def _limit(self) -> float:
-        c = self._d["cycle"]
-        return float(c[0] + 3.0 * (c[-1] - c[0] + 1.0))
-
-    def _crossing(self, fraction: float, params: Mapping[str, Any], grid: np.ndarray) -> np.ndarray:
-        func, names, _ = FADE_MODELS[self.model]
-        kw = {k: params[k] for k in names}
-        first = float(self._d["cycle"][0])
-        with np.errstate(all="ignore"):  # extreme Monte Carlo draws may overflow; they never cross then
-            q0 = func(np.array([first]), **kw)
-            qg = func(grid[None, :], **kw)
-        target = fraction * q0
-        below = qg <= target
-        has = below.any(axis=-1)
-        j = np.argmax(below, axis=-1)
-        jm = np.maximum(j - 1, 0)
-        rows = np.arange(qg.shape[0])
-        y0, y1 = qg[rows, jm], qg[rows, j]
-        x0, x1 = grid[jm], grid[j]
-        tt = target[:, 0] if np.ndim(target) == 2 else np.full(qg.shape[0], float(np.ravel(target)[0]))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.where(y1 != y0, x0 + (tt - y0) * (x1 - x0) / (y1 - y0), x1)
-        x = np.where(j == 0, grid[0], x)
-        return np.where(has, x, np.inf)  # type: ignore[no-any-return]
-
-    def cycles_to_reason(self, fraction: float = 0.8) -> str:
-        """Why :meth:`cycles_to` gives None for ``fraction`` (empty string when it gives a value)."""
-        return self._cycles_to(fraction)[1]
-
-    @property
-    def reason(self) -> str:
-        """:meth:`cycles_to_reason` at 80 %."""
-        return self.cycles_to_reason(0.8)
-
-    def cycles_to(self, fraction: float = 0.8) -> tuple[float, float, float] | None:
-        """Cycle at which the fitted capacity falls to ``fraction`` of its first-cycle value.
-
-        Returns
-        -------
-        tuple of float or None
-            (value, low, high) with a 95 % interval from the parameter
-            covariance (Monte Carlo, seeded); ``high`` is ``inf`` when the
-            upper bound lies beyond 3x the data. None when the crossing is
-            not reached within 3x the cycles measured or the fit failed;
-            :meth:`cycles_to_reason` says why.
-        """
-        return self._cycles_to(fraction)[0]
-
-    def _cycles_to(self, fraction: float) -> tuple[tuple[float, float, float] | None, str]:
-        fraction = float(fraction)
-        if not 0 < fraction < 1:
-            raise ValidationError(f"fraction: must be in (0, 1), got {fraction}")
-        if not self._d["success"]:
-            return None, f"the fit failed: {self._d['message']}"
-        c = self._d["cycle"]
-        limit = self._limit()
-        far = float(c[0] + 100.0 * (limit - c[0]))
-        wide = np.concatenate((np.linspace(float(c[0]), limit, 6001)[:-1], np.geomspace(limit, far, 2000)))
-        value = float(self._crossing(fraction, self._d["params"], wide)[0])
-        if not math.isfinite(value):
-            return None, (f"the fitted {self.model} law does not fall to {fraction:.0%} of the first-cycle "
-                          f"capacity before cycle {far:g}")
-        if value > limit:
-            return None, (f"the {fraction:.0%} crossing (cycle {value:.0f}) lies beyond about 3x the data "
-                          f"(cycles {c[0]:g}-{c[-1]:g}); extrapolating that far is not supported")
-        draws = self._draws()
-        if draws is None:
-            return (value, float("nan"), float("nan")), ""
-        # the draws in blocks: the same numbers as all at once, without a draws x grid array of ~1 GB
-        size = len(next(iter(draws[0].values())))
-        xs = np.concatenate([self._crossing(fraction, {k: v[i:i + 250] for k, v in draws[0].items()}, wide)
-                             for i in range(0, size, 250)])
-        low = float(np.percentile(xs, 2.5))
-        high = float(np.percentile(xs, 97.5))
-        if high > limit:
-            high = float("inf")
-        return (value, low, high), ""
-
-    # --------------------------------------------------------------- storage
-    def to_dataset(self) -> xr.Dataset:
-        """Storable form (see :func:`ncmsurf.save`)."""
-        d = self._d
-        names = list(d["params"])
-        ds = xr.Dataset(
-            {
-                "capacity": ("point", d["capacity"]),
-                "param_value": ("param", np.array([d["params"][k] for k in names], dtype=float)),
-                "param_stderr": ("param", np.array([d["stderr"].get(k, np.nan) for k in names], dtype=float)),
-                "covariance": (("varied", "varied2"), d["covariance"]),
-            },
-            coords={"cycle": ("point", d["cycle"]), "param": names, "varied": list(d["varied"]),
-                    "varied2": list(d["varied"])},
-            attrs={
-                "ncmsurf_type": "FadeFit", "model": d["model"], "aic": d["aic"], "bic": d["bic"],
-                "redchi": d["redchi"], "knee": "none" if d["knee"] is None else d["knee"],
-                "knee_onset": "none" if d["knee_onset"] is None else d["knee_onset"],
-                "candidate_models": list(d["candidates"]),
-                "candidate_aic": [v[0] for v in d["candidates"].values()],
-                "candidate_holdout_rmse": [v[1] for v in d["candidates"].values()],
-                "success": int(d["success"]), "message": d["message"], "units": d["units"],
-            },
-        )
-        return ds
-
-    @classmethod
-    def from_dataset(cls, ds: xr.Dataset) -> FadeFit:
-        """Rebuild from :meth:`to_dataset`."""
-        a = ds.attrs
-        names = [str(x) for x in ds["param"].values]
-        varied = tuple(str(x) for x in ds["varied"].values)
-        cand_names = list(np.atleast_1d(a.get("candidate_models", [])))
-        cand_aic = list(np.atleast_1d(a.get("candidate_aic", [])))
-        cand_rmse = list(np.atleast_1d(a.get("candidate_holdout_rmse", [])))
-        return cls(
-            model=str(a["model"]),
-            params=dict(zip(names, ds["param_value"].values.tolist(), strict=True)),
-            stderr=dict(zip(names, ds["param_stderr"].values.tolist(), strict=True)),
-            covariance=ds["covariance"].values, varied=varied, aic=float(a["aic"]), bic=float(a["bic"]),
-            redchi=float(a["redchi"]), cycle=ds["cycle"].values, capacity=ds["capacity"].values,
-            knee=None if isinstance(a["knee"], str) else float(a["knee"]),
-            knee_onset=None if isinstance(a["knee_onset"], str) else float(a["knee_onset"]),
-            candidates={str(k): (float(x), float(y)) for k, x, y in zip(cand_names, cand_aic, cand_rmse,
-                                                                         strict=True)},
-            success=bool(int(a["success"])), message=str(a["message"]), units=str(a["units"]),
-        )
-
-    def plot(self, ax: Axes | None = None, **kw: Any) -> Axes:
-        """Capacity against cycle with the fitted law (matplotlib)."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots()
-        c = self._d["cycle"]
-        ax.plot(c, self._d["capacity"], "o", ms=3, label="data", **kw)
-        grid = np.linspace(c[0], c[-1], 400)
-        ax.plot(grid, self.predict(grid), "-", label=f"{self.model} fit")
-        if self.knee is not None:
-            ax.axvline(self.knee, ls="--", color="0.5", label="knee")
-        ax.set_xlabel("cycle")
-        ax.set_ylabel(f"capacity ({self.units})" if self.units else "capacity")
-        ax.legend()
-        return ax
-
-
-def _same(x: Any, y: Any) -> bool:
-    if isinstance(x, float) and isinstance(y, float):
-        return x == y or (math.isnan(x) and math.isnan(y))
-    if isinstance(x, tuple) and isinstance(y, tuple):
-        return len(x) == len(y) and all(_same(i, j) for i, j in zip(x, y, strict=True))
-    return bool(x == y)
+def _aic_bic(chi2: float, npts: int, k: int) -> tuple[float, float]:
+    c = max(chi2, 1e-300)
+    return npts * math.log(c / npts) + 2 * k, npts * math.log(c / npts) + math.log(npts) * k
 
 
 # ----------------------------------------------------------------- fitting
-def _to_fit(model: str, res: Any, n: np.ndarray, q: np.ndarray, units: str,
-            candidates: Mapping[str, tuple[float, float]] | None = None) -> FadeFit:
-    params = {k: float(v.value) for k, v in res.params.items()}
-    varied = tuple(res.var_names)
-    cov = res.covar if getattr(res, "covar", None) is not None else np.full((len(varied), len(varied)), np.nan)
-    stderr = {k: float(v.stderr) if v.stderr is not None else float("nan") for k, v in res.params.items()}
-    ok = bool(res.success) and np.all(np.isfinite(cov))
-    msg = str(res.message) if ok else f"{res.message}; parameter uncertainties could not be estimated"
-    knee = onset = None
+def _to_fit(model: str, sol: Solution, spec: Spec, n: np.ndarray, q: np.ndarray, units: str, *,
+            notes: Iterable[tuple[str, str]] = (), candidates: Mapping[str, Mapping[str, Any]] | None = None,
+            weight: float | None = None, message: str = "") -> FadeFit:
+    free = [s[0] for s in spec if s[4]]
+    fixed = {s[0]: s[1] for s in spec if not s[4]}
+    vals = _full(model, {**fixed, **dict(zip(free, sol.p, strict=True))})
+    derived = list(DERIVED.get(model, {}))
+    names = free + list(fixed) + derived
+    # covariance of the solved parameters carried to the derived ones (k2 = k1 + dk): a linear map
+    T = np.zeros((len(names), len(free)))
+    for j in range(len(free)):
+        T[j, j] = 1.0
+    for i, d in enumerate(derived):
+        a, b = DERIVED[model][d]
+        T[len(free) + len(fixed) + i, free.index(a)] = 1.0
+        T[len(free) + len(fixed) + i, free.index(b)] = 1.0
+    c = np.asarray(sol.covariance, float)
+    cov = T @ np.where(np.isfinite(c), c, 0.0) @ T.T
+    bad = ~np.isfinite(np.diag(c))
+    if bad.any():
+        badrow = np.any(T[:, bad] != 0, axis=1)
+        cov[badrow, :] = np.nan
+        cov[:, badrow] = np.nan
+    is_free = [True] * len(free) + [False] * len(fixed) + [True] * len(derived)
+    suspect: list[tuple[str, str]] = list(notes)
+    suspect += check_bounds(free, sol.at_lower, sol.at_upper, values=sol.p)
+    suspect += check_identifiable(free, sol.p, sol.stderr, max_relative=math.inf, condition=sol.condition,
+                                  max_condition=MAX_CONDITION)
+    suspect += check_runs(sol.residual, alpha=RUNS_ALPHA, what="fade residual")
+    failed = [] if sol.success else [("not_converged", sol.message)]
+    info = [r for r in suspect if r[0] == "model_selection"]
+    concerns = [r for r in suspect if r[0] != "model_selection"]
+    quality = Quality.from_checks(suspect=concerns, failed=failed)
+    if info and quality.level == "good":
+        quality = Quality("good", info)
+    elif info:
+        quality = Quality(quality.level, quality.reasons + info)
+    k = len(free)
+    aic, bic = _aic_bic(sol.chi2, n.size, k)
+    knee = onset = math.nan
     if model == "bacon-watts":
-        n0, a2 = params["n0"], params["a2"]
+        n0, a2 = vals["n0"], vals["a2"]
         if a2 < 0 and n[0] < n0 < n[-1]:
             knee = n0
-            onset = _knee_onset(n, q, n0, params["gamma"])
-    return FadeFit(model=model, params=params, stderr=stderr, covariance=cov, varied=varied, aic=res.aic,
-                   bic=res.bic, redchi=res.redchi, cycle=n, capacity=q, knee=knee, knee_onset=onset,
-                   candidates=candidates, success=bool(ok), message=msg, units=units)
+            o = _knee_onset(n, q, n0, vals["gamma"])
+            onset = math.nan if o is None else o
+    cu = units
+    punits = {"q0": cu, "a1": cu, "a2": cu, "a0": cu}
+    pu = [punits.get(x, "") for x in names]
+    if model == "linear":
+        pu = [cu, cu]
+    cands = {m: dict(v) for m, v in (candidates or {}).items()}
+    return FadeFit.build(
+        names=names, values=[vals[x] for x in names], covariance=cov, free=is_free, units=pu,
+        success=sol.success, message=message or sol.message, quality=quality,
+        citations=["bacon-watts", "knee-onset"] if model == "bacon-watts" else
+        (["akaike-weights"] if cands else []), model=model,
+        data_vars={"capacity": ("point", np.asarray(q, float))},
+        coords={"cycle": ("point", np.asarray(n, float))},
+        attrs={"aic": aic, "bic": bic, "redchi": float(sol.redchi), "varied": json.dumps(free),
+               "knee": knee, "knee_onset": onset, "capacity_units": units,
+               "candidate_fits": json.dumps(cands, allow_nan=True),
+               "formula": FADE_MODELS[model][2], "weight": math.nan if weight is None else float(weight)})
+
+
+def _sound(sol: Solution, spec: Spec) -> bool:
+    free = [s[0] for s in spec if s[4]]
+    return bool(sol.success and not check_bounds(free, sol.at_lower, sol.at_upper)
+                and not check_identifiable(free, sol.p, sol.stderr, max_relative=math.inf,
+                                           condition=sol.condition, max_condition=MAX_CONDITION))
+
+
+def _failed(n: np.ndarray, q: np.ndarray, model: str, units: str, reason: str, code: str = "input") -> FadeFit:
+    m = "linear" if model == "auto" else model
+    names = [s[0] for s in _spec(m, np.arange(1.0, 3.0), np.ones(2))]
+    return FadeFit.build(names=names, values=np.full(len(names), np.nan), success=False, message=reason,
+                         quality=Quality("failed", [(code, reason)]), model=m,
+                         data_vars={"capacity": ("point", np.asarray(q, float))},
+                         coords={"cycle": ("point", np.asarray(n, float))},
+                         attrs={"aic": math.nan, "bic": math.nan, "redchi": math.nan, "varied": "[]",
+                                "knee": math.nan, "knee_onset": math.nan, "capacity_units": units,
+                                "candidate_fits": "{}", "formula": FADE_MODELS[m][2], "weight": math.nan})
 
 
 def fit_fade(cycle: Any, capacity: Any, *, model: str = "auto", holdout: float = 0.2,
@@ -515,32 +259,39 @@ def fit_fade(cycle: Any, capacity: Any, *, model: str = "auto", holdout: float =
     Parameters
     ----------
     cycle : array_like
-        Cycle numbers (increasing; NaN capacities are dropped with their
-        cycles, which is reported in the message).
+        Cycle numbers (increasing; cycles whose capacity is NaN, zero or
+        negative are left out, with the ``partial_data`` reason).
     capacity : array_like or pint.Quantity
-        Capacities (any one unit; a Quantity keeps its unit in ``.units``).
+        Capacities (any one unit; a Quantity keeps its unit in ``.capacity_units``).
     model : str
         One of ``"linear"``, ``"exponential"``, ``"double-exponential"``,
         ``"power"``, ``"sqrt-linear"``, ``"logarithmic"``,
-        ``"bacon-watts"``, or ``"auto"``: every model is fitted on the
-        first ``1 - holdout`` of the cycles and scored on the rest
-        (chronological hold-out); among the models whose hold-out RMSE is
-        within 1.5x the best, the lowest AIC on all points wins.
+        ``"bacon-watts"``, or ``"auto"``: every law is fitted on the first
+        ``1 - holdout`` of the cycles and scored on the rest (chronological
+        hold-out); among the laws whose hold-out RMSE is within 1.5x the
+        best, the lowest AIC on all points wins. The laws so kept are
+        averaged (when their own fit is sound: converged, no parameter on
+        a bound or undetermined) by their Akaike weights, w ∝ exp(−ΔAIC/2), in the
+        intervals of :meth:`FadeFit.cycles_to` (model-selection uncertainty
+        is part of the interval; the reason ``model_selection`` notes it when
+        the chosen law holds < 95 % of the weight).
     holdout : float
         Fraction of the last cycles held out by ``"auto"``.
     models : tuple of str, optional
-        Candidate models for ``"auto"`` (default: all).
+        Candidate laws for ``"auto"`` (default: all).
 
     Returns
     -------
     FadeFit
+        With a verdict (see the module notes); a record with no positive
+        capacity gives a failed fit (``input``) instead of an error.
 
     Raises
     ------
     ValidationError
         Unknown model, mismatched lengths, fewer points than parameters + 2.
     FitError
-        If no model could be fitted.
+        If no law could be fitted.
 
     Examples
     --------
@@ -562,87 +313,105 @@ def fit_fade(cycle: Any, capacity: Any, *, model: str = "auto", holdout: float =
         raise ValidationError(f"cycle and capacity: expected 1-D arrays of equal length, got {n.shape} and {q.shape}")
     if not np.all(np.isfinite(n)):
         raise ValidationError(f"cycle: non-finite value at index {int(np.flatnonzero(~np.isfinite(n))[0])}")
-    keep = np.isfinite(q)
-    dropped = int((~keep).sum())
-    n, q = n[keep], q[keep]
+    if model != "auto" and model not in FADE_MODELS:
+        raise ValidationError(f"model: expected 'auto' or one of {sorted(FADE_MODELS)}, got {model!r}")
     if n.size > 1 and np.any(np.diff(n) <= 0):
         i = int(np.flatnonzero(np.diff(n) <= 0)[0]) + 1
         raise ValidationError(f"cycle: must increase strictly; index {i} has {n[i]} after {n[i - 1]}")
+    keep = np.isfinite(q) & (q > 0)
+    n_nan = int((~np.isfinite(q)).sum())
+    n_nonpos = int((np.isfinite(q) & (q <= 0)).sum())
+    if not keep.any():
+        return _failed(n, np.where(np.isfinite(q), q, np.nan), model, units,
+                       f"no positive capacity among the {q.size} cycles: nothing to fit")
+    n, q = n[keep], q[keep]
+    notes: list[tuple[str, str]] = []
+    drop_msg = ""
+    if n_nan or n_nonpos:
+        parts = [f"{n_nan} NaN" if n_nan else "", f"{n_nonpos} zero or negative" if n_nonpos else ""]
+        drop_msg = f" ({' and '.join(p for p in parts if p)} capacities left out)"
+        notes.append(("partial_data", f"{' and '.join(p for p in parts if p)} capacities left out of the fit "
+                                      "(incomplete or missing cycles)"))
     names = tuple(FADE_MODELS) if models is None else tuple(models)
     if model != "auto":
-        if model not in FADE_MODELS:
-            raise ValidationError(f"model: expected 'auto' or one of {sorted(FADE_MODELS)}, got {model!r}")
         need = len(FADE_MODELS[model][1]) + 2
         if n.size < need:
             raise ValidationError(f"capacity: {n.size} finite points, model {model!r} needs at least {need}")
-        fit = _to_fit(model, _fit_once(model, n, q), n, q, units)
-        return _note_dropped(fit, dropped)
+        sol, spec = _fit_once(model, n, q)
+        return _to_fit(model, sol, spec, n, q, units, notes=notes, message=sol.message + drop_msg)
     for m in names:
         if m not in FADE_MODELS:
             raise ValidationError(f"models: unknown model {m!r}")
     if not 0 < holdout < 0.5:
         raise ValidationError(f"holdout: must be in (0, 0.5), got {holdout}")
     ntrain = int(round(n.size * (1 - holdout)))
-    cands: dict[str, tuple[float, float]] = {}
-    fits: dict[str, FadeFit] = {}
+    cands: dict[str, dict[str, Any]] = {}
+    fits: dict[str, tuple[Solution, Spec]] = {}
+    use_holdout = True
     for m in names:
         k = len(FADE_MODELS[m][1])
         if ntrain < k + 2 or n.size - ntrain < 1:
             continue
         try:
-            train = _fit_once(m, n[:ntrain], q[:ntrain])
+            tsol, tspec = _fit_once(m, n[:ntrain], q[:ntrain])
+            tv = _full(m, {**{s[0]: s[1] for s in tspec if not s[4]},
+                           **dict(zip([s[0] for s in tspec if s[4]], tsol.p, strict=True))})
             with np.errstate(all="ignore"):  # a wild extrapolation scores inf, it must not warn
-                pred = FADE_MODELS[m][0](n[ntrain:], **_kernel_kwargs(m, train.params.valuesdict()))
+                pred = FADE_MODELS[m][0](n[ntrain:], **_kernel_kwargs(m, tv))
                 rmse = float(np.sqrt(np.mean((pred - q[ntrain:]) ** 2)))
-            full = _to_fit(m, _fit_once(m, n, q), n, q, units)
+            fits[m] = _fit_once(m, n, q)
         except FitError:
             continue
-        if not np.isfinite(rmse):
-            rmse = float("inf")
-        cands[m] = (full.aic, rmse)
-        fits[m] = full
-    note = ""
+        cands[m] = {"rmse": rmse if math.isfinite(rmse) else math.inf}
     if not fits:  # too few points to hold any out: AIC on all points
+        use_holdout = False
         for m in names:
             if n.size < len(FADE_MODELS[m][1]) + 2:
                 continue
             try:
-                full = _to_fit(m, _fit_once(m, n, q), n, q, units)
+                fits[m] = _fit_once(m, n, q)
             except FitError:
                 continue
-            cands[m] = (full.aic, float("nan"))
-            fits[m] = full
-        note = f"; {n.size} points are too few for a hold-out, chosen by AIC alone"
+            cands[m] = {"rmse": math.nan}
     if not fits:
         raise FitError(f"fit_fade: no model could be fitted to {n.size} points")
-    if note:
-        chosen = min(fits, key=lambda m: (not fits[m].success, cands[m][0]))
-        d = dict(fits[chosen]._d)
-        d["candidates"] = cands
-        d["message"] = f"{d['message']}{note}"
-        out0 = FadeFit(**{k: d[k] for k in ("model", "params", "stderr", "covariance", "varied", "aic", "bic",
-                                            "redchi", "cycle", "capacity", "knee", "knee_onset", "candidates",
-                                            "success", "message", "units")})
-        return _note_dropped(out0, dropped)
-    best_rmse = min(v[1] for v in cands.values())
-    ok = [m for m, v in cands.items() if v[1] <= 1.5 * best_rmse + 1e-12 and fits[m].success]
-    if not ok:
-        ok = [m for m, v in cands.items() if v[1] <= 1.5 * best_rmse + 1e-12]
-    chosen = min(ok, key=lambda m: cands[m][0])
-    best = fits[chosen]
-    d = dict(best._d)
-    d["candidates"] = cands
-    out = FadeFit(**{k: d[k] for k in ("model", "params", "stderr", "covariance", "varied", "aic", "bic",
-                                       "redchi", "cycle", "capacity", "knee", "knee_onset", "candidates",
-                                       "success", "message", "units")})
-    return _note_dropped(out, dropped)
+    for m, (sol, spec) in fits.items():
+        k = sum(1 for s in spec if s[4])
+        cands[m]["aic"] = _aic_bic(sol.chi2, n.size, k)[0]
+    if use_holdout:
+        best_rmse = min(v["rmse"] for v in cands.values())
+        ok = [m for m, v in cands.items() if v["rmse"] <= 1.5 * best_rmse + 1e-12 and fits[m][0].success]
+        if not ok:
+            ok = [m for m, v in cands.items() if v["rmse"] <= 1.5 * best_rmse + 1e-12]
+    else:
+        ok = [m for m in cands if fits[m][0].success] or list(cands)
+    chosen = min(ok, key=lambda m: cands[m]["aic"])
+    amin = cands[chosen]["aic"]
+    # laws averaged: those the hold-out kept whose own fit is sound (converged, no parameter on a bound or
+    # undetermined), so a linearised covariance describes them; the chosen law always takes part
+    sound = {m for m in ok if m == chosen or _sound(fits[m][0], fits[m][1])}
+    raw = {m: math.exp(-0.5 * (cands[m]["aic"] - amin)) if m in sound else 0.0 for m in cands}
+    tot = sum(raw.values())
+    for m in cands:
+        w = raw[m] / tot
+        sol, spec = fits[m]
+        free = [s[0] for s in spec if s[4]]
+        fixed = {s[0]: s[1] for s in spec if not s[4]}
+        vals = _full(m, {**fixed, **dict(zip(free, sol.p, strict=True))})
+        nm = free + list(fixed)
+        cov = np.zeros((len(nm), len(nm)))
+        cov[:len(free), :len(free)] = sol.covariance
+        cands[m].update(weight=w, names=nm, values=[vals[x] for x in nm],
+                        cov=np.where(np.isfinite(cov), cov, np.nan).tolist(), varied=free)
+    wc = cands[chosen]["weight"]
+    if wc < WEIGHT_NOTE:
+        others = sorted(((cands[m]["weight"], m) for m in cands if m != chosen and cands[m]["weight"] > 0.01),
+                        reverse=True)
+        notes.append(("model_selection", f"the {chosen} law holds {100 * wc:.0f} % of the Akaike weight ("
+                      + ", ".join(f"{m} {100 * w:.0f} %" for w, m in others)
+                      + "); the cycles-to intervals average over these laws"))
+    note = "" if use_holdout else f"; {n.size} points are too few for a hold-out, chosen by AIC alone"
+    sol, spec = fits[chosen]
+    return _to_fit(chosen, sol, spec, n, q, units, notes=notes, candidates=cands, weight=wc,
+                   message=sol.message + note + drop_msg)
 
-
-def _note_dropped(fit: FadeFit, dropped: int) -> FadeFit:
-    if not dropped:
-        return fit
-    d = dict(fit._d)
-    d["message"] = f"{d['message']} ({dropped} NaN capacities left out)"
-    return FadeFit(**{k: d[k] for k in ("model", "params", "stderr", "covariance", "varied", "aic", "bic",
-                                        "redchi", "cycle", "capacity", "knee", "knee_onset", "candidates",
-                                        "success", "message", "units")})

@@ -5,8 +5,9 @@ and the demo manifest's ``[generator]`` table).
 
 * :func:`demo_study` writes the bundled demo study (instrument formats and a
   ``study.toml``); :func:`demo_truth` gives its generating parameters.
-* ``ncmsurf.datasets.xps``, ``.eis``, ``.cycling``, ``.coating`` hold the
-  per-measurement generators (imported on first use).
+* ``ncmsurf.datasets.xps``, ``.eis``, ``.cycling``, ``.coating``, ``.tem`` hold the
+  per-measurement generators (imported on first use); ``.tem`` also the TEM file writers;
+  ``.gitt`` the GITT and HPPC pulse trains of a diffusing particle.
 
 Examples
 --------
@@ -20,9 +21,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["coating", "cycling", "demo_study", "demo_truth", "eis", "xps"]
+__all__ = ["coating", "cycling", "demo_study", "demo_truth", "eis", "gitt", "tem", "xps"]
 
-_SUBMODULES = {"xps", "eis", "cycling", "coating"}
+_SUBMODULES = {"xps", "eis", "cycling", "coating", "tem", "gitt"}
 
 
 def __getattr__(name: str) -> Any:

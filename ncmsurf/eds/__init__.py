@@ -23,18 +23,36 @@ from ncmsurf.eds._maps import (
     shell_width,
     uniformity,
 )
-from ncmsurf.eds._spectrum import EDSSpectrum, read_msa, write_msa
+from ncmsurf.eds._spectrum import (
+    LINE_ENERGIES,
+    EDSSpectrum,
+    Hypermap,
+    LineOverlapWarning,
+    detector_fwhm,
+    line_energy,
+    line_window,
+    read_hypermap,
+    read_msa,
+    write_msa,
+)
 
 __all__ = [
+    "LINE_ENERGIES",
     "Coverage",
     "EDSSpectrum",
+    "Hypermap",
+    "LineOverlapWarning",
     "ShellWidth",
     "Uniformity",
     "correlation",
     "coverage",
+    "detector_fwhm",
+    "line_energy",
+    "line_window",
     "otsu_threshold",
     "particle_mask",
     "radial_profile",
+    "read_hypermap",
     "read_msa",
     "shell_width",
     "uniformity",

@@ -1,9 +1,12 @@
-"""EDS map analysis: Otsu masks, coverage, uniformity, correlation, shell width (private)."""
+"""EDS map analysis: Otsu masks, coverage, uniformity, correlation, shell width (private).
+
+It is over 500 lines because the three map results sit beside the masks and thresholds
+they are computed from; each result class is short.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,9 +15,13 @@ from scipy import ndimage
 
 from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.models import ElementMap
+from ncmsurf.core.results import FitResult, Quality, ScalarResult, legacy_quality, register_citation
 
 __all__ = ["Coverage", "ShellWidth", "Uniformity", "correlation", "coverage", "otsu_threshold", "particle_mask",
            "radial_profile", "shell_width", "uniformity"]
+
+
+register_citation("otsu1979", "N. Otsu, IEEE Trans. Syst. Man Cybern. 9, 62 (1979)")
 
 
 def _emap(emap: Any) -> ElementMap:
@@ -151,49 +158,71 @@ def particle_mask(emap: ElementMap, elements: Any = None, *, min_size: int = 4) 
     return mask
 
 
-@dataclass(frozen=True)
-class Coverage:
-    """Coating coverage: the share of particle pixels that carry the element.
+def _quality(reason: str, suspect: list[tuple[str, str]] | None = None) -> Quality:
+    return Quality("failed", [("not_resolved", reason)]) if reason else Quality.from_checks(suspect=suspect or [])
 
-    Falsy when there is no answer (``reason`` says why); ``float(c)`` is the fraction.
+
+class Coverage(ScalarResult):
+    """Coating coverage: the share of particle pixels that carry the element; an :class:`ncmsurf.FitResult`.
+
+    Falsy when there is no answer (``reason`` says why); ``float(c)`` is the
+    fraction, ``c.value_stderr`` its binomial standard error over the particle
+    pixels (a lower bound: neighbouring pixels are not independent).
     """
 
-    element: str
-    fraction: float
-    n_particle: int
-    n_covered: int
-    threshold: float
-    reason: str = ""
-
-    def __bool__(self) -> bool:
-        return not self.reason
-
-    def __float__(self) -> float:
-        return float(self.fraction)
-
-    @property
-    def value(self) -> float:
-        """The fraction (NaN without an answer)."""
-        return float(self.fraction)
-
-    @property
-    def stderr(self) -> float:
-        """Binomial standard error of the fraction over the particle pixels (a lower bound)."""
-        if self.n_particle == 0 or not math.isfinite(self.fraction):
-            return float("nan")
-        return math.sqrt(self.fraction * (1.0 - self.fraction) / self.n_particle)
-
-    def to_dataset(self) -> xr.Dataset:
-        """Storage form for :func:`ncmsurf.save`."""
-        return xr.Dataset(attrs={"element": self.element, "fraction": self.fraction, "n_particle": self.n_particle,
-                                 "n_covered": self.n_covered, "threshold": self.threshold, "reason": self.reason})
+    __slots__ = ()
 
     @classmethod
-    def from_dataset(cls, ds: xr.Dataset) -> Coverage:
-        """Rebuild from :meth:`to_dataset` output."""
+    def make(cls, element: str, fraction: float, n_particle: int, n_covered: int, threshold: float,
+             reason: str = "") -> Coverage:
+        """Build a coverage result."""
+        se = math.sqrt(fraction * (1.0 - fraction) / n_particle) if n_particle and math.isfinite(fraction) \
+            else math.nan
+        return cls.build(names=["fraction"], values=[fraction], stderr=[se], covariance=[[se * se]], units=[""],
+                         success=not reason, message=reason, quality=_quality(reason), model="otsu-coverage",
+                         citations=["otsu1979"],
+                         attrs={"element": element, "n_particle": int(n_particle), "n_covered": int(n_covered),
+                                "threshold": float(threshold)})
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the attribute-only form of older files)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
         a = ds.attrs
-        return cls(str(a["element"]), float(a["fraction"]), int(a["n_particle"]), int(a["n_covered"]),
-                   float(a["threshold"]), str(a["reason"]))
+        out = cls.make(str(a["element"]), float(a["fraction"]), int(a["n_particle"]), int(a["n_covered"]),
+                       float(a["threshold"]), str(a["reason"]))
+        return out if out.reason else out.replace(quality=legacy_quality(True))
+
+    @property
+    def element(self) -> str:
+        """Coating element."""
+        return str(self._attrs["element"])
+
+    @property
+    def fraction(self) -> float:
+        """The covered fraction (NaN without an answer)."""
+        return self.value
+
+    @property
+    def n_particle(self) -> int:
+        """Particle pixels."""
+        return int(self._attrs["n_particle"])
+
+    @property
+    def n_covered(self) -> int:
+        """Covered particle pixels."""
+        return int(self._attrs["n_covered"])
+
+    @property
+    def threshold(self) -> float:
+        """Counts above which a pixel is covered."""
+        return float(self._attrs["threshold"])
+
+    @property
+    def reason(self) -> str:
+        """Why there is no answer (empty when there is one)."""
+        return "" if self.success else self.message
 
 
 def _presence(values: np.ndarray, threshold: Any, min_counts: float) -> tuple[np.ndarray, float]:
@@ -236,56 +265,80 @@ def coverage(emap: ElementMap, element: str, *, mask: Any = None, threshold: Any
     n = int(pm.sum())
     present, thr = _presence(v, threshold, min_counts)
     if n == 0:
-        return Coverage(element, float("nan"), 0, 0, thr, reason="the particle mask is empty: no particle pixels "
+        return Coverage.make(element, float("nan"), 0, 0, thr, reason="the particle mask is empty: no particle pixels "
                         "to measure coverage on")
     k = int((present & pm).sum())
-    return Coverage(element, k / n, n, k, thr)
+    return Coverage.make(element, k / n, n, k, thr)
 
 
-@dataclass(frozen=True)
-class Uniformity:
+class Uniformity(ScalarResult):
     """Coefficient of variation of element/(element + reference) over binned particle pixels.
 
-    Falsy when there is no answer; ``float(u)`` is the CV.
+    An :class:`ncmsurf.FitResult`; falsy when there is no answer; ``float(u)``
+    is the CV, ``u.value_stderr`` its large-sample standard error
+    CV √((1 + 2 CV²) / (2 n)) for n bins (normal data). Fewer than 10 bins
+    make it ``suspect`` (``unidentifiable``).
     """
 
-    element: str
-    reference: str
-    cv: float
-    mean_ratio: float
-    n_bins: int
-    bin_size: int
-    reason: str = ""
-
-    def __bool__(self) -> bool:
-        return not self.reason
-
-    def __float__(self) -> float:
-        return float(self.cv)
-
-    @property
-    def value(self) -> float:
-        """The CV."""
-        return float(self.cv)
-
-    @property
-    def stderr(self) -> float:
-        """Large-sample standard error of the CV, CV √((1 + 2 CV²) / (2 n)) for n bins (normal data)."""
-        if self.n_bins < 2 or not math.isfinite(self.cv):
-            return float("nan")
-        return float(self.cv * math.sqrt((1.0 + 2.0 * self.cv ** 2) / (2.0 * self.n_bins)))
-
-    def to_dataset(self) -> xr.Dataset:
-        """Storage form for :func:`ncmsurf.save`."""
-        return xr.Dataset(attrs={k: getattr(self, k) for k in ("element", "reference", "cv", "mean_ratio",
-                                                               "n_bins", "bin_size", "reason")})
+    __slots__ = ()
 
     @classmethod
-    def from_dataset(cls, ds: xr.Dataset) -> Uniformity:
-        """Rebuild from :meth:`to_dataset` output."""
+    def make(cls, element: str, reference: str, cv: float, mean_ratio: float, n_bins: int, bin_size: int,
+             reason: str = "") -> Uniformity:
+        """Build a uniformity result."""
+        se = (float(cv * math.sqrt((1.0 + 2.0 * cv**2) / (2.0 * n_bins)))
+              if n_bins >= 2 and math.isfinite(cv) else math.nan)
+        suspect = ([("unidentifiable", f"only {n_bins} bins: the CV is poorly determined")]
+                   if not reason and n_bins < 10 else [])
+        return cls.build(names=["cv", "mean_ratio"], values=[cv, mean_ratio], stderr=[se, math.nan],
+                         units=["", ""], success=not reason, message=reason, quality=_quality(reason, suspect),
+                         model="binned-cv", attrs={"element": element, "reference": reference,
+                                                   "n_bins": int(n_bins), "bin_size": int(bin_size)})
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the attribute-only form of older files)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
         a = ds.attrs
-        return cls(str(a["element"]), str(a["reference"]), float(a["cv"]), float(a["mean_ratio"]), int(a["n_bins"]),
-                   int(a["bin_size"]), str(a["reason"]))
+        out = cls.make(str(a["element"]), str(a["reference"]), float(a["cv"]), float(a["mean_ratio"]),
+                       int(a["n_bins"]), int(a["bin_size"]), str(a["reason"]))
+        return out if out.reason else out.replace(quality=legacy_quality(True))
+
+    @property
+    def element(self) -> str:
+        """Coating element."""
+        return str(self._attrs["element"])
+
+    @property
+    def reference(self) -> str:
+        """Reference (substrate) element."""
+        return str(self._attrs["reference"])
+
+    @property
+    def cv(self) -> float:
+        """The coefficient of variation."""
+        return self.value
+
+    @property
+    def mean_ratio(self) -> float:
+        """Mean element/(element + reference) ratio."""
+        return self.values["mean_ratio"]
+
+    @property
+    def n_bins(self) -> int:
+        """Bins used."""
+        return int(self._attrs["n_bins"])
+
+    @property
+    def bin_size(self) -> int:
+        """Bin side, pixels."""
+        return int(self._attrs["bin_size"])
+
+    @property
+    def reason(self) -> str:
+        """Why there is no answer (empty when there is one)."""
+        return "" if self.success else self.message
 
 
 def uniformity(emap: ElementMap, element: str, *, reference: str = "Ni", bin_size: int = 4, mask: Any = None,
@@ -328,7 +381,7 @@ def uniformity(emap: ElementMap, element: str, *, reference: str = "Ni", bin_siz
     ny, nx = m.shape[0] // b, m.shape[1] // b
 
     def fail(reason: str, n: int = 0) -> Uniformity:
-        return Uniformity(element, reference, float("nan"), float("nan"), n, b, reason=reason)
+        return Uniformity.make(element, reference, float("nan"), float("nan"), n, b, reason=reason)
 
     if not pm.any():
         return fail("the mask is empty: no particle pixels" + (" covered by " + element if covered_only and
@@ -350,7 +403,7 @@ def uniformity(emap: ElementMap, element: str, *, reference: str = "Ni", bin_siz
     mean = float(ratio.mean())
     if mean == 0:
         return fail(f"{element} is absent from every bin; the CV is undefined", int(ok.sum()))
-    return Uniformity(element, reference, float(ratio.std() / mean), mean, int(ok.sum()), b)
+    return Uniformity.make(element, reference, float(ratio.std() / mean), mean, int(ok.sum()), b)
 
 
 def correlation(emap: Any, a: Any, b: Any, *, mask: Any = None) -> float:
@@ -462,44 +515,60 @@ def radial_profile(emap: ElementMap, element: str, *, center: Any = None, mask: 
     return radius * scale, tot[ok] / cnt[ok]
 
 
-@dataclass(frozen=True)
-class ShellWidth:
+class ShellWidth(ScalarResult):
     """FWHM of a shell's peak in a radial line profile (nm, or pixels without a pixel size).
 
-    ``peak_radius`` is the middle of the two half-maximum points.
+    An :class:`ncmsurf.FitResult`; ``peak_radius`` is the middle of the two
+    half-maximum points. ``value_stderr`` is the resolution of the two
+    interpolated half-maximum points, one radial bin / √12 each, in
+    quadrature (bin width × pixel size × √(2/12)).
     """
 
-    element: str
-    fwhm: float
-    peak_radius: float
-    unit: str
-    reason: str = ""
-
-    def __bool__(self) -> bool:
-        return not self.reason
-
-    def __float__(self) -> float:
-        return float(self.fwhm)
-
-    @property
-    def value(self) -> float:
-        """The FWHM."""
-        return float(self.fwhm)
-
-    @property
-    def stderr(self) -> float:
-        """Half a radial bin (the resolution of the interpolated half-maximum points)."""
-        return float("nan")
-
-    def to_dataset(self) -> xr.Dataset:
-        """Storage form for :func:`ncmsurf.save`."""
-        return xr.Dataset(attrs={k: getattr(self, k) for k in ("element", "fwhm", "peak_radius", "unit", "reason")})
+    __slots__ = ()
 
     @classmethod
-    def from_dataset(cls, ds: xr.Dataset) -> ShellWidth:
-        """Rebuild from :meth:`to_dataset` output."""
+    def make(cls, element: str, fwhm: float, peak_radius: float, unit: str, reason: str = "",
+             bin_width: float = math.nan) -> ShellWidth:
+        """Build a shell-width result (``bin_width`` in the result's unit)."""
+        se = bin_width * math.sqrt(2.0 / 12.0) if not reason else math.nan
+        return cls.build(names=["fwhm", "peak_radius"], values=[fwhm, peak_radius], stderr=[se, se / math.sqrt(2)],
+                         units=[unit, unit], success=not reason, message=reason, quality=_quality(reason),
+                         model="radial-fwhm", attrs={"element": element, "unit": unit})
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the attribute-only form of older files)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
         a = ds.attrs
-        return cls(str(a["element"]), float(a["fwhm"]), float(a["peak_radius"]), str(a["unit"]), str(a["reason"]))
+        out = cls.make(str(a["element"]), float(a["fwhm"]), float(a["peak_radius"]), str(a["unit"]),
+                       str(a["reason"]))
+        return out if out.reason else out.replace(quality=legacy_quality(True))
+
+    @property
+    def element(self) -> str:
+        """Shell element."""
+        return str(self._attrs["element"])
+
+    @property
+    def fwhm(self) -> float:
+        """Shell FWHM."""
+        return self.value
+
+    @property
+    def peak_radius(self) -> float:
+        """Radius of the shell's peak."""
+        return self.values["peak_radius"]
+
+    @property
+    def unit(self) -> str:
+        """``"nm"`` or ``"px"``."""
+        return str(self._attrs["unit"])
+
+    @property
+    def reason(self) -> str:
+        """Why there is no answer (empty when there is one)."""
+        return "" if self.success else self.message
 
 
 def shell_width(emap: ElementMap, element: str, *, center: Any = None, mask: Any = None,
@@ -528,16 +597,18 @@ def shell_width(emap: ElementMap, element: str, *, center: Any = None, mask: Any
     peak = float(y[k])
     base = float(min(y[:k + 1].min(), y[k:].min()))
     if peak <= base:
-        return ShellWidth(element, float("nan"), float("nan"), unit, reason=f"{element}: flat radial profile; no shell")
+        return ShellWidth.make(element, float("nan"), float("nan"), unit,
+                               reason=f"{element}: flat radial profile; no shell")
     half = base + 0.5 * (peak - base)
     left = np.flatnonzero(y[:k] < half)
     right = np.flatnonzero(y[k:] < half)
     if left.size == 0 or right.size == 0:
         side = "inner" if left.size == 0 else "outer"
-        return ShellWidth(element, float("nan"), float(r[k]), unit,
+        return ShellWidth.make(element, float("nan"), float(r[k]), unit,
                           reason=f"{element}: the peak does not fall to half maximum on the {side} side")
     i = int(left[-1])
     j = k + int(right[0])
     rl = r[i] + (half - y[i]) * (r[i + 1] - r[i]) / (y[i + 1] - y[i])
     rr_ = r[j - 1] + (y[j - 1] - half) * (r[j] - r[j - 1]) / (y[j - 1] - y[j])
-    return ShellWidth(element, float(rr_ - rl), float(0.5 * (rr_ + rl)), unit)
+    scale = m.pixel_size or 1.0
+    return ShellWidth.make(element, float(rr_ - rl), float(0.5 * (rr_ + rl)), unit, bin_width=bin_width * scale)

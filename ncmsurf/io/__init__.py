@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ncmsurf.io._table import max_read_bytes, read_limit, set_max_read_bytes
-from ncmsurf.io.netcdf import load, save
+from ncmsurf.io.netcdf import load, register_storable, save, storable_types
 from ncmsurf.io.registry import (
     KINDS,
     Reader,
@@ -14,6 +14,7 @@ from ncmsurf.io.registry import (
     read_eds,
     read_eis,
     read_sims,
+    read_tem,
     read_xps,
     reader_options,
     readers,
@@ -34,11 +35,14 @@ __all__ = [
     "read_eis",
     "read_sims",
     "read_limit",
+    "read_tem",
     "read_xps",
     "reader_options",
     "readers",
     "register_reader",
+    "register_storable",
     "save",
     "set_max_read_bytes",
     "sniff_scores",
+    "storable_types",
 ]

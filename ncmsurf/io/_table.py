@@ -1162,7 +1162,8 @@ def _finish_table(table: Table, *, nrows: int, kinds: Sequence[str], last_fields
     if nrows == 1 and any(k == "number" for k in kinds):
         raise ReadError(table.path, last_line, "the only data row has no line end: it cannot be told "
                                                "complete (file cut short?)")
-    if not _check_last_row(table.path, last_fields, prev, kinds, last_line, table.names):
+    if not _check_last_row(table.path, last_fields, prev, kinds, last_line, table.names) \
+            and unterminated != "lenient":
         warnings.warn(f"{table.path}: line {last_line}, the last row, has no line end and its numbers are printed "
                       "with varying digits, so a cut in its last number cannot be seen (file cut short?)",
                       TableWarning, stacklevel=4)
@@ -1448,12 +1449,13 @@ def find_table(
         Recognise a line of units under the header.
     fast_rows : int
         Data rows from which the pyarrow fast path is tried.
-    unterminated : {"check", "error", "trust"}
+    unterminated : {"check", "lenient", "error", "trust"}
         A last row without a line end: ``"check"`` its numbers against the
         format of their columns above (a shorter number is an error; when no
         column has a fixed format a :class:`TableWarning` says the row cannot
-        be told complete), ``"error"`` for formats whose writers end every
-        line, ``"trust"`` to accept it.
+        be told complete), ``"lenient"`` the same without the warning,
+        ``"error"`` for formats whose writers end every line, ``"trust"`` to
+        accept it.
 
     Returns
     -------
@@ -1603,7 +1605,7 @@ def table_at(
         read with the rows' columns (the surplus names are in
         ``Table.surplus_names``); the caller states it in ``meta``.
     fast_rows : int
-    unterminated : {"check", "error", "trust"}
+    unterminated : {"check", "lenient", "error", "trust"}
         A last row without a line end (see :func:`find_table`).
 
     Raises
@@ -1656,7 +1658,10 @@ def parse_table(
     """Read a text file's table with :func:`find_table`, every numeric column required complete.
 
     The older interface: ``Table.columns`` holds every numeric column and
-    a bad cell anywhere is a :class:`ReadError` here.
+    a bad cell anywhere is a :class:`ReadError` here. A last row without a
+    line end is checked against its columns' format but, as before, not
+    warned about when nothing in the file can show it whole
+    (``unterminated="lenient"``).
 
     Raises
     ------
@@ -1666,7 +1671,7 @@ def parse_table(
     """
     del max_header_lines
     tf = TextFile(path, text.encode("utf-8")) if text is not None else TextFile.open(path)
-    table = find_table(tf, min_columns=min_columns)
+    table = find_table(tf, min_columns=min_columns, unterminated="lenient")
     if expected_columns is not None and len(table.names) != expected_columns:
         raise ReadError(path, table.first_line, f"expected {expected_columns} columns, found {len(table.names)}")
     _ = table.columns  # raise on the first bad cell

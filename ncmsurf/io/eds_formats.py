@@ -18,6 +18,21 @@ Formats
   the member's file name).
 - ``.msa``/``.emsa`` files are spectra, not maps: ``ns.read_eds`` explains
   and points to :func:`ncmsurf.eds.read_msa`.
+- Bruker Esprit ``.bcf`` hypermaps (own parser of the SFS container, the XML
+  header and the packed spectrum cube; see :mod:`ncmsurf.io._bcf`): element
+  maps by summing each element's line window (the elements the file selected
+  for mapping, or ``elements=``), the energy calibration and the pixel size
+  (the SEM ``DX`` in µm, when the file has it) from the header, the SEM/BSE
+  images in ``meta["images"]``. The full cube: :func:`read_bcf_hypermap`.
+- JEOL Analysis Station ``.map`` element maps (and ``.img`` images): a uint32
+  magic 52, a 32-byte format name, three uint32 (header position, header
+  length, data position) and, 12 bytes after the data position, a tree of
+  tagged items (a 0x01 mark, the int32 name length, the name, the int32
+  value type and byte length, the value; each item closed by 0xFF) with
+  ``Image/Size`` (width, height), ``Image/Bits`` (the pixels), ``Image/Title``
+  and ``Instrument/ScanSize``, ``Mag``, ``AccV``; the pixel size is
+  ScanSize / Mag × 1000 µm / width. The element is taken from the title
+  (``"Al K"``), ``element=`` or the file name.
 
 Examples
 --------
@@ -39,6 +54,7 @@ import logging
 import math
 import os
 import re
+import struct
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -50,7 +66,9 @@ from ncmsurf.core.models import ElementMap
 from ncmsurf.io._table import decode_text, looks_binary, parse_table
 from ncmsurf.io.registry import SimpleReader
 
-__all__ = ["CSV_MATRIX", "EMSA_SPECTRUM", "NPY", "NPZ", "READERS", "TIFF", "ZIP_MAPS", "write_npz"]
+__all__ = ["BCF", "CSV_MATRIX", "EMSA_SPECTRUM", "JEOL_MAP", "NPY", "NPZ", "READERS", "TIFF", "ZIP_MAPS",
+           "read_bcf_hypermap", "write_npz"]
+
 
 def _element_from_name(name: str) -> str:
     """'sample_Al_Ka' → 'Al'; otherwise the stem itself."""
@@ -335,6 +353,161 @@ def _read_msa(path: Path, **_: Any) -> list[ElementMap]:
                                 "read it with ncmsurf.eds.read_msa(path)")
 
 
+# ------------------------------------------------------------------ Bruker .bcf
+def _sniff_bcf(path: Path, head: bytes) -> float:
+    return 0.95 if head[:8] == b"AAMVHFSS" else 0.0
+
+
+def read_bcf_hypermap(path: str | os.PathLike[str], *, sample: Any = None) -> Any:
+    """The spectrum image of a Bruker .bcf as a :class:`ncmsurf.eds.Hypermap` (counts, energy axis, images).
+
+    Raises
+    ------
+    ReadError
+        Naming the internal file and byte offset of the first problem.
+    """
+    from ncmsurf.eds import Hypermap
+    from ncmsurf.io._bcf import read_bcf
+
+    p = Path(path)
+    if not p.is_file():
+        raise ReadError(p, None, "no such file")
+    header, cube = read_bcf(p)
+    energy = (header.offset_keV + header.gain_keV * np.arange(header.channels)) * 1000.0
+    if header.gain_keV <= 0:
+        raise ReadError(p, None, f"energy calibration: gain {header.gain_keV} keV/channel is not positive")
+    px = None
+    source = "none"
+    dx = header.meta.get("sem_dx_um")
+    if isinstance(dx, float) and dx > 0:
+        img_w = header.width or cube.shape[1]
+        px = dx * 1000.0 * img_w / cube.shape[1]
+        source = "sem-dx"
+    meta: dict[str, Any] = {
+        "source_file": str(p), "format": "bruker-bcf", "elements": header.elements, "beam_kV": header.voltage_kV,
+        "energy_calibration": {"offset_keV": header.offset_keV, "gain_keV": header.gain_keV,
+                               "channels": header.channels},
+        "pixel_size_source": source, **{k: v for k, v in header.meta.items() if v is not None},
+    }
+    if header.sum_spectrum is not None:
+        meta["sum_spectrum"] = header.sum_spectrum
+    try:
+        return Hypermap(cube, energy, pixel_size=px, images=header.images, sample=sample, meta=meta)
+    except ValidationError as exc:
+        raise ReadError(p, None, str(exc)) from exc
+
+
+def _read_bcf(path: Path, *, sample: Any = None, pixel_size: Any = None, elements: Any = None, lines: Any = None,
+              width: float = 2.0, fwhm_mn: float | None = None, **_: Any) -> list[ElementMap]:
+    hm = read_bcf_hypermap(path, sample=sample)
+    try:
+        emap = hm.element_maps(elements, lines=lines, width=width, fwhm_mn=fwhm_mn)
+    except ValidationError as exc:
+        raise ReadError(path, None, str(exc)) from exc
+    if pixel_size is not None:
+        emap = emap.replace(pixel_size=pixel_size)
+    return [emap]
+
+
+# ------------------------------------------------------------------ JEOL .map / .img
+_JEOL_TYPES = {1: "<u1", 2: "<u2", 3: "<i4", 4: "<f4", 5: "<f8", 6: "<u1", 7: "<u2", 8: "<i4", 9: "<f4", 10: "<f8",
+               11: "?", 12: "c", 13: "c", 14: "<u2", 20: "c", 65552: "?", 65553: "?"}
+
+
+def _parse_jeol(path: Path, buf: bytes, at: int) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    stack: list[dict[str, Any]] = [root]
+    n = len(buf)
+    while True:
+        if at >= n:
+            raise ReadError(path, None, f"offset {at}: the tag tree ends without its closing mark")
+        mark = buf[at]
+        at += 1
+        if mark == 1:
+            if at + 4 > n:
+                raise ReadError(path, None, f"offset {at}: truncated tag name length")
+            ln = struct.unpack_from("<i", buf, at)[0]
+            at += 4
+            if ln < 0 or ln > 4096 or at + ln + 8 > n:
+                raise ReadError(path, None, f"offset {at - 4}: tag name length {ln} is implausible")
+            name = buf[at:at + ln].rstrip(b"\x00").decode("latin-1")
+            at += ln
+            vtype, vlen = struct.unpack_from("<ii", buf, at)
+            at += 8
+            if vtype == 0:
+                child: dict[str, Any] = {}
+                stack[-1][name] = child
+                stack.append(child)
+                continue
+            if vtype not in _JEOL_TYPES or vlen < 0 or at + vlen > n:
+                raise ReadError(path, None, f"offset {at - 8}: tag {name!r} has type {vtype} and length {vlen}")
+            dt = _JEOL_TYPES[vtype]
+            raw = buf[at:at + vlen]
+            at += vlen
+            if dt == "c":
+                value: Any = raw.rstrip(b"\x00").decode("utf-8", errors="replace")
+            else:
+                arr = np.frombuffer(raw, dtype=np.dtype(dt), count=vlen // np.dtype(dt).itemsize)
+                value = arr[0].item() if arr.size == 1 else arr.copy()
+            stack[-1][name] = value
+            stack.append({})  # the value's own (empty) level, closed by the next mark
+        elif mark in (0xFF, 0):
+            if len(stack) == 1:
+                break  # a closing mark at the top level ends the tree
+            stack.pop()
+            if mark == 0:
+                break
+        else:
+            raise ReadError(path, None, f"offset {at - 1}: unexpected tag mark {mark}")
+    return root
+
+
+def _sniff_jeol(path: Path, head: bytes) -> float:
+    if len(head) < 48 or struct.unpack_from("<I", head, 0)[0] != 52:
+        return 0.0
+    return 0.9 if path.suffix.lower() in (".map", ".img") else 0.5
+
+
+def _read_jeol_map(path: Path, *, sample: Any = None, pixel_size: Any = None, element: Any = None,
+                   **_: Any) -> list[ElementMap]:
+    buf = path.read_bytes()
+    if len(buf) < 48 or struct.unpack_from("<I", buf, 0)[0] != 52:
+        raise ReadError(path, None, "offset 0: not a JEOL image/map file (magic 52 missing)")
+    fmt = buf[4:36].rstrip(b"\x00").decode("latin-1", errors="replace")
+    _hp, _hl, data_pos = struct.unpack_from("<III", buf, 36)
+    if data_pos + 12 > len(buf):
+        raise ReadError(path, None, f"offset 44: data position {data_pos} beyond the end of the file")
+    tree = _parse_jeol(path, buf, data_pos + 12)
+    image = tree.get("Image")
+    if not isinstance(image, dict) or "Size" not in image or "Bits" not in image:
+        raise ReadError(path, None, "no Image/Size and Image/Bits in the tag tree")
+    size = np.atleast_1d(np.asarray(image["Size"]))
+    if size.size != 2:
+        raise ReadError(path, None, f"Image/Size: expected (width, height), got {size.tolist()}")
+    w, h = int(size[0]), int(size[1])
+    bits = np.asarray(image["Bits"])
+    if bits.ndim != 1 or bits.size != w * h:
+        raise ReadError(path, None, f"Image/Bits: {bits.size} values for {w} x {h} pixels")
+    arr = bits.reshape(h, w)
+    title = str(image.get("Title", ""))
+    inst = tree.get("Instrument", {}) if isinstance(tree.get("Instrument"), dict) else {}
+    px = pixel_size
+    if px is None:
+        scan, mag = inst.get("ScanSize"), inst.get("Mag")
+        if isinstance(scan, (int, float)) and isinstance(mag, (int, float)) and scan > 0 and mag > 0:
+            px = float(scan) / float(mag) * 1000.0 / w * 1000.0  # µm → nm
+    el = str(element) if element else None
+    if el is None:
+        m = re.match(r"^\s*([A-Z][a-z]?)(?:[\s_-]*([KLM][ab]?\d*|[KLM]))?\b", title)
+        el = m.group(1) if m else _element_from_name(path.name)
+    meta: dict[str, Any] = {"format": "jeol-map", "jeol_format": fmt, "title": title}
+    if isinstance(inst.get("AccV"), (int, float)):
+        meta["beam_kV"] = float(inst["AccV"])
+    if isinstance(inst.get("Mag"), (int, float)):
+        meta["magnification"] = float(inst["Mag"])
+    return _finish(path, {el: arr}, pixel_size=px, sample=sample, meta=meta)
+
+
 NPZ = SimpleReader("eds-npz", "eds", (".npz",), _sniff_npz, _read_npz,
                    "NumPy .npz archive, one 2-D array per element (+ _pixel_size, _sample)")
 NPY = SimpleReader("eds-npy", "eds", (".npy",), _sniff_npy, _read_npy,
@@ -348,7 +521,12 @@ ZIP_MAPS = SimpleReader("eds-zip", "eds", (".zip",), _sniff_zip, _read_zip,
 EMSA_SPECTRUM = SimpleReader("eds-emsa", "eds", (".msa", ".emsa"), _sniff_msa, _read_msa,
                              "EMSA/MAS spectrum (recognised; read with ncmsurf.eds.read_msa)")
 
-READERS = [NPZ, NPY, TIFF, CSV_MATRIX, ZIP_MAPS, EMSA_SPECTRUM]
+BCF = SimpleReader("eds-bcf", "eds", (".bcf",), _sniff_bcf, _read_bcf,
+                   "Bruker Esprit .bcf hypermap: element maps from line windows, SEM image kept")
+JEOL_MAP = SimpleReader("eds-jeol-map", "eds", (".map", ".img"), _sniff_jeol, _read_jeol_map,
+                        "JEOL Analysis Station .map element map (or .img image)")
+
+READERS = [NPZ, NPY, TIFF, CSV_MATRIX, ZIP_MAPS, EMSA_SPECTRUM, BCF, JEOL_MAP]
 """Readers registered under the ``eds`` entry point."""
 
 

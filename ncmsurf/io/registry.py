@@ -45,6 +45,7 @@ __all__ = [
     "read_eds",
     "read_eis",
     "read_sims",
+    "read_tem",
     "read_xps",
     "reader_options",
     "readers",
@@ -52,7 +53,7 @@ __all__ = [
     "sniff_scores",
 ]
 
-KINDS = ("xps", "eis", "cycling", "sims", "eds")
+KINDS = ("xps", "eis", "cycling", "sims", "eds", "tem")
 HEAD_BYTES = 65536
 ENTRY_POINT_GROUP = "ncmsurf.readers"
 
@@ -468,3 +469,8 @@ def read_sims(path: str | os.PathLike[str], **options: Any) -> Any:
 def read_eds(path: str | os.PathLike[str], **options: Any) -> Any:
     """Read EDS element maps."""
     return _one(read(path, kind="eds", **options), path, "element map set")
+
+
+def read_tem(path: str | os.PathLike[str], **options: Any) -> Any:
+    """Read one TEM image (.dm3, .dm4, .emd, calibrated TIFF) into a :class:`~ncmsurf.core.tem.TEMImage`."""
+    return _one(read(path, kind="tem", **options), path, "TEM image")

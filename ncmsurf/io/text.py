@@ -320,16 +320,18 @@ def _sniff_xps(path: Path, head: bytes) -> float:
     return 0.0
 
 
-def _read_xps(path: Path, *, region: str | None = None, sample: Any = None, excitation_energy: float = 1486.6,
+def _read_xps(path: Path, *, region: str | None = None, sample: Any = None, excitation_energy: float | None = None,
               energy: str | None = None, columns: Mapping[str, str] | None = None) -> list[XPSSpectrum]:
     """Energy and intensity columns (binding energy axis preferred; ``energy="kinetic"`` for a bare ``Energy``)."""
+    hv_source = "default" if excitation_energy is None else "user"
+    excitation_energy = 1486.6 if excitation_energy is None else excitation_energy
     if energy not in (None, "binding", "kinetic"):
         raise ReadError(path, None, f"energy must be 'binding' or 'kinetic', got {energy!r}")
     table = _text_table(path, 2)
     _reject_other_kind(path, table, "xps")
     names = table.names
     meta: dict[str, Any] = {"source_file": str(path), "format": "text", "header": table.header_lines[-20:],
-                            "table": table.layout()}
+                            "table": table.layout(), "excitation_energy_source": hv_source}
     by_position = table.header_line is None and not columns
     ie: int | None
     if by_position:

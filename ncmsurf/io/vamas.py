@@ -1,4 +1,4 @@
-"""VAMAS (ISO 14976) surface-analysis files: reader and writer.
+r"""VAMAS (ISO 14976) surface-analysis files: reader and writer.
 
 Supports experiment modes NORM, MAP, MAPDP, SDP (and the others of the
 standard for the header), REGULAR and IRREGULAR scans, leading blank lines,
@@ -7,7 +7,15 @@ angles, dwell, scans, additional numerical parameters, experimental
 variables such as the emission angle), the block comment (with CasaXPS
 annotations, see :func:`ncmsurf.xps.casa_regions`) and a transmission
 corresponding variable (kept as ``XPSSpectrum.transmission``). Kinetic-energy
-abscissae are converted to binding energy with the block's source energy.
+abscissae are converted to binding energy with the block's source energy;
+binding-energy abscissae (PHI MultiPak ``.npl`` exports) are kept as they are.
+
+PHI MultiPak pads text labels (the transition, e.g. ``1s`` and a NUL) with NUL
+bytes; such trailing NULs on a *text* field are accepted and the padded lines
+are listed in ``meta["file"]["nul_padded_lines"]``. A NUL anywhere else (in a
+number, inside a label, on its own line, or after ``end of experiment``) is a
+:class:`~ncmsurf.core.errors.ReadError` naming the line, as is any content
+after the terminator. Lines break only at CR LF, CR or LF.
 
 Examples
 --------
@@ -34,7 +42,7 @@ import numpy as np
 from ncmsurf.core.errors import NcmsurfError, ReadError, ValidationError
 from ncmsurf.core.models import XPSSpectrum
 from ncmsurf.core.sample import Sample
-from ncmsurf.io._table import decode_text
+from ncmsurf.io._xps_meta import excitation_energy, split_lines
 from ncmsurf.io.registry import SimpleReader
 
 __all__ = ["READERS", "read_vamas", "write_vamas"]
@@ -52,20 +60,38 @@ class _Lines:
         self.path = path
         self.lines = lines
         self.i = start
+        self.nul_padded: list[int] = []
 
-    def next(self, what: str) -> str:
+    def raw(self, what: str) -> str:
         if self.i >= len(self.lines):
             raise ReadError(self.path, len(self.lines) + 1, f"file ends early: expected {what}")
         s = self.lines[self.i]
         self.i += 1
         return s.strip()
 
+    def next(self, what: str) -> str:
+        """A text field; trailing NUL padding (PHI MultiPak) is removed and recorded."""
+        s = self.raw(what)
+        if "\x00" in s:
+            core = s.rstrip("\x00").strip()
+            if "\x00" in core:
+                raise ReadError(self.path, self.lineno, f"NUL byte inside {what} ({core[:40]!r})")
+            self.nul_padded.append(self.lineno)
+            s = core
+        return s
+
     @property
     def lineno(self) -> int:
         return self.i  # 1-based number of the line just read
 
+    def _number_text(self, what: str) -> str:
+        s = self.raw(what)
+        if "\x00" in s:
+            raise ReadError(self.path, self.lineno, f"NUL byte in the number field {what}")
+        return s
+
     def int(self, what: str, lo: int = 0, hi: int = 10**9) -> int:
-        s = self.next(what)
+        s = self._number_text(what)
         try:
             v = int(s)
         except ValueError:
@@ -81,7 +107,7 @@ class _Lines:
         return v
 
     def float(self, what: str) -> float:
-        s = self.next(what)
+        s = self._number_text(what)
         try:
             v = float(s)
         except ValueError:
@@ -275,7 +301,7 @@ def _region(species: str, transition: str, block_id: str) -> str | None:
 
 
 def _to_spectrum(path: Path, m: dict[str, Any], table: np.ndarray, labels: list[str],
-                 scan_mode: str, sample_override: Any) -> XPSSpectrum:
+                 scan_mode: str, sample_override: Any, user_hv: Any = None) -> XPSSpectrum:
     npts = table.shape[0]
     line = m.pop("_start_line")
     cols = list(range(table.shape[1]))
@@ -299,9 +325,10 @@ def _to_spectrum(path: Path, m: dict[str, Any], table: np.ndarray, labels: list[
     extra = {labels[k]: table[:, cols[k]].copy() for k in range(len(cols)) if k not in (yi, ti)}
     if extra:
         m["extra_columns"] = extra
-    hv = m["source_energy"]
     low = xlabel.lower()
     kinetic = "kinetic" in low or ("binding" not in low and m.get("technique", "XPS") in ("AES dir", "AES diff"))
+    hv, m["excitation_energy_source"] = excitation_energy(path, m["source_energy"], user_hv,
+                                                          where=f" (block {m['block_index'] + 1})")
     if "binding" in low:
         be = x
     else:
@@ -317,7 +344,9 @@ def _to_spectrum(path: Path, m: dict[str, Any], table: np.ndarray, labels: list[
         except (NcmsurfError, ValueError):
             sample = None
     m["kinetic_abscissa"] = bool(kinetic or "binding" not in low)
-    units = "counts/s" if "/s" in (labels[yi] if labels else "") else "counts"
+    yunit = m["corresponding_variables"][cols[yi]][1] if m["corresponding_variables"] else ""
+    units = "counts/s" if "/s" in (labels[yi] if labels else "") or yunit.strip().lower() in ("c/s", "cps",
+                                                                                              "counts/s") else "counts"
     try:
         return XPSSpectrum(be, y, region=region, sample=sample, meta=m, excitation_energy=hv, transmission=trans,
                            units=units)
@@ -325,7 +354,23 @@ def _to_spectrum(path: Path, m: dict[str, Any], table: np.ndarray, labels: list[
         raise ReadError(path, line, f"block {m['block_index'] + 1} ({m['block_identifier']!r}): {exc}") from exc
 
 
-def read_vamas(path: str | os.PathLike[str], *, sample: Any = None, **_: Any) -> list[XPSSpectrum]:
+def _decode(p: Path) -> str:
+    """Bytes → text; NULs are kept for the field-level checks, other control bytes mean binary."""
+    raw = p.read_bytes()
+    head = raw[:4096]
+    if head:
+        allowed = set(range(32, 127)) | {9, 10, 13, 12, 0}
+        nontext = sum(1 for b in head if b < 128 and b not in allowed)
+        if nontext / len(head) > 0.1:
+            raise ReadError(p, None, "binary content where a VAMAS text file was expected")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def read_vamas(path: str | os.PathLike[str], *, sample: Any = None, excitation_energy: Any = None,
+               **_: Any) -> list[XPSSpectrum]:
     """Read every block of a VAMAS file into :class:`XPSSpectrum` objects.
 
     Parameters
@@ -333,6 +378,9 @@ def read_vamas(path: str | os.PathLike[str], *, sample: Any = None, **_: Any) ->
     path : str or path-like
     sample : Sample or str, optional
         Attach this sample instead of parsing each block's sample identifier.
+    excitation_energy : float, optional
+        Override the blocks' source energy (eV); by default it is taken from
+        each block (``meta["excitation_energy_source"] == "file"``).
 
     Returns
     -------
@@ -351,8 +399,8 @@ def read_vamas(path: str | os.PathLike[str], *, sample: Any = None, **_: Any) ->
         With the line for truncated or malformed content.
     """
     p = Path(path)
-    text = decode_text(p)
-    lines = text.splitlines()
+    text = _decode(p)
+    lines = split_lines(text)
     start = 0
     while start < len(lines) and not lines[start].strip():
         start += 1
@@ -361,17 +409,22 @@ def read_vamas(path: str | os.PathLike[str], *, sample: Any = None, **_: Any) ->
     header = {k: v for k, v in h.items() if k not in ("n_future_block",)}
     header["exp_variables"] = [list(v) for v in h["exp_variables"]]
     header["leading_blank_lines"] = start
-    out: list[XPSSpectrum] = []
-    for b in range(h["n_blocks"]):
-        m, table, _unused, labels = _read_block(c, h, b)
-        m["file"] = header
-        out.append(_to_spectrum(p, m, table, labels, h["scan_mode"], sample))
-    tail = [s for s in lines[c.i:] if s.strip()]
+    blocks = [_read_block(c, h, b) for b in range(h["n_blocks"])]
+    header["nul_padded_lines"] = list(c.nul_padded)
+    tail = [(k + 1, s) for k, s in enumerate(lines[c.i:], start=c.i) if s.strip(" \t")]
     if not tail:
         raise ReadError(p, len(lines) + 1, "missing 'end of experiment' terminator (file truncated?)")
-    if tail[0].strip().lower() != "end of experiment":
-        raise ReadError(p, c.i + 1, f"expected 'end of experiment' after {h['n_blocks']} blocks, got "
-                        f"{tail[0].strip()[:60]!r}")
+    if tail[0][1].strip(" \t").lower() != "end of experiment":
+        raise ReadError(p, tail[0][0], f"expected 'end of experiment' after {h['n_blocks']} blocks, got "
+                        f"{tail[0][1].strip()[:60]!r}")
+    if len(tail) > 1:
+        what = "NUL bytes" if set(tail[1][1].strip(" \t")) <= {"\x00"} else repr(tail[1][1].strip()[:40])
+        raise ReadError(p, tail[1][0], f"content after 'end of experiment': {what} (trailing garbage or "
+                        "an appended file)")
+    out: list[XPSSpectrum] = []
+    for m, table, _unused, labels in blocks:
+        m["file"] = header
+        out.append(_to_spectrum(p, m, table, labels, h["scan_mode"], sample, excitation_energy))
     return out
 
 

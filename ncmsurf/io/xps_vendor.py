@@ -153,6 +153,7 @@ def read_specs_xy(path: str | os.PathLike[str], *, sample: Any = None) -> list[X
         if announced is not None and int(announced) != table.nrows:
             raise ReadError(p, b, f"curve starting at line {a + 1} has {table.nrows} rows but the "
                             f"header announces Values/Curve: {announced} (truncated file?)")
+        meta["excitation_energy_source"] = "file" if "excitation_energy" in meta else "default"
         hv = float(meta.get("excitation_energy", AL_KALPHA))
         labels = [str(x) for x in meta.get("column_labels", [])]
         axis = str(meta.get("energy_axis", "")).lower()

@@ -14,17 +14,24 @@ from __future__ import annotations
 
 from ncmsurf.sims._fragments import (
     FRAGMENTS,
+    ISOTOPES,
     CloseMassWarning,
     check_fragments,
     close_pairs,
     fragment_mass,
     fragment_table,
+    is_ratio,
+    isotope_mass,
+    normalize_name,
     parse_formula,
+    ratio_terms,
+    split_group,
 )
 from ncmsurf.sims._profile import Interface, integrate, interface, normalize, time_to_depth, with_sputter_rate
 
 __all__ = [
     "FRAGMENTS",
+    "ISOTOPES",
     "CloseMassWarning",
     "Interface",
     "check_fragments",
@@ -33,8 +40,13 @@ __all__ = [
     "fragment_table",
     "integrate",
     "interface",
+    "is_ratio",
+    "isotope_mass",
     "normalize",
+    "normalize_name",
     "parse_formula",
+    "ratio_terms",
+    "split_group",
     "time_to_depth",
     "with_sputter_rate",
 ]

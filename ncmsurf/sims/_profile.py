@@ -1,17 +1,22 @@
-"""Depth-profile analysis: normalisation, depth scale, interfaces, integrals (private)."""
+"""Depth-profile analysis: normalisation, depth scale, interfaces, integrals (private).
+
+It is over 500 lines because the interface result and its finder share the crossing and
+error-function code and change together.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from ncmsurf.core.errors import ValidationError
+from ncmsurf.core.fitting import propagate
 from ncmsurf.core.models import DepthProfile
+from ncmsurf.core.results import FitResult, Quality, legacy_quality
 from ncmsurf.core.units import array_magnitude, magnitude
 
 __all__ = ["Interface", "integrate", "interface", "normalize", "time_to_depth", "with_sputter_rate"]
@@ -128,82 +133,188 @@ def time_to_depth(time: Any, rates: Any, *, boundaries: Any = ()) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True, eq=False)
-class Interface:
-    """Position and width of an interface in a depth profile.
+class Interface(FitResult):
+    """Position and width of an interface in a depth profile; an :class:`ncmsurf.FitResult`.
 
-    Falsy when there is no answer; ``reason`` says why.
+    Falsy when there is no answer (quality failed, ``not_resolved``);
+    :attr:`reason` says why.
+
+    Parameters (``names``): ``time`` and ``width_16_84`` (s) and, when a
+    sputter rate is known, ``sputter_rate`` (nm/s), ``depth`` and
+    ``width_depth`` (nm) with the full covariance. The one standard error of
+    the depth used everywhere (``stderr["depth"]``, :attr:`depth_stderr`,
+    :func:`ncmsurf.thickness.cross_check`, the study's ``thickness_sims``) is
+    σ_d² = (r σ_t)² + (t σ_r)²: the time's error σ_t (crossing: noise of the
+    smoothed, normalised marker over its slope at the crossing, with the
+    sampling step h/√12 added in quadrature; erf: the fit's standard error)
+    and the sputter rate's σ_r (``sputter_rate_stderr``, 0 when not given).
 
     Attributes
     ----------
     fragment : str
-    time : float
-        Sputter time where the marker crosses ``level`` of its plateau, s (NaN without an answer).
-    width_16_84 : float
-        Sputter time between the 16 % and 84 % crossings, s.
+    time, width_16_84 : float
+        Sputter time of the ``level`` crossing and between the 16 % and 84 % crossings, s (NaN without an answer).
     depth, width_depth : float or None
         The same in nm when a sputter rate is known.
+    time_stderr, width_stderr, depth_stderr : float
     level : float
     direction : str
         ``"falling"`` (coating marker) or ``"rising"`` (substrate marker).
     plateau, background : float
         Levels used for the normalisation.
-    success : bool
-    reason : str
+    method : str
+        ``"crossing"`` or ``"erf"``.
+    value, value_stderr : float
+        Depth (nm) if known, else time (s), and its standard error (before the
+        result core, ``.stderr`` was half the 16–84 % width; the width is a
+        resolution, not an error of the position).
     """
 
-    fragment: str
-    time: float
-    width_16_84: float
-    depth: float | None
-    width_depth: float | None
-    level: float
-    direction: str
-    plateau: float
-    background: float
-    success: bool = True
-    reason: str = ""
-    sputter_rate: float | None = field(default=None, repr=False)
-    method: str = "crossing"
-    time_stderr: float = float("nan")
-    width_stderr: float = float("nan")
+    __slots__ = ()
 
-    def __bool__(self) -> bool:
-        return self.success
+    @classmethod
+    def make(cls, fragment: str, time: float, width: float, *, level: float, direction: str, plateau: float,
+             background: float, method: str = "crossing", time_stderr: float = math.nan,
+             width_stderr: float = math.nan, sputter_rate: float | None = None,
+             sputter_rate_stderr: float | None = None, reason: str = "") -> Interface:
+        """Build an interface result (``reason`` non-empty: no answer)."""
+        names = ["time", "width_16_84"]
+        vals = [float(time), float(width)]
+        cov = np.diag([time_stderr**2, width_stderr**2])
+        free = [True, True]
+        units = ["s", "s"]
+        if sputter_rate is not None:
+            sr = float(sputter_rate)
+            ser = 0.0 if sputter_rate_stderr is None else float(sputter_rate_stderr)
+            base = np.array([time, width, sr], float)
+            cb = np.diag([time_stderr**2, width_stderr**2, ser**2])
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Interface):
-            return NotImplemented
-        for f in self.__dataclass_fields__:
-            a, b = getattr(self, f), getattr(other, f)
-            if a != b and not (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)):
-                return False
-        return True
+            def f(p: np.ndarray) -> np.ndarray:
+                return np.array([p[0], p[1], p[2], p[0] * p[2], p[1] * p[2]])
 
-    __hash__ = None  # type: ignore[assignment]
+            def jac(p: np.ndarray) -> np.ndarray:
+                return np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [p[2], 0, p[0]], [0, p[2], p[1]]], float)
+
+            vals_a, cov = propagate(f, base, cb, jac=jac) if not reason else (f(base), np.full((5, 5), np.nan))
+            names += ["sputter_rate", "depth", "width_depth"]
+            vals = [float(v) for v in vals_a]
+            free = [True, True, ser > 0, True, True]
+            units += ["nm/s", "nm", "nm"]
+        quality = Quality("failed", [("not_resolved", reason)]) if reason else Quality.good()
+        if not reason and not math.isfinite(time_stderr):
+            quality = Quality("suspect", [("unidentifiable", "the interface time has no finite standard error")])
+        return cls.build(names=names, values=vals, covariance=cov, free=free, units=units, success=not reason,
+                         message=reason, quality=quality, model=method,
+                         attrs={"fragment": fragment, "level": float(level), "direction": direction,
+                                "plateau": float(plateau), "background_level": float(background),
+                                "method": method, "has_rate": int(sputter_rate is not None)})
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> FitResult:
+        """Rebuild from :meth:`to_dataset` output (also the attribute-only form of older files)."""
+        if "value" in ds.variables:
+            return super().from_dataset(ds)
+        a = ds.attrs
+        out = cls.make(str(a["fragment"]), float(a["time"]), float(a["width_16_84"]), level=float(a["level"]),
+                       direction=str(a["direction"]), plateau=float(a["plateau"]), background=float(a["background"]),
+                       method=str(a.get("method", "crossing")), time_stderr=float(a.get("time_stderr", np.nan)),
+                       width_stderr=float(a.get("width_stderr", np.nan)),
+                       sputter_rate=None if "sputter_rate" not in a else float(a["sputter_rate"]),
+                       reason="" if bool(a["success"]) else str(a["reason"]) or "no interface")
+        return out if not out.success else out.replace(quality=legacy_quality(True))
+
+    def _opt(self, name: str) -> float | None:
+        return self.values[name] if name in self.names else None
+
+    @property
+    def fragment(self) -> str:
+        """Marker fragment."""
+        return str(self._attrs["fragment"])
+
+    @property
+    def time(self) -> float:
+        """Sputter time of the crossing, s."""
+        return self.values["time"]
+
+    @property
+    def width_16_84(self) -> float:
+        """Sputter time between the 16 % and 84 % crossings, s."""
+        return self.values["width_16_84"]
+
+    @property
+    def time_stderr(self) -> float:
+        """Standard error of :attr:`time`, s."""
+        return self.stderr["time"]
+
+    @property
+    def width_stderr(self) -> float:
+        """Standard error of :attr:`width_16_84`, s."""
+        return self.stderr["width_16_84"]
+
+    @property
+    def sputter_rate(self) -> float | None:
+        """Sputter rate used, nm/s, or None."""
+        return self._opt("sputter_rate")
+
+    @property
+    def depth(self) -> float | None:
+        """Interface depth, nm (None without a sputter rate)."""
+        return self._opt("depth")
+
+    @property
+    def width_depth(self) -> float | None:
+        """16–84 % width in nm (None without a sputter rate)."""
+        return self._opt("width_depth")
+
+    @property
+    def depth_stderr(self) -> float | None:
+        """Standard error of the depth, nm (None without a sputter rate)."""
+        return self.stderr["depth"] if "depth" in self.names else None
+
+    @property
+    def level(self) -> float:
+        """Fraction of the plateau the interface is taken at."""
+        return float(self._attrs["level"])
+
+    @property
+    def direction(self) -> str:
+        """``"falling"`` or ``"rising"``."""
+        return str(self._attrs["direction"])
+
+    @property
+    def plateau(self) -> float:
+        """Plateau level of the marker."""
+        return float(self._attrs["plateau"])
+
+    @property
+    def background(self) -> float:
+        """Background level of the marker."""
+        return float(self._attrs["background_level"])
+
+    @property
+    def method(self) -> str:
+        """``"crossing"`` or ``"erf"``."""
+        return str(self._attrs["method"])
+
+    @property
+    def reason(self) -> str:
+        """Why there is no answer (empty when there is one)."""
+        return "" if self.success else self.message
 
     @property
     def value(self) -> float:
         """Interface depth (nm) if known, else time (s) — for :func:`ncmsurf.thickness.cross_check`."""
-        return float(self.depth) if self.depth is not None else float(self.time)
+        d = self.depth
+        return float(d) if d is not None else self.time
 
     @property
-    def stderr(self) -> float | None:
-        """Half the 16–84 % width in the same unit as :attr:`value` (a resolution-limited uncertainty)."""
-        w = self.width_depth if self.depth is not None else self.width_16_84
-        return None if w is None or not math.isfinite(w) else 0.5 * float(w)
+    def value_stderr(self) -> float:
+        """Standard error of :attr:`value`."""
+        d = self.depth_stderr
+        return float(d) if d is not None else self.time_stderr
 
-    @property
-    def depth_stderr(self) -> float | None:
-        """Half the 16–84 % width in nm (None without a sputter rate)."""
-        return None if self.width_depth is None else 0.5 * float(self.width_depth)
-
-    def __repr__(self) -> str:
-        if not self.success:
-            return f"Interface({self.fragment!r}, no answer: {self.reason})"
-        dep = "" if self.depth is None else f", depth={self.depth:.4g} nm, width={self.width_depth:.3g} nm"
-        return (f"Interface({self.fragment!r}, {self.direction}, time={self.time:.4g} s, "
-                f"width_16_84={self.width_16_84:.3g} s{dep}, method={self.method!r})")
+    def _report_extra(self) -> list[str]:
+        return [f"{self.fragment} {self.direction} at {self.level:.0%} of its plateau ({self.method})"]
 
     def plot(self, ax: Any = None, *, profile: DepthProfile | None = None, **kw: Any) -> Any:
         """Mark the interface and its 16–84 % band (on depth when known), over ``profile``'s marker if given.
@@ -227,31 +338,6 @@ class Interface:
         ax.set_ylabel("intensity")
         ax.legend()
         return ax
-
-    def to_dataset(self) -> xr.Dataset:
-        """Storage form for :func:`ncmsurf.save`."""
-        attrs: dict[str, Any] = {k: getattr(self, k) for k in ("fragment", "time", "width_16_84", "level",
-                                                              "direction", "plateau", "background", "reason")}
-        attrs["success"] = int(self.success)
-        attrs.update(method=self.method, time_stderr=self.time_stderr, width_stderr=self.width_stderr)
-        for k in ("depth", "width_depth", "sputter_rate"):
-            v = getattr(self, k)
-            if v is not None:
-                attrs[k] = v
-        return xr.Dataset(attrs=attrs)
-
-    @classmethod
-    def from_dataset(cls, ds: xr.Dataset) -> Interface:
-        """Rebuild from :meth:`to_dataset` output."""
-        a = ds.attrs
-        return cls(fragment=str(a["fragment"]), time=float(a["time"]), width_16_84=float(a["width_16_84"]),
-                   depth=None if "depth" not in a else float(a["depth"]),
-                   width_depth=None if "width_depth" not in a else float(a["width_depth"]),
-                   level=float(a["level"]), direction=str(a["direction"]), plateau=float(a["plateau"]),
-                   background=float(a["background"]), success=bool(a["success"]), reason=str(a["reason"]),
-                   sputter_rate=None if "sputter_rate" not in a else float(a["sputter_rate"]),
-                   method=str(a.get("method", "crossing")), time_stderr=float(a.get("time_stderr", np.nan)),
-                   width_stderr=float(a.get("width_stderr", np.nan)))
 
 
 def _smooth(y: np.ndarray, window: int) -> np.ndarray:
@@ -278,7 +364,8 @@ def _crossing(t: np.ndarray, s: np.ndarray, level: float, start: int) -> float |
 
 
 def interface(profile: DepthProfile, fragment: str, *, level: float = 0.5, direction: str = "auto",
-              background: Any = "tail", smooth: int | None = None, method: str = "crossing") -> Interface:
+              background: Any = "tail", smooth: int | None = None, method: str = "crossing",
+              sputter_rate_stderr: Any = None) -> Interface:
     """Interface where a marker fragment crosses ``level`` of its plateau.
 
     The marker is smoothed (moving average), its plateau is the median of
@@ -309,6 +396,10 @@ def interface(profile: DepthProfile, fragment: str, *, level: float = 0.5, direc
         an error-function step to the raw points (starting from the
         crossings); the level and 16–84 % width then follow from the fit
         (width = 2σ) with standard errors, which is better on noisy data.
+    sputter_rate_stderr : float or pint.Quantity, optional
+        Standard error of the profile's sputter rate, nm/s (default
+        ``profile.meta["sputter_rate_stderr"]`` if present, else 0),
+        propagated to the depth.
 
     Returns
     -------
@@ -338,9 +429,15 @@ def interface(profile: DepthProfile, fragment: str, *, level: float = 0.5, direc
     n = y.size
     rate = p.sputter_rate
 
+    rate_se_in = sputter_rate_stderr if sputter_rate_stderr is not None else p.meta.get("sputter_rate_stderr")
+    rate_se = None if rate_se_in is None else magnitude(rate_se_in, "nm/s", name="sputter_rate_stderr")
+    if rate_se is not None and not (math.isfinite(rate_se) and rate_se >= 0):
+        raise ValidationError(f"sputter_rate_stderr: expected a finite value >= 0, got {rate_se}")
+
     def fail(reason: str, plateau: float = float("nan"), bg: float = float("nan"), dirn: str = direction) -> Interface:
-        return Interface(fragment, float("nan"), float("nan"), None, None, float(level), dirn, plateau, bg,
-                         success=False, reason=reason, sputter_rate=rate)
+        return Interface.make(fragment, float("nan"), float("nan"), level=float(level), direction=dirn,
+                              plateau=plateau, background=bg, method=method, sputter_rate=rate,
+                              sputter_rate_stderr=rate_se, reason=reason)
 
     if n < 5:
         return fail(f"{fragment}: only {n} points; at least 5 are needed to locate an interface")
@@ -391,17 +488,34 @@ def interface(profile: DepthProfile, fragment: str, *, level: float = 0.5, direc
     if direction == "rising":
         t50, t84, t16 = -t50, -t84, -t16
     width = abs(t16 - t84)
-    t_err = w_err = float("nan")
+    # crossing errors: noise of the smoothed, normalised marker over its slope at each crossing, plus the
+    # sampling step (h / sqrt(12)) in quadrature
+    dn = np.abs(np.diff(y))
+    if dn.size > 4000:  # the noise level from a strided subsample of the point-to-point differences
+        dn = dn[:: dn.size // 2000]
+    noise = float(np.median(dn)) / abs(plateau - bg) / (0.6745 * math.sqrt(2.0)) / math.sqrt(w)
+    step = float(abs(t[-1] - t[0]) / (t.size - 1)) if t.size > 1 else 0.0
+
+    def cross_err(tc: float) -> float:
+        k = int(np.searchsorted(t, tc)) if direction == "falling" else int(np.searchsorted(t, tc))
+        k = min(max(k, 1), t.size - 1)
+        i = k if direction == "falling" else t.size - k  # index in the (possibly reversed) smoothed marker
+        i = min(max(i, 1), t.size - 2)
+        sl = abs(float(s[i + 1] - s[i - 1]) / float(t_use[i + 1] - t_use[i - 1]))
+        se_noise = noise / sl if sl > 0 else math.inf
+        return math.hypot(se_noise, step / math.sqrt(12.0))
+
+    t_err = cross_err(t50)
+    w_err = math.hypot(cross_err(t16), cross_err(t84))
     if method == "erf":
         fit = _erf_fit(p.sputter_time, np.asarray(p[fragment], float), direction, t50, width, plateau, bg,
                        float(level))
         if fit is None:
             return fail(f"{fragment}: the error-function fit did not converge", plateau, bg, direction)
         t50, width, t_err, w_err, plateau, bg = fit
-    return Interface(fragment, float(t50), float(width), None if rate is None else float(t50 * rate),
-                     None if rate is None else float(width * rate), float(level), direction, plateau, bg,
-                     success=True, reason="", sputter_rate=rate, method=method, time_stderr=t_err,
-                     width_stderr=w_err)
+    return Interface.make(fragment, float(t50), float(width), level=float(level), direction=direction,
+                          plateau=plateau, background=bg, method=method, time_stderr=float(t_err),
+                          width_stderr=float(w_err), sputter_rate=rate, sputter_rate_stderr=rate_se)
 
 
 def _erf_fit(t: np.ndarray, y: np.ndarray, direction: str, t50: float, width: float, plateau: float, bg: float,

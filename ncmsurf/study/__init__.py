@@ -44,7 +44,7 @@ from ncmsurf.core.models import (
 )
 from ncmsurf.core.sample import Sample, methods
 from ncmsurf.core.units import magnitude
-from ncmsurf.study._manifest import KINDS, Manifest, ManifestEntry, read_manifest
+from ncmsurf.study._manifest import KINDS, Manifest, ManifestEntry, duplicate_entries, read_manifest
 from ncmsurf.study._steps import METRICS, STEPS, EngineUnavailable, StepOutput, rate_metric_name
 
 __all__ = [
@@ -206,7 +206,8 @@ class Study:
         self._notes = {}
 
     @classmethod
-    def from_folder(cls, path: str | os.PathLike[str], *, errors: str = "raise") -> Study:
+    def from_folder(cls, path: str | os.PathLike[str], *, errors: str = "raise",
+                    allow_outside: bool = False) -> Study:
         """Load a study folder described by its ``study.toml`` manifest.
 
         Parameters
@@ -222,7 +223,12 @@ class Study:
             or a file of another kind than its entry states raises one
             :class:`~ncmsurf.ValidationError` naming every bad entry.
             ``"record"``: such entries are kept with their reason, which
-            :meth:`metrics` lists for the affected metrics.
+            :meth:`metrics` lists for the affected metrics. A repeated XPS
+            region, SIMS profile or EDS map of one sample is such a bad entry
+            (see :func:`ncmsurf.study._manifest.duplicate_entries`).
+        allow_outside : bool
+            Read files outside the study folder (absolute paths, ``..``,
+            symbolic links out of it); refused by default.
 
         Returns
         -------
@@ -235,20 +241,26 @@ class Study:
         """
         if errors not in ("raise", "record"):
             raise ValidationError(f"errors must be 'raise' or 'record', got {errors!r}")
-        man = read_manifest(path)
+        man = read_manifest(path, allow_outside=allow_outside)
         st = cls(name=man.name, analysis=man.analysis)
         st.folder = man.folder
         st.manifest_extra = meta_copy(man.extra, "manifest")
         bad: list[str] = []
+        loaded: list[tuple[ManifestEntry, list[Measurement] | None, str]] = []
         for e in man.entries:
             try:
-                models = _read_entry(man.folder, e)
+                loaded.append((e, _read_entry(man.folder, e), ""))
             except NcmsurfError as exc:
-                msg = f"{e.where}: {exc}"
+                loaded.append((e, None, str(exc)))
+        repeats = duplicate_entries([(e, ms) for e, ms, _ in loaded if ms is not None])
+        for e, models, error in loaded:
+            if e.index in repeats:
+                models, error = None, repeats[e.index]
+            if models is None:
                 if errors == "raise":
-                    bad.append(msg)
+                    bad.append(error if e.index in repeats else f"{e.where}: {error}")
                 else:
-                    st._entries.append(Entry(e.sample, e.kind or "unknown", None, e.path, str(exc)))
+                    st._entries.append(Entry(e.sample, e.kind or "unknown", None, e.path, error))
                 continue
             for m in models:
                 st._entries.append(Entry(e.sample, kind_of(m), m, e.path))
@@ -340,7 +352,7 @@ class Study:
         ``attenuation_length`` (nm, Ni 2p photoelectrons in the coating, for
         ``thickness_xps``), ``emission_angle`` (degrees, default 0),
         ``eis_circuit``, ``retention_cycles`` (default 100), ``fade_model``,
-        ``sims_fragment``, ``sputter_rate`` (nm/s), ``eds_element``,
+        ``sims_fragment``, ``sputter_rate`` (nm/s), ``sputter_rate_stderr`` (nm/s), ``eds_element``,
         ``charge_correct`` (default true), ``charge_reference`` (eV).
         """
         opts = self.analysis_options

@@ -124,7 +124,11 @@ def _short(exc: BaseException) -> str:
 
 
 def _pair(x: Any) -> tuple[float, float]:
-    """(value, stderr) from a tuple, a number or an object with value/stderr."""
+    """(value, stderr) from a tuple, a number, a one-number result or an object with value/stderr."""
+    from ncmsurf.core.results import ScalarResult
+
+    if isinstance(x, ScalarResult):
+        return x.value, x.value_stderr
     if isinstance(x, tuple) and len(x) >= 2:
         return float(x[0]), float(x[1]) if x[1] is not None else NAN
     if hasattr(x, "value"):
@@ -152,10 +156,13 @@ def _fraction(out: StepOutput, metric: str, fit: Any, region: str, name: str, am
 
 
 def _total_area(fit: Any) -> tuple[float, float]:
-    vals = [_pair(a) for a in dict(fit.areas).values()]
-    total = sum(v for v, _ in vals)
-    var = sum(s * s for _, s in vals if math.isfinite(s))
-    return total, math.sqrt(var) if any(math.isfinite(s) for _, s in vals) else NAN
+    """Area of the main lines with the stderr from the fit's full area covariance (negative covariances kept).
+
+    Satellites are left out: the preset ties them to their parents with different ratios, so their share
+    changes with the Ni2+/Ni3+ balance, which would make the attenuation ratio depend on composition.
+    """
+    v, s = fit.total_area(fit.main_components)
+    return float(v), float(s)
 
 
 def xps_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any]) -> StepOutput:
@@ -452,16 +459,15 @@ def sims_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any]
         rate = opts.get("sputter_rate")
         if prof.sputter_rate is None and rate is not None:
             prof = prof.replace(sputter_rate=magnitude(rate, "nm/s", name="sputter_rate"))
-        itf = sims.interface(prof, frag, level=0.5)
+        rate_se = opts.get("sputter_rate_stderr")
+        itf = sims.interface(prof, frag, level=0.5, sputter_rate_stderr=rate_se)
         out.results["sims_interface"] = itf
-        depth = getattr(itf, "depth", None)
+        depth = itf.depth
         if depth is None:
             out.fail("thickness_sims", "no sputter rate: the interface is known in time only")
             return out
-        d, s = _pair(depth)
-        if not math.isfinite(s):
-            z = prof.depth
-            s = float(np.median(np.abs(np.diff(z)))) / math.sqrt(12.0) if z is not None and z.size > 1 else NAN
+        # the one depth stderr the interface carries: crossing error and sputter-rate error propagated
+        d, s = itf.estimate("depth")
         out.put("thickness_sims", d, s, "nm")
     except Exception as exc:
         out.fail("thickness_sims", f"interface analysis raised {_short(exc)}")

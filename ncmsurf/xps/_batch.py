@@ -12,6 +12,8 @@ Examples
 >>> out = fit_stack(stack, "Ni 2p", background="active-shirley")
 >>> out["fraction"].sel(main="Ni2+").values.round(1).tolist()
 [0.3, 0.6, 0.8]
+>>> out["quality"].values.tolist(), out.quality.level
+(['good', 'good', 'good'], 'good')
 """
 
 from __future__ import annotations
@@ -25,9 +27,21 @@ import xarray as xr
 
 from ncmsurf.core.errors import FitError
 from ncmsurf.core.models import XPSSpectrum
+from ncmsurf.core.results import Quality
 from ncmsurf.core.units import magnitude
-from ncmsurf.xps._engine import Compiled, compile_model, initial_areas, solve, static_background
-from ncmsurf.xps._fit import _area_jacobian, _signal_to_noise, poisson_weights, resolve_model
+from ncmsurf.xps._engine import (
+    Compiled,
+    compile_model,
+    component_areas,
+    initial_areas,
+    poisson_weights,
+    resolve_model,
+    signal_to_noise,
+    solve,
+    static_background,
+)
+from ncmsurf.xps._result import BACKGROUND_CITATIONS, XPSStackFit, param_unit
+from ncmsurf.xps._verdict import REASON_BITS, assess, to_bits
 
 __all__ = ["fit_stack"]
 
@@ -40,48 +54,75 @@ def _layout(cm: Compiled, background: str) -> tuple[list[str], list[str], list[s
     return params, comps, list(cm.main)
 
 
+_EXTRA = 6  # total area, its stderr, success, redchi, quality level, reason mask
+
+
 def _fit_rows(Y: np.ndarray, *, cm: Compiled, x: np.ndarray, background: str, p_start: np.ndarray, units: str,
               min_snr: float) -> np.ndarray:
     """Fit every row of ``Y`` (``(..., n)``, ascending energies); return ``(..., nout)``."""
     params, comps, mains = _layout(cm, background)
     npar, nc, nm = len(params), len(comps), len(mains)
-    nout = 2 * npar + 2 * nc + 2 * nm + 2
+    nout = 2 * npar + 2 * nc + 2 * nm + _EXTRA
     flat = Y.reshape(-1, Y.shape[-1])
     out = np.full((flat.shape[0], nout), np.nan)
     npk = cm.nfree
+    window = (float(x.min()), float(x.max()))
+    nan_mask = 1 << REASON_BITS.index("not_converged")
     for r, y in enumerate(flat):
         row = out[r]
-        row[-2] = 0.0
+        row[-4] = 0.0
+        row[-2], row[-1] = 2.0, float(nan_mask)
         if not np.all(np.isfinite(y)):
+            row[-1] = float(1 << REASON_BITS.index("input"))
             continue
         sh = static_background("shirley", x, y)
-        if not _signal_to_noise(x, y, units == "counts", sh) >= min_snr:
+        if not signal_to_noise(x, y, units == "counts", sh) >= min_snr:
+            row[-1] = float(1 << REASON_BITS.index("not_resolved"))
             continue
         bg = sh if background in ("shirley", "active-shirley") else static_background(background, x, y)
         p0 = initial_areas(cm, p_start, x, y - bg)
-        sol = solve(cm, x, y, background=background, weights=poisson_weights(y, units), p0=p0, static_bg=bg)
+        w = poisson_weights(y, units)
+        sol = solve(cm, x, y, background=background, weights=w, p0=p0, static_bg=bg)
         if not np.all(np.isfinite(sol.p)):
             continue
         p = sol.p
         cov = sol.cov if sol.cov is not None else np.full((p.size, p.size), np.nan)
+        with np.errstate(invalid="ignore"):
+            pstd = np.sqrt(np.where(np.diag(cov) >= 0, np.diag(cov), np.nan))
         row[:npar] = p
-        row[npar:2 * npar] = np.sqrt(np.clip(np.diag(cov), 0, None))
-        areas, G = _area_jacobian(cm, p[:npk], comps)
-        acov = G @ np.nan_to_num(cov[:npk, :npk]) @ G.T  # dropped parameters do not enter the areas
+        row[npar:2 * npar] = pstd
+        areas, G = component_areas(cm, p[:npk], comps, window)
+        Gf = np.zeros((nc, p.size))
+        Gf[:, :npk] = G
+        used = np.any(Gf != 0, axis=0)
+        Cu = np.where(used[:, None] & used[None, :], cov, 0.0)
+        acov = Gf @ Cu @ Gf.T  # the full area covariance (as core.fitting.propagate, inlined for speed)
+        if not np.all(np.isfinite(cov[np.ix_(used, used)])):
+            acov = Gf @ np.where(np.isfinite(Cu), Cu, np.nan) @ Gf.T
+        with np.errstate(invalid="ignore"):
+            aerr = np.sqrt(np.where(np.diag(acov) >= 0, np.diag(acov), np.nan))
         o = 2 * npar
         row[o:o + nc] = areas
-        row[o + nc:o + 2 * nc] = np.sqrt(np.clip(np.diag(acov), 0, None))
+        row[o + nc:o + 2 * nc] = aerr
         o += 2 * nc
         am = areas[:nm]
         s = am.sum()
         if s > 0:
             row[o:o + nm] = am / s
-            for k in range(nm):
-                g = -am[k] / s**2 * np.ones(nm)
-                g[k] += 1.0 / s
-                row[o + nm + k] = np.sqrt(max(float(g @ acov[:nm, :nm] @ g), 0.0))
-        row[-2] = 1.0 if (sol.success and s > 0) else 0.0
-        row[-1] = sol.redchi
+            # d(a_k / s)/d a_j = (delta_kj - a_k / s) / s over the main areas' covariance
+            Gfr = (np.eye(nm) - (am / s)[:, None]) / s
+            row[o + nm:o + 2 * nm] = np.sqrt(np.clip(np.diag(Gfr @ acov[:nm, :nm] @ Gfr.T), 0, None))
+        o += 2 * nm
+        row[o] = float(areas.sum())
+        tv = float(acov.sum())
+        row[o + 1] = np.sqrt(tv) if tv >= 0 else np.nan
+        row[o + 2] = 1.0 if sol.success else 0.0
+        row[o + 3] = sol.redchi
+        failed, suspect = assess(cm, p, pstd, sol.at_lower, sol.at_upper, areas, aerr, success=sol.success,
+                                 message=sol.message, chisqr=sol.chisqr, dof=sol.dof, residual=sol.residual,
+                                 counts=w is not None, condition=sol.condition, detail=False)
+        level, mask = to_bits(failed, suspect)
+        row[o + 4], row[o + 5] = float(level), float(mask)
     return out.reshape(*Y.shape[:-1], nout)
 
 
@@ -121,7 +162,7 @@ def _mean_spectrum(da: xr.DataArray, other: list[Any]) -> np.ndarray:
 
 def fit_stack(stack: Any, model: Any, *, background: str = "shirley", energy_range: Any = None,
               charge_shift: Any = 0.0, dask: bool | None = None, client: Any = None, units: str | None = None,
-              min_snr: float = 5.0, binding_energy: Any = None, region: str | None = None) -> xr.Dataset:
+              min_snr: float = 5.0, binding_energy: Any = None, region: str | None = None) -> XPSStackFit:
     """Fit every spectrum of a stack in one call.
 
     Parameters
@@ -150,11 +191,15 @@ def fit_stack(stack: Any, model: Any, *, background: str = "shirley", energy_ran
 
     Returns
     -------
-    xarray.Dataset
-        Over the stack's other dimensions: ``params``/``params_stderr``
-        (``param``), ``areas``/``areas_stderr`` (``component``),
-        ``fraction``/``fraction_stderr`` (``main``: share of each main
-        component in the main-component area), ``success``, ``redchi``.
+    XPSStackFit
+        An :class:`ncmsurf.FitResult`; ``result["name"]`` gives, over the
+        stack's other dimensions: ``params``/``params_stderr`` (``param``),
+        ``areas``/``areas_stderr`` (``component``), ``fraction``/
+        ``fraction_stderr`` (``main``: share of each main component in the
+        main-component area), ``total_area``/``total_area_stderr`` (full area
+        covariance), ``success``, ``redchi``, ``quality`` and ``reasons``
+        (bit mask, codes in ``attrs["bits"]``). ``to_xarray()`` gives them as
+        one :class:`xarray.Dataset`.
     """
     if isinstance(stack, XPSSpectrum):
         raise FitError("fit_stack: got a single XPSSpectrum; use ncmsurf.xps.fit")
@@ -211,7 +256,7 @@ def fit_stack(stack: Any, model: Any, *, background: str = "shirley", energy_ran
     func = functools.partial(_fit_rows, cm=cm, x=x, background=background, p_start=p_start, units=u,
                              min_snr=min_snr)
     params, comp_names, mains = _layout(cm, background)
-    nout = 2 * len(params) + 2 * len(comp_names) + 2 * len(mains) + 2
+    nout = 2 * len(params) + 2 * len(comp_names) + 2 * len(mains) + _EXTRA
     use_dask = dask if dask is not None else (client is not None or da.chunks is not None)
     data = da.drop_vars([c for c in da.coords if edim in da[c].dims]).rename({edim: "_energy"})
     if use_dask:
@@ -246,12 +291,43 @@ def fit_stack(stack: Any, model: Any, *, background: str = "shirley", energy_ran
     out["areas_stderr"] = (dims + ("component",), take(len(comp_names)))
     out["fraction"] = (dims + ("main",), take(len(mains)))
     out["fraction_stderr"] = (dims + ("main",), take(len(mains)))
+    out["total_area"] = (dims, take(1)[..., 0])
+    out["total_area_stderr"] = (dims, take(1)[..., 0])
     out["success"] = (dims, take(1)[..., 0] > 0.5)
     out["redchi"] = (dims, take(1)[..., 0])
+    level = take(1)[..., 0].astype(np.int64)
+    mask = take(1)[..., 0].astype(np.int64)
+    out["quality"] = (dims, np.asarray(["good", "suspect", "failed"], dtype=object)[level].astype(str))
+    out["reasons"] = (dims, mask, {"bits": list(REASON_BITS)})
     coords = {k: v for k, v in res.coords.items() if set(v.dims) <= set(dims)}
-    ds = xr.Dataset(out, coords={**coords, "param": np.asarray(params, dtype=str),
-                                 "component": np.asarray(comp_names, dtype=str),
-                                 "main": np.asarray(mains, dtype=str)})
-    ds.attrs.update({"background": background, "preset": preset or "", "region": region or "",
-                     "charge_shift": float(magnitude(charge_shift, "eV")), "units": u})
-    return ds
+    quality = _stack_quality(level.ravel(), mask.ravel())
+    mp = msol.p if np.all(np.isfinite(msol.p)) else np.full(len(params), np.nan)
+    mcov = msol.cov if msol.cov is not None else np.full((len(params), len(params)), np.nan)
+    n_ok = int(np.count_nonzero(level.ravel() < 2))
+    return XPSStackFit.build(
+        names=params, values=mp, covariance=mcov, units=[param_unit(n, u) for n in params],
+        success=n_ok > 0, message=f"{n_ok} of {level.size} spectra fitted" + ("" if n_ok else
+                                                                          ": no spectrum could be fitted"),
+        quality=quality, citations=["levenberg-trf", *BACKGROUND_CITATIONS.get(background, [])],
+        model=preset or " + ".join(c.name for c in cm.components), data_vars=out,
+        coords={**coords, "component": np.asarray(comp_names, dtype=str), "main": np.asarray(mains, dtype=str)},
+        attrs={"background": background, "preset": preset or "", "region": region or "",
+               "charge_shift": float(magnitude(charge_shift, "eV")), "units": u})
+
+
+def _stack_quality(level: np.ndarray, mask: np.ndarray) -> Quality:
+    """The verdict on a stack: failed if every spectrum failed, suspect if any is not good."""
+    n = level.size
+    if n == 0:
+        return Quality("failed", [("input", "the stack holds no spectrum")])
+    bad = level > 0
+    if not bad.any():
+        return Quality.good()
+    reasons: list[tuple[str, str]] = []
+    for bit, code in enumerate(REASON_BITS):
+        k = int(np.count_nonzero(mask >> bit & 1))
+        if k:
+            reasons.append((code, f"{k} of {n} spectra: {code.replace('_', ' ')}"))
+    if not reasons:
+        reasons.append(("not_converged", f"{int(bad.sum())} of {n} spectra are not good"))
+    return Quality("failed" if np.all(level == 2) else "suspect", reasons)

@@ -8,11 +8,22 @@ ratio, Coster–Kronig width, satellite offset and ratio), and makes the
 Jacobian a cheap chain rule over per-line derivatives (analytic for the
 Gaussian, Lorentzian and Voigt; per-line central differences otherwise).
 The solver is :func:`scipy.optimize.least_squares` (dogbox with bounds,
-trust-region reflective as fallback).
+trust-region reflective as fallback) on the engine's own cached model and
+Jacobian; the covariance comes from the package's one routine,
+:func:`ncmsurf.core.fitting.covariance_from_jacobian` (SVD, identifiability
+mask, reduced-χ² scaling).
+
+The helpers the single and the stack fits share (model resolution, Poisson
+weights, signal-to-noise, component areas with their gradient) live here too,
+so :mod:`ncmsurf.xps._fit` and :mod:`ncmsurf.xps._batch` both build on this
+module and never on each other. It is longer than 500 lines for that reason:
+the compiled model, its evaluation, its solve and the areas derived from it
+change together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +31,13 @@ import numpy as np
 from scipy.optimize import least_squares, nnls
 
 from ncmsurf.core.errors import FitError
+from ncmsurf.core.fitting import covariance_from_jacobian
 from ncmsurf.xps._backgrounds import cumulative_integral, linear, shirley, tougaard
 from ncmsurf.xps._lineshapes import SHAPES, gaussian_grad, lorentzian_grad, voigt_grad
-from ncmsurf.xps._peaks import Doublet, Peak, Satellite
+from ncmsurf.xps._peaks import Doublet, Peak, Satellite, normalize_region, preset_info, preset_model
 
-__all__ = ["Compiled", "Solution", "compile_model", "solve"]
+__all__ = ["Compiled", "Solution", "compile_model", "component_areas", "poisson_weights", "resolve_model",
+           "signal_to_noise", "solve"]
 
 Spec = tuple[float, tuple[int, ...]]
 
@@ -349,6 +362,11 @@ class Solution:
     redchi: float
     nfev: int
     bg_params: dict[str, tuple[float, float]]
+    at_lower: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    at_upper: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    condition: float = float("nan")
+    residual: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dof: int = 0
 
 
 BACKGROUNDS = ("shirley", "active-shirley", "tougaard", "linear", "none")
@@ -481,35 +499,139 @@ def solve(cm: Compiled, x: np.ndarray, y: np.ndarray, *, background: str = "shir
     redchi = chisqr / dof
     Jw = J * w[:, None]
     cov: np.ndarray | None
-    # parameters without any effect on the model (centre and width of a component whose area went to 0)
-    # are left out of the covariance (NaN stderr); the others keep theirs
+    # the package's one covariance routine: SVD of the column-scaled Jacobian, parameters in its null space
+    # (e.g. the centre and width of a component whose area went to 0) get NaN, the others keep theirs
+    # a column with a negligible norm (no effect on the model) is made exactly zero so the routine marks it
+    # unidentifiable instead of scaling it up to a huge variance
     norms = np.linalg.norm(Jw, axis=0)
-    keep = norms > 1e-9 * max(float(norms.max()), 1e-300)
-    dropped = [names_all[i] for i in np.flatnonzero(~keep)] if (names_all := _names(cm, active)) else []
-    try:
-        Jk = Jw[:, keep]
-        _, s, vt = np.linalg.svd(Jk, full_matrices=False)
-        thresh = np.finfo(float).eps * max(Jk.shape) * s[0]
-        if s.size == 0 or np.any(s <= thresh):
-            cov = None
-        else:
-            cov = np.full((p.size, p.size), np.nan)
-            cov[np.ix_(keep, keep)] = (vt.T / s**2) @ vt * redchi
-    except np.linalg.LinAlgError:
-        cov = None
+    noeffect = norms <= 1e-9 * max(float(norms.max(initial=0.0)), 1e-300)
+    if noeffect.any():
+        Jw = Jw.copy()
+        Jw[:, noeffect] = 0.0
+    cv = covariance_from_jacobian(Jw, residual=r, dof=dof, scale=True)
+    cov = cv.matrix
+    names_all = _names(cm, active)
+    dropped = [names_all[i] for i in np.flatnonzero(noeffect)]
+    undetermined = [names_all[i] for i in np.flatnonzero(~cv.identifiable & ~noeffect)]
     pk = evaluate(cm, p, x)[0]
     if active:
         b0, k = float(p[npk]), float(p[npk + 1])
         bg = b0 + k * cumulative_integral(x, pk)
-        e = np.sqrt(np.diag(cov)) if cov is not None else np.full(p.size, np.nan)
+        with np.errstate(invalid="ignore"):
+            e = np.sqrt(np.diag(cov))
         bgp = {"bg.offset": (b0, float(e[npk])), "bg.k": (k, float(e[npk + 1]))}
     else:
         bg = bg_static
         bgp = {}
     ok = bool(res.success) and res.status > 0
     msg = str(res.message)
-    if cov is None:
-        msg += "; covariance singular (parameters not identifiable), stderr set to NaN"
-    elif dropped:
+    if dropped:
         msg += f"; no effect on the model (stderr NaN): {', '.join(dropped)}"
-    return Solution(p, cov, pk, bg, ok, msg, chisqr, redchi, int(res.nfev), bgp)
+    if undetermined:
+        msg += f"; not determined by the data (stderr NaN): {', '.join(undetermined)}"
+    span = hi - lo
+    tol = np.where(np.isfinite(span), 1e-4 * span, 0.0)
+    at_lo = np.isfinite(lo) & (p - lo <= tol)
+    at_hi = np.isfinite(hi) & (hi - p <= tol)
+    return Solution(p, cov, pk, bg, ok, msg, chisqr, redchi, int(res.nfev), bgp, at_lo, at_hi, cv.condition, r,
+                    dof)
+
+
+# ------------------------------------------------------------------ helpers shared by single and stack fits
+def resolve_model(model: str | Sequence[Peak], spectrum_region: str | None = None,
+                  be_range: tuple[float, float] | None = None, shift: float = 0.0,
+                  excitation_energy: float | None = None) -> tuple[list[Peak], str | None]:
+    """Turn a preset name or component list into components; check the preset fits the data.
+
+    Raises
+    ------
+    FitError
+        Unknown preset, preset for another region, or components outside the data range.
+    """
+    preset: str | None = None
+    if isinstance(model, str):
+        # Auger lines placed for the source; optional neighbour lines outside the data dropped
+        info = preset_info(model, excitation_energy=excitation_energy, be_range=be_range)
+        preset = normalize_region(model)
+        comps = preset_model(model, excitation_energy=excitation_energy, be_range=be_range)
+        if spectrum_region is not None and normalize_region(spectrum_region) != preset:
+            raise FitError(f"preset {preset!r} does not match the spectrum region {spectrum_region!r}; "
+                           f"use the {normalize_region(spectrum_region)!r} preset or pass components")
+        if be_range is not None:
+            lo, hi = info["window"]
+            centres = [c.center + shift for c in comps if c.kind != "satellite"]
+            if min(centres) < be_range[0] - 1.0 or max(centres) > be_range[1] + 1.0:
+                raise FitError(f"preset {preset!r} expects binding energies {lo:g}-{hi:g} eV (components at "
+                               f"{min(centres):.1f}-{max(centres):.1f} eV) but the data span "
+                               f"{be_range[0]:.1f}-{be_range[1]:.1f} eV: wrong region?")
+        return comps, preset
+    if isinstance(model, Peak):
+        model = [model]
+    comps = list(model)
+    if not comps or not all(isinstance(c, Peak) for c in comps):
+        raise FitError("model: expected a preset name or a non-empty list of Peak/Doublet/Satellite")
+    if be_range is not None:
+        for c in comps:
+            if c.kind != "satellite" and not (be_range[0] - 1.0 <= c.center + shift <= be_range[1] + 1.0):
+                raise FitError(f"component {c.name!r} at {c.center + shift:.2f} eV lies outside the data "
+                               f"({be_range[0]:.2f}-{be_range[1]:.2f} eV)")
+    return comps, preset
+
+
+def poisson_weights(y: np.ndarray, units: str) -> np.ndarray | None:
+    """Weights ``1/sqrt(max(y, 1))`` for count data, else None (unweighted)."""
+    if units == "counts" and np.all(y >= 0):
+        return 1.0 / np.sqrt(np.maximum(y, 1.0))  # type: ignore[no-any-return]
+    return None
+
+
+def signal_to_noise(x: np.ndarray, y: np.ndarray, counts: bool, bg: np.ndarray | None = None) -> float:
+    """Background-subtracted area over its noise (Poisson for counts, else from point-to-point scatter)."""
+    net = y - (shirley(x, y, average=5) if bg is None else bg)
+    if counts and np.all(y >= 0):
+        noise = float(np.sqrt(np.sum(np.maximum(y, 1.0))))
+    else:
+        noise = float(np.std(np.diff(y)) / np.sqrt(2.0) * np.sqrt(y.size))
+    if noise <= 0:
+        return 0.0 if not np.any(net) else np.inf
+    return float(np.sum(net) / noise)
+
+
+def _window_integral(line: Line, p: np.ndarray, window: tuple[float, float]) -> float:
+    """Integral over ``window`` of the unit-amplitude line at ``p`` (fine grid)."""
+    _, c, w, ext = line_params(line, p)
+    func = SHAPES[line.shape][0]
+    xf = np.linspace(window[0], window[1], 4001)
+    return float(np.trapezoid(func(xf, 1.0, c, max(w, 1e-6), *ext), xf))  # type: ignore[operator]
+
+
+def component_areas(cm: Compiled, p: np.ndarray, comps: Sequence[str],
+                    window: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Integrated area of each component and its gradient ``(n_comp, nfree)`` over the free peak parameters.
+
+    Every shape's amplitude is its integral over the real line, except the
+    Doniach–Šunjić line, whose integral diverges: its area is the integral
+    over the fitted ``window`` (binding-energy range), with the gradient
+    through its centre, width and shape parameters by central differences.
+    """
+    areas = np.zeros(len(comps))
+    G = np.zeros((len(comps), p.size))
+    for line in cm.lines:
+        k = comps.index(line.comp)
+        a = _val_prod(line.area, p)
+        parts = _area_partials(line.area, p)
+        if line.shape == "ds" and window is not None:
+            factor = _window_integral(line, p, window)
+            for spec in (line.center, line.fwhm, *line.extras):
+                for i in spec[1]:
+                    h = 1e-4 * max(abs(float(p[i])), 1e-2)
+                    up, dn = p.copy(), p.copy()
+                    up[i] += h
+                    dn[i] -= h
+                    G[k, i] += a * (_window_integral(line, up, window) - _window_integral(line, dn, window)) / (2 * h)
+            a *= factor
+            parts = [(i, v * factor) for i, v in parts]
+        areas[k] += a
+        for i, v in parts:
+            G[k, i] += v
+    return areas, G

@@ -1,5 +1,9 @@
 """Peak fitting of XPS spectra: :func:`fit`, :class:`XPSFit`, :func:`charge_correct`.
 
+The result classes are in :mod:`ncmsurf.xps._result`, the engine (and the
+helpers the single and stack fits share) in :mod:`ncmsurf.xps._engine`,
+:func:`charge_correct` in :mod:`ncmsurf.xps._charge`.
+
 Examples
 --------
 >>> from ncmsurf.datasets.xps import synthetic_spectrum
@@ -14,386 +18,83 @@ True
 
 from __future__ import annotations
 
-import re
-import warnings
+import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, overload
 
 import numpy as np
 import xarray as xr
 
-from ncmsurf.core._validate import deep_equal
-from ncmsurf.core.errors import FitError, NcmsurfWarning, ValidationError
+from ncmsurf.core.errors import FitError
+from ncmsurf.core.fitting import propagate
 from ncmsurf.core.models import XPSSpectrum
-from ncmsurf.core.results import FitStatus, register_citation
-from ncmsurf.core.sample import Sample
+from ncmsurf.core.results import Quality
 from ncmsurf.core.units import magnitude
-from ncmsurf.xps._backgrounds import shirley
+from ncmsurf.xps._batch import fit_stack
+from ncmsurf.xps._charge import ChargeReferenceWarning, charge_correct
 from ncmsurf.xps._engine import (
     BACKGROUNDS,
     Compiled,
     Solution,
     compile_model,
+    component_areas,
     evaluate,
     line_params,
+    poisson_weights,
+    resolve_model,
+    signal_to_noise,
     solve,
     static_background,
 )
-from ncmsurf.xps._peaks import Peak, component_from_dict, normalize_region, preset_info, preset_model
+from ncmsurf.xps._peaks import Peak
+from ncmsurf.xps._result import BACKGROUND_CITATIONS, XPSFit, XPSStackFit, _lmfit_name, param_unit
+from ncmsurf.xps._verdict import assess
 
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+__all__ = ["ChargeReferenceWarning", "XPSFit", "XPSStackFit", "build_result", "charge_correct", "fit", "make_params",
+           "poisson_weights", "resolve_model"]
 
-__all__ = ["ChargeReferenceWarning", "XPSFit", "charge_correct", "fit", "make_params", "resolve_model"]
-
-register_citation("levenberg-trf", "M. A. Branch, T. F. Coleman, Y. Li, SIAM J. Sci. Comput. 21, 1 (1999)")
-
-
-class ChargeReferenceWarning(NcmsurfWarning):
-    """The charge reference peak looks unsafe (carbide, charging, missing)."""
+_signal_to_noise = signal_to_noise  # the old private name (kept for callers inside the package)
 
 
-def resolve_model(model: str | Sequence[Peak], spectrum_region: str | None = None,
-                  be_range: tuple[float, float] | None = None, shift: float = 0.0) -> tuple[list[Peak], str | None]:
-    """Turn a preset name or component list into components; check the preset fits the data.
-
-    Raises
-    ------
-    FitError
-        Unknown preset, preset for another region, or components outside the data range.
-    """
-    preset: str | None = None
-    if isinstance(model, str):
-        info = preset_info(model)
-        preset = normalize_region(model)
-        comps = preset_model(model)
-        if spectrum_region is not None and normalize_region(spectrum_region) != preset:
-            raise FitError(f"preset {preset!r} does not match the spectrum region {spectrum_region!r}; "
-                           f"use the {normalize_region(spectrum_region)!r} preset or pass components")
-        if be_range is not None:
-            lo, hi = info["window"]
-            centres = [c.center + shift for c in comps if c.kind != "satellite"]
-            if min(centres) < be_range[0] - 1.0 or max(centres) > be_range[1] + 1.0:
-                raise FitError(f"preset {preset!r} expects binding energies {lo:g}-{hi:g} eV (components at "
-                               f"{min(centres):.1f}-{max(centres):.1f} eV) but the data span "
-                               f"{be_range[0]:.1f}-{be_range[1]:.1f} eV: wrong region?")
-        return comps, preset
-    if isinstance(model, Peak):
-        model = [model]
-    comps = list(model)
-    if not comps or not all(isinstance(c, Peak) for c in comps):
-        raise FitError("model: expected a preset name or a non-empty list of Peak/Doublet/Satellite")
-    if be_range is not None:
-        for c in comps:
-            if c.kind != "satellite" and not (be_range[0] - 1.0 <= c.center + shift <= be_range[1] + 1.0):
-                raise FitError(f"component {c.name!r} at {c.center + shift:.2f} eV lies outside the data "
-                               f"({be_range[0]:.2f}-{be_range[1]:.2f} eV)")
-    return comps, preset
-
-
-def _signal_to_noise(x: np.ndarray, y: np.ndarray, counts: bool, bg: np.ndarray | None = None) -> float:
-    net = y - (shirley(x, y, average=5) if bg is None else bg)
-    if counts and np.all(y >= 0):
-        noise = float(np.sqrt(np.sum(np.maximum(y, 1.0))))
-    else:
-        noise = float(np.std(np.diff(y)) / np.sqrt(2.0) * np.sqrt(y.size))
-    if noise <= 0:
-        return 0.0 if not np.any(net) else np.inf
-    return float(np.sum(net) / noise)
-
-
-class XPSFit:
-    """Result of :func:`fit`: parameters, areas, curves, status; storable with ``ns.save``.
-
-    Attributes are read from the :class:`xarray.Dataset` returned by
-    :meth:`to_dataset`; ``XPSFit.from_dataset(fit.to_dataset()) == fit``.
-    Arrays are on the fitted spectrum's energy grid in its original order.
-    """
-
-    __slots__ = ("_ds",)
-    _ds: xr.Dataset
-
-    def __init__(self, ds: xr.Dataset) -> None:
-        object.__setattr__(self, "_ds", ds)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("XPSFit is immutable")
-
-    # ---- status
-    @property
-    def success(self) -> bool:
-        """True when the fit converged to a meaningful solution."""
-        return bool(self._ds.attrs["success"])
-
-    @property
-    def message(self) -> str:
-        """Why the fit failed, or the solver's convergence note."""
-        return str(self._ds.attrs["message"])
-
-    @property
-    def status(self) -> FitStatus:
-        """Success and message as a falsy-on-failure :class:`FitStatus`."""
-        return FitStatus(self.success, self.message)
-
-    def __bool__(self) -> bool:
-        return self.success
-
-    @property
-    def redchi(self) -> float:
-        """Reduced chi-square (Poisson-weighted for count data)."""
-        return float(self._ds.attrs["redchi"])
-
-    @property
-    def region(self) -> str | None:
-        """Region of the fitted spectrum."""
-        r = self._ds.attrs.get("region", "")
-        return r or None
-
-    @property
-    def sample(self) -> Sample | None:
-        """Sample of the fitted spectrum."""
-        label = self._ds.attrs.get("sample", "")
-        return Sample.parse(label) if label else None
-
-    # ---- numbers
-    @property
-    def params(self) -> dict[str, tuple[float, float]]:
-        """All parameters: name → (value, stderr); fixed ones have stderr 0."""
-        ds = self._ds
-        return {str(k): (float(v), float(e)) for k, v, e in
-                zip(ds["param"].values, ds["param_value"].values, ds["param_stderr"].values)}
-
-    @property
-    def areas(self) -> dict[str, tuple[float, float]]:
-        """Integrated area of each component (doublets: both lines; satellites listed separately)."""
-        ds = self._ds
-        return {str(k): (float(v), float(e)) for k, v, e in
-                zip(ds["component"].values, ds["area_value"].values, ds["area_stderr"].values)}
-
-    @property
-    def main_components(self) -> list[str]:
-        """Components that are not satellites."""
-        ds = self._ds
-        return [str(c) for c, m in zip(ds["component"].values, ds["is_main"].values) if m]
-
-    def fraction(self, name: str, *, among: Sequence[str] | None = None) -> tuple[float, float]:
-        """Share of component ``name`` in the total area of ``among`` (default: main components).
-
-        The standard error is propagated from the covariance of the areas.
-
-        Raises
-        ------
-        ValidationError
-            If a name is not a component of the fit.
-        """
-        comps = [str(c) for c in self._ds["component"].values]
-        among_l = list(self.main_components if among is None else among)
-        if name not in among_l:
-            among_l.append(name)
-        for n in among_l:
-            if n not in comps:
-                raise ValidationError(f"fraction: {n!r} is not a component of this fit (components: {comps})")
-        idx = [comps.index(n) for n in among_l]
-        a = self._ds["area_value"].values[idx]
-        cov = self._ds["area_cov"].values[np.ix_(idx, idx)]
-        s = float(a.sum())
-        if not s > 0:
-            return float("nan"), float("nan")
-        k = among_l.index(name)
-        f = float(a[k] / s)
-        g = -a[k] / s**2 * np.ones(len(idx))
-        g[k] += 1.0 / s
-        var = float(g @ cov @ g)
-        return f, float(np.sqrt(var)) if var >= 0 else float("nan")
-
-    # ---- curves
-    @property
-    def binding_energy(self) -> np.ndarray:
-        """Energies of the fitted points."""
-        return self._ds["binding_energy"].values  # type: ignore[no-any-return]
-
-    @property
-    def data(self) -> np.ndarray:
-        """The fitted intensities."""
-        return self._ds["intensity"].values  # type: ignore[no-any-return]
-
-    @property
-    def best_fit(self) -> np.ndarray:
-        """Model: background + all components."""
-        return self._ds["best_fit"].values  # type: ignore[no-any-return]
-
-    @property
-    def background(self) -> np.ndarray:
-        """The background under the peaks."""
-        return self._ds["background"].values  # type: ignore[no-any-return]
-
-    @property
-    def transmission(self) -> np.ndarray | None:
-        """The spectrum's transmission column on the fitted points, if the file had one."""
-        if "transmission" in self._ds:
-            return self._ds["transmission"].values  # type: ignore[no-any-return]
-        return None
-
-    @property
-    def excitation_energy(self) -> float:
-        """Photon energy of the fitted spectrum, eV."""
-        return float(self._ds.attrs["excitation_energy"])
-
-    @property
-    def residual(self) -> np.ndarray:
-        """Data minus model."""
-        return self.data - self.best_fit  # type: ignore[no-any-return]
-
-    @property
-    def components(self) -> dict[str, np.ndarray]:
-        """Each component's curve (without background)."""
-        ds = self._ds
-        return {str(c): ds["components"].values[i] for i, c in enumerate(ds["component"].values)}
-
-    @property
-    def model(self) -> list[Peak]:
-        """The components that were fitted (starting values)."""
-        return [component_from_dict(d) for d in self._ds.attrs["model"]]
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        """Fit settings: background, energy range, charge shift, stderr method, preset."""
-        a = self._ds.attrs
-        return {k: a[k] for k in ("background", "energy_range", "charge_shift", "stderr_method", "preset",
-                                  "nfev", "chisqr") if k in a}
-
-    # ---- storage, equality
-    def to_dataset(self) -> xr.Dataset:
-        """The result as an :class:`xarray.Dataset` (used by ``ns.save``)."""
-        return self._ds.copy(deep=True)
-
-    @classmethod
-    def from_dataset(cls, ds: xr.Dataset) -> XPSFit:
-        """Rebuild from :meth:`to_dataset` output."""
-        return cls(ds.copy(deep=True))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, XPSFit):
-            return NotImplemented
-        a, b = self._ds, other._ds
-        if set(a.variables) != set(b.variables) or not deep_equal(dict(a.attrs), dict(b.attrs)):
-            return False
-        for k in a.variables:
-            va, vb = a[k], b[k]
-            if va.dims != vb.dims or va.dtype != vb.dtype:
-                return False
-            if not np.array_equal(va.values, vb.values, equal_nan=va.dtype.kind in "fc"):
-                return False
-        return True
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        state = "ok" if self.success else f"FAILED: {self.message}"
-        return f"<XPSFit {self.region or ''} {len(self.areas)} components, redchi={self.redchi:.3g}, {state}>"
-
-    def plot(self, ax: Axes | None = None, **kw: Any) -> Axes:
-        """Data, model, background and components (requires matplotlib)."""
-        from ncmsurf.core._plot import get_axes
-
-        ax = get_axes(ax)
-        x = self.binding_energy
-        ax.plot(x, self.data, ".", ms=3, color="k", label="data", **kw)
-        bg = self.background
-        ax.plot(x, bg, "--", color="0.5", label="background")
-        for name, curve in self.components.items():
-            ax.fill_between(x, bg, bg + curve, alpha=0.35, label=name)
-        ax.plot(x, self.best_fit, color="C3", label="fit")
-        ax.set_xlim(float(x.max()), float(x.min()))
-        ax.set_xlabel("Binding energy (eV)")
-        ax.set_ylabel("Intensity")
-        ax.set_title(" ".join(s for s in (str(self.sample or ""), self.region or "") if s))
-        ax.legend(fontsize="small")
-        return ax
-
-    def to_lmfit_params(self) -> Any:
-        """The fitted free parameters as :class:`lmfit.Parameters` (value, bounds, stderr)."""
-        import lmfit
-
-        ps = lmfit.Parameters()
-        for name, (v, e) in self.params.items():
-            key = _lmfit_name(name)
-            ps.add(key, value=v, vary=bool(self._ds["param_free"].values[list(self.params).index(name)]))
-            ps[key].stderr = e
-        return ps
-
-
-def _lmfit_name(name: str) -> str:
-    """``"Ni2+.fwhm"`` → ``"Ni2_fwhm"``: runs of other characters become one underscore."""
-    out = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_")
-    return out if out[:1].isalpha() else f"p_{out}"
+def _area_jacobian(cm: Compiled, p: np.ndarray, comps: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Component areas and their gradient (the old private helper; see :func:`component_areas`)."""
+    return component_areas(cm, p, comps)
 
 
 # ------------------------------------------------------------------ building results
-def _area_jacobian(cm: Compiled, p: np.ndarray, comps: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Component areas and their gradient with respect to the free parameters."""
-    areas = np.zeros(len(comps))
-    G = np.zeros((len(comps), p.size))
-    for line in cm.lines:
-        k = comps.index(line.comp)
-        c, idx = line.area
-        a = c
-        for i in idx:
-            a *= float(p[i])
-        areas[k] += a
-        for m, i in enumerate(idx):
-            v = c
-            for mm, j in enumerate(idx):
-                if mm != m:
-                    v *= float(p[j])
-            G[k, i] += v
-    return areas, G
-
-
 def build_result(spec: XPSSpectrum, x: np.ndarray, y: np.ndarray, order: np.ndarray, cm: Compiled,
                  sol: Solution, *, background: str, preset: str | None, energy_range: Any, charge_shift: float,
                  stderr_method: str = "covariance", cov_override: np.ndarray | None = None,
-                 message_extra: str = "") -> XPSFit:
-    """Assemble an :class:`XPSFit` from a raw solution (``x`` ascending, ``order`` maps back)."""
+                 message_extra: str = "", weights: np.ndarray | None = None,
+                 fail_code: str = "not_converged") -> XPSFit:
+    """Assemble an :class:`XPSFit` from a raw solution (``x`` ascending, ``order`` maps back), with its verdict."""
     comps = cm.main + cm.satellites
     p = sol.p
     npk = cm.nfree
+    nfree_all = p.size
     cov = cov_override if cov_override is not None else sol.cov
-    finite = np.all(np.isfinite(p))
+    cov_full = np.asarray(cov, float) if cov is not None else np.full((nfree_all, nfree_all), np.nan)
+    finite = bool(np.all(np.isfinite(p)))
     curves = np.zeros((len(comps), x.size))
     if finite:
         _, _, per = evaluate(cm, p, x, per_line=True)
-        for line, cval in zip(cm.lines, per):
+        for line, cval in zip(cm.lines, per, strict=True):
             curves[comps.index(line.comp)] += cval
-    pstd = np.sqrt(np.clip(np.diag(cov), 0, None)) if cov is not None else np.full(p.size, np.nan)
-    names: list[str] = []
-    vals: list[float] = []
-    errs: list[float] = []
-    free: list[int] = []
-    for i, n in enumerate(cm.names):
-        names.append(n)
-        vals.append(float(p[i]))
-        errs.append(float(pstd[i]))
-        free.append(1)
-    for n, v in cm.fixed.items():
-        names.append(n)
-        vals.append(v)
-        errs.append(0.0)
-        free.append(0)
-    for n, (v, e) in sol.bg_params.items():
-        names.append(n)
-        vals.append(v)
-        errs.append(e)
-        free.append(1)
+    names = list(cm.names) + list(cm.fixed) + list(sol.bg_params)
+    vals = np.concatenate([p[:npk], np.asarray(list(cm.fixed.values()), float), p[npk:]])
+    free = [True] * npk + [False] * len(cm.fixed) + [True] * len(sol.bg_params)
+    window = (float(x.min()), float(x.max()))
     if finite:
-        areas, G = _area_jacobian(cm, p[:npk], comps)
-        # parameters left out of the covariance (no effect on the model) do not enter the areas
-        acov = (G @ np.nan_to_num(cov[:npk, :npk]) @ G.T if cov is not None
-                else np.full((len(comps), len(comps)), np.nan))
+        areas, G = component_areas(cm, p[:npk], comps, window)
+        Gfull = np.zeros((len(comps), nfree_all))
+        Gfull[:, :npk] = G
+        acov = propagate_areas(Gfull, cov_full)
     else:
         areas = np.full(len(comps), np.nan)
         acov = np.full((len(comps), len(comps)), np.nan)
-    aerr = np.sqrt(np.clip(np.diag(acov), 0, None)) if np.all(np.isfinite(acov)) else np.full(len(comps), np.nan)
+    with np.errstate(invalid="ignore"):
+        aerr = np.sqrt(np.where(np.diag(acov) >= 0, np.diag(acov), np.nan))
+        pstd = np.sqrt(np.where(np.diag(cov_full) >= 0, np.diag(cov_full), np.nan))
     inv = np.empty_like(order)
     inv[order] = np.arange(order.size)
 
@@ -401,88 +102,83 @@ def build_result(spec: XPSSpectrum, x: np.ndarray, y: np.ndarray, order: np.ndar
         return a[..., inv]
 
     best = sol.peaks + sol.background
-    success = sol.success and finite
+    success = bool(sol.success and finite)
     message = sol.message + message_extra
-    if success:
-        main_areas = areas[: len(cm.main)]
-        if not np.any(main_areas > 0):
-            success = False
-            message = "no component has a non-zero area (no signal for this model)"
-        else:
-            at = _at_bounds(cm, p[:npk])
-            if at:
-                message += f"; at bounds: {', '.join(at)}"
-    cov_full = cov if cov is not None else np.full((p.size, p.size), np.nan)
-    free_names = list(cm.names) + list(sol.bg_params)
-    ds = xr.Dataset(
-        {
-            "intensity": ("energy", back(y)),
-            "best_fit": ("energy", back(best)),
-            "background": ("energy", back(sol.background)),
-            "components": (("component", "energy"), back(curves)),
-            "param_value": ("param", np.asarray(vals, dtype=float)),
-            "param_stderr": ("param", np.asarray(errs, dtype=float)),
-            "param_free": ("param", np.asarray(free, dtype=np.int8)),
-            "covariance": (("free", "free_b"), np.asarray(cov_full, dtype=float)),
-            "area_value": ("component", areas),
-            "area_stderr": ("component", aerr),
-            "area_cov": (("component", "component_b"), acov),
-            "is_main": ("component", np.asarray([1] * len(cm.main) + [0] * len(cm.satellites), dtype=np.int8)),
-        },
-        coords={
-            "binding_energy": ("energy", back(x)),
-            "component": ("component", np.asarray(comps, dtype=str)),
-            "component_b": ("component_b", np.asarray(comps, dtype=str)),
-            "param": ("param", np.asarray(names, dtype=str)),
-            "free": ("free", np.asarray(free_names, dtype=str)),
-            "free_b": ("free_b", np.asarray(free_names, dtype=str)),
-        },
+    lo = np.concatenate([np.asarray(cm.lo, float), np.full(nfree_all - npk, -np.inf)])
+    hi = np.concatenate([np.asarray(cm.hi, float), np.full(nfree_all - npk, np.inf)])
+    span = hi - lo
+    tol = np.where(np.isfinite(span), 1e-4 * span, 0.0)
+    at_lo = np.isfinite(lo) & (p - lo <= tol)
+    at_hi = np.isfinite(hi) & (hi - p <= tol)
+    w = np.ones_like(y) if weights is None else weights
+    resid_w = (best - y) * w
+    dof = max(y.size - nfree_all, 1)
+    failed, suspect = assess(cm, p, pstd, at_lo, at_hi, areas, aerr, success=success, message=message,
+                             chisqr=float(sol.chisqr), dof=dof, residual=resid_w,
+                             counts=weights is not None, condition=float(sol.condition), fail_code=fail_code)
+    quality = Quality.from_checks(suspect=suspect, failed=failed)
+    if failed and success:
+        success_msg = "; ".join(m for _, m in failed)
+        message = f"{message}; {success_msg}" if message else success_msg
+    data_vars: dict[str, Any] = {
+        "intensity": ("energy", back(y)),
+        "best_fit": ("energy", back(best)),
+        "background": ("energy", back(sol.background)),
+        "components": (("component", "energy"), back(curves)),
+        "area_value": ("component", areas),
+        "area_stderr": ("component", aerr),
+        "area_cov": (("component", "component_b"), acov),
+        "is_main": ("component", np.asarray([1] * len(cm.main) + [0] * len(cm.satellites), dtype=np.int8)),
+    }
+    if spec.transmission is not None:
+        data_vars["transmission"] = ("energy", np.asarray(spec.transmission, dtype=float))
+    model = preset or " + ".join(c.name for c in cm.components)
+    source: dict[str, Any] = {"region": spec.region or ""}
+    for key in ("path", "source", "file", "block"):
+        if key in spec.meta and isinstance(spec.meta[key], (str, int, float)):
+            source[key] = spec.meta[key]
+    return XPSFit.build(
+        names=names, values=vals, covariance=cov_full, stderr=None, free=free,
+        units=[param_unit(n, spec.units) for n in names], success=success, message=message, quality=quality,
+        citations=["levenberg-trf", *BACKGROUND_CITATIONS.get(background, [])], model=model,
+        sample=spec.sample, source=source, data_vars=data_vars,
+        coords={"binding_energy": ("energy", back(x)), "component": ("component", np.asarray(comps, dtype=str)),
+                "component_b": ("component_b", np.asarray(comps, dtype=str))},
         attrs={
-            "success": bool(success),
-            "message": message,
-            "redchi": float(sol.redchi),
-            "chisqr": float(sol.chisqr),
-            "nfev": int(sol.nfev),
-            "background": background,
-            "preset": preset or "",
-            "region": spec.region or "",
-            "sample": "" if spec.sample is None else spec.sample.label,
-            "excitation_energy": spec.excitation_energy,
-            "charge_shift": float(charge_shift),
+            "redchi": float(sol.redchi), "chisqr": float(sol.chisqr), "nfev": int(sol.nfev), "dof": int(dof),
+            "background": background, "preset": preset or "", "region": spec.region or "",
+            "excitation_energy": float(spec.excitation_energy), "charge_shift": float(charge_shift),
             "energy_range": [] if energy_range is None else [float(energy_range[0]), float(energy_range[1])],
             "stderr_method": stderr_method,
-            "model": [c.to_dict() for c in cm.components],
+            "peak_model": json.dumps([c.to_dict() for c in cm.components]),
         },
     )
-    if spec.transmission is not None:
-        ds["transmission"] = ("energy", np.asarray(spec.transmission, dtype=float))
-    return XPSFit(ds)
 
 
-def _at_bounds(cm: Compiled, p: np.ndarray) -> list[str]:
-    out = []
-    for n, v, lo, hi in zip(cm.names, p, cm.lo, cm.hi):
-        if n.endswith(".area"):
-            continue
-        span = hi - lo
-        if np.isfinite(span) and (v - lo < 1e-4 * span or hi - v < 1e-4 * span):
-            out.append(n)
-    return out
+def propagate_areas(G: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Covariance of the component areas, ``G C Gᵀ``, through :func:`ncmsurf.core.fitting.propagate`.
+
+    Parameters that do not enter the areas (centres and widths of Gaussian
+    and Voigt lines, the background) do not contribute even when their
+    variance is unknown; an area that depends on an undetermined parameter
+    gets NaN.
+    """
+    _, acov = propagate(lambda q: G @ q, np.zeros(G.shape[1]), np.asarray(cov, float), jac=lambda _q: G)
+    return acov
 
 
 def _failed(spec: XPSSpectrum, x: np.ndarray, y: np.ndarray, order: np.ndarray, cm: Compiled, reason: str, *,
             background: str, preset: str | None, energy_range: Any, charge_shift: float) -> XPSFit:
-    bg = np.zeros_like(y)
     try:
         bg = static_background("shirley" if background == "active-shirley" else background, x, y)
-    except Exception:
+    except (FitError, ValueError, FloatingPointError):
         bg = np.zeros_like(y)
     nan = np.full(cm.nfree + (2 if background == "active-shirley" else 0), np.nan)
     sol = Solution(nan, None, np.zeros_like(y), bg, False, reason, np.nan, np.nan, 0,
                    {"bg.offset": (np.nan, np.nan), "bg.k": (np.nan, np.nan)} if background == "active-shirley"
                    else {})
     return build_result(spec, x, y, order, cm, sol, background=background, preset=preset,
-                        energy_range=energy_range, charge_shift=charge_shift)
+                        energy_range=energy_range, charge_shift=charge_shift, fail_code="not_resolved")
 
 
 # ------------------------------------------------------------------ public fit
@@ -504,7 +200,8 @@ def prepare(spectrum: XPSSpectrum, model: str | Sequence[Peak], *, background: s
             raise FitError(f"energy_range: expected (low, high) in eV, got {energy_range!r}") from exc
         spec = spec.cropped(lo, hi)
     be = spec.binding_energy
-    comps, preset = resolve_model(model, spec.region, (float(be.min()), float(be.max())))
+    comps, preset = resolve_model(model, spec.region, (float(be.min()), float(be.max())),
+                                  excitation_energy=spec.excitation_energy)
     order = np.argsort(be, kind="stable")
     x = be[order]
     y = spec.intensity[order]
@@ -512,13 +209,6 @@ def prepare(spectrum: XPSSpectrum, model: str | Sequence[Peak], *, background: s
     if x.size < cm.nfree + 3:
         raise FitError(f"fit: {x.size} points cannot determine {cm.nfree} free parameters")
     return spec, x, y, order, cm, preset, shift
-
-
-def poisson_weights(y: np.ndarray, units: str) -> np.ndarray | None:
-    """Weights ``1/sqrt(max(y, 1))`` for count data, else None (unweighted)."""
-    if units == "counts" and np.all(y >= 0):
-        return 1.0 / np.sqrt(np.maximum(y, 1.0))  # type: ignore[no-any-return]
-    return None
 
 
 def make_params(model: str | Sequence[Peak], *, background: str = "shirley") -> Any:
@@ -531,7 +221,7 @@ def make_params(model: str | Sequence[Peak], *, background: str = "shirley") -> 
     --------
     >>> ps = make_params("O 1s")
     >>> ps["lattice_center"].value, ps["lattice_center"].min
-    (529.3, 528.8)
+    (529.3, 528.0)
     """
     import lmfit
 
@@ -640,10 +330,23 @@ def _solve_lmfit(cm: Compiled, x: np.ndarray, y: np.ndarray, background: str, we
                     int(res.nfev), bgp)
 
 
+@overload
+def fit(spectrum: XPSSpectrum, model: str | Sequence[Peak], *, background: str = ..., energy_range: Any = ...,
+        charge_shift: Any = ..., monte_carlo: int = ..., seed: int = ..., min_snr: float = ..., params: Any = ...,
+        method: str = ..., dask: bool | None = ..., client: Any = ..., binding_energy: Any = ...) -> XPSFit: ...
+
+
+@overload
+def fit(spectrum: xr.DataArray | np.ndarray, model: str | Sequence[Peak], *, background: str = ...,
+        energy_range: Any = ..., charge_shift: Any = ..., monte_carlo: int = ..., seed: int = ...,
+        min_snr: float = ..., params: Any = ..., method: str = ..., dask: bool | None = ..., client: Any = ...,
+        binding_energy: Any = ...) -> XPSStackFit: ...
+
+
 def fit(spectrum: Any, model: str | Sequence[Peak], *, background: str = "shirley", energy_range: Any = None,
         charge_shift: Any = 0.0, monte_carlo: int = 0, seed: int = 0, min_snr: float = 5.0,
         params: Any = None, method: str = "fast", dask: bool | None = None, client: Any = None,
-        binding_energy: Any = None) -> Any:
+        binding_energy: Any = None) -> XPSFit | XPSStackFit:
     """Fit a core-level spectrum (or a stack of spectra) with a preset or a list of components.
 
     Parameters
@@ -683,8 +386,15 @@ def fit(spectrum: Any, model: str | Sequence[Peak], *, background: str = "shirle
 
     Returns
     -------
-    XPSFit
-        For a stack, an :class:`xarray.Dataset` (see :func:`ncmsurf.xps.fit_stack`).
+    XPSFit or XPSStackFit
+        An :class:`XPSFit` for one spectrum; for a stack (a DataArray or a
+        numpy array with ``binding_energy``), always an :class:`XPSStackFit`.
+        Both carry a verdict in ``.quality`` (checks and thresholds in
+        :mod:`ncmsurf.xps._verdict`): ``at_bound``, ``degenerate``,
+        ``unidentifiable``, ``poor_residual`` (Poisson-weighted χ² above its
+        99.9 % quantile and reduced χ² > 1.5), ``systematic_residual`` (runs
+        test, p < 1e-3), ``not_converged``; ``success`` stays the
+        optimiser's word.
 
     Raises
     ------
@@ -693,8 +403,6 @@ def fit(spectrum: Any, model: str | Sequence[Peak], *, background: str = "shirle
         data, too few points, unknown background.
     """
     if isinstance(spectrum, (xr.DataArray, np.ndarray)) and not isinstance(spectrum, XPSSpectrum):
-        from ncmsurf.xps._batch import fit_stack
-
         return fit_stack(spectrum, model, background=background, energy_range=energy_range,
                          charge_shift=charge_shift, dask=dask, client=client, binding_energy=binding_energy,
                          min_snr=min_snr)
@@ -712,20 +420,20 @@ def fit(spectrum: Any, model: str | Sequence[Peak], *, background: str = "shirle
                                                    overrides=overrides)
     kw: dict[str, Any] = {"background": background, "preset": preset, "energy_range": energy_range,
                           "charge_shift": shift}
-    snr = _signal_to_noise(x, y, spec.units == "counts")
+    snr = signal_to_noise(x, y, spec.units == "counts")
     if not snr >= min_snr:
         return _failed(spec, x, y, order, cm, f"no significant signal above the background "
                        f"(signal-to-noise {snr:.2g} < {min_snr:g})", **kw)
     w = poisson_weights(y, spec.units)
     if method == "lmfit":
         sol = _solve_lmfit(cm, x, y, background, w, exprs)
-        return build_result(spec, x, y, order, cm, sol, stderr_method="lmfit-covariance", **kw)
+        return build_result(spec, x, y, order, cm, sol, stderr_method="lmfit-covariance", weights=w, **kw)
     sol = solve(cm, x, y, background=background, weights=w)
     if monte_carlo and sol.success:
         cov = _monte_carlo(cm, x, sol, background, int(monte_carlo), seed, spec.units)
         return build_result(spec, x, y, order, cm, sol, stderr_method=f"poisson-monte-carlo({int(monte_carlo)})",
-                            cov_override=cov, **kw)
-    return build_result(spec, x, y, order, cm, sol, **kw)
+                            cov_override=cov, weights=w, **kw)
+    return build_result(spec, x, y, order, cm, sol, weights=w, **kw)
 
 
 def _monte_carlo(cm: Compiled, x: np.ndarray, sol: Solution, background: str, n: int, seed: int,
@@ -745,86 +453,10 @@ def _monte_carlo(cm: Compiled, x: np.ndarray, sol: Solution, background: str, n:
 
 def line_table(res: XPSFit) -> list[dict[str, float | str]]:
     """Per-line positions, widths and areas of a fit (doublet partners and satellites expanded)."""
-    cm = compile_model(res.model)
+    cm = compile_model(res.model_components)
     p = np.array([res.params[n][0] for n in cm.names]) if cm.names else np.zeros(0)
     out: list[dict[str, float | str]] = []
     for line in cm.lines:
         a, c, w, _ = line_params(line, p)
         out.append({"line": line.label, "component": line.comp, "area": a, "center": c, "fwhm": w})
     return out
-
-
-# ------------------------------------------------------------------ charge correction
-def charge_correct(spectra: XPSSpectrum | Sequence[XPSSpectrum], *, reference: str = "C 1s", to: Any = 284.8,
-                   window: tuple[float, float] = (281.0, 292.0)) -> Any:
-    """Shift spectra so that the reference peak sits at ``to`` eV.
-
-    The reference position is the maximum of the background-subtracted
-    reference spectrum (region ``reference``, e.g. C 1s adventitious carbon),
-    refined by a parabola through the top three points. All spectra sharing
-    a sample (or all, when samples are not set) get the same shift, stored in
-    ``meta["charge_shift"]``.
-
-    Warns
-    -----
-    ChargeReferenceWarning
-        When the reference peak is far from ``to`` (> 3 eV: charging), has a
-        strong low-binding-energy shoulder (carbide, < 283.5 eV for C 1s) or
-        is missing.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> be = np.linspace(280, 295, 301)
-    >>> c1s = XPSSpectrum(be, 100 + 1e4 * np.exp(-((be - 285.6) / 0.7) ** 2), region="C 1s")
-    >>> out = charge_correct([c1s])
-    >>> round(out[0].meta["charge_shift"], 2)
-    -0.8
-    """
-    single = isinstance(spectra, XPSSpectrum)
-    items: list[XPSSpectrum] = [spectra] if isinstance(spectra, XPSSpectrum) else list(spectra)
-    for s in items:
-        if not isinstance(s, XPSSpectrum):
-            raise ValidationError(f"charge_correct: expected XPSSpectrum objects, got {type(s).__name__}")
-    target = magnitude(to, "eV", name="to")
-    ref_key = normalize_region(reference)
-    shifts: dict[Any, float] = {}
-    for s in items:
-        if s.region is not None and normalize_region(s.region) == ref_key:
-            shifts.setdefault(s.sample, _reference_shift(s, target, ref_key))
-    if not shifts:
-        warnings.warn(f"charge_correct: no {reference} spectrum found; spectra returned unshifted",
-                      ChargeReferenceWarning, stacklevel=2)
-        return spectra
-    default = next(iter(shifts.values()))
-    out = []
-    for s in items:
-        d = shifts.get(s.sample, default)
-        out.append(s.shifted(d).with_meta(charge_shift=d, charge_reference=reference))
-    return out[0] if single else out
-
-
-def _reference_shift(s: XPSSpectrum, target: float, ref_key: str) -> float:
-    be = s.binding_energy
-    order = np.argsort(be)
-    x, y = be[order], s.intensity[order]
-    net = y - shirley(x, y, average=3)
-    i = int(np.argmax(net))
-    if 0 < i < x.size - 1:
-        x0, x1, x2 = x[i - 1: i + 2]
-        y0, y1, y2 = net[i - 1: i + 2]
-        den = (y0 - 2 * y1 + y2)
-        pos = float(x1 + 0.5 * (x1 - x0) * (y0 - y2) / den) if den != 0 else float(x1)
-    else:
-        pos = float(x[i])
-    shift = target - pos
-    if abs(shift) > 3.0:
-        warnings.warn(f"charge_correct: {ref_key} peak found at {pos:.2f} eV, {abs(shift):.2f} eV from {target} eV: "
-                      "strong charging or a wrong reference", ChargeReferenceWarning, stacklevel=3)
-    if ref_key == "C 1s":
-        low = (x < pos - 1.3) & (x > pos - 4.0)
-        if np.any(low) and float(np.max(net[low])) > 0.3 * float(net[i]):
-            warnings.warn("charge_correct: C 1s has a strong low-binding-energy component (carbide or "
-                          "differential charging); the adventitious-carbon reference may be unsafe",
-                          ChargeReferenceWarning, stacklevel=3)
-    return shift

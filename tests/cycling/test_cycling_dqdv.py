@@ -79,3 +79,24 @@ def test_dqdv_anode_lithiation_on_real_rate_test() -> None:
     assert d.attrs["voltage_trend"] == -1.0
     v_peak = float(d.voltage[int(np.argmin(d.values))])
     assert 0.05 < v_peak < 0.25
+
+
+def _maxima(v: np.ndarray, y: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    i = np.flatnonzero((y[1:-1] > y[:-2]) & (y[1:-1] >= y[2:])) + 1
+    return v[i][(v[i] > lo) & (v[i] < hi)]
+
+
+@pytest.mark.slow
+def test_one_maximum_per_peak_over_50_seeds() -> None:
+    # generator truth: peaks at NCM_PEAKS (3.68, 4.00, 4.19 V) shifted by the charge overpotential
+    # 0.03 V x 0.1C x (1 + 0.004 x cycle); C/10, 0.5 mV voltage noise, one record per 0.06 % of the charge
+    eta = 0.03 * 0.1 * (1 + 0.004 * 2)
+    for seed in range(50):
+        rec = synthetic_record(n_cycles=2, c_rate=0.1, noise=0.0, voltage_noise=0.0005, points_per_cycle=2000,
+                               seed=seed)
+        d = dqdv(rec, cycle=2)
+        v, y = d.voltage.values, d.values
+        for name, (e, s, _) in NCM_PEAKS.items():
+            m = _maxima(v, y, e - 2 * s, e + 2 * s)
+            assert m.size == 1, (seed, name, m)
+            assert abs(m[0] - (e + eta)) <= 0.010, (seed, name, m[0])

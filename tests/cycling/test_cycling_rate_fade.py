@@ -192,3 +192,67 @@ def test_bacon_watts_knee_from_generated_record() -> None:
     assert abs(fit.knee - 120.0) <= max(3.0, 1.96 * fit.stderr["n0"])
     for name in ("a1", "a2"):
         assert abs(fit.params[name] - law[name]) <= 1.96 * fit.stderr[name] + 1e-3, name
+
+
+# ----------------------------------------------------------------- verdicts and calibration (result core)
+def _noisy(model: str, n: np.ndarray, seed: int, noise: float = 0.003, **law: float) -> np.ndarray:
+    # the generator's capacity formula (ncmsurf.datasets.cycling): law x (1 + noise N(0, 1)), seeded
+    return fade_law(model, n, **law) * (1.0 + noise * np.random.default_rng(seed).standard_normal(n.size))
+
+
+def test_fade_parameter_intervals_are_calibrated() -> None:
+    # generator truth: 100 seeded fits per law (exponential, sqrt-linear); every free parameter's 95 % interval
+    n = np.arange(1, 151.0)
+    hits = total = good = 0
+    for law in ({"q0": 200.0, "k": 2e-3}, {"q0": 200.0, "a": 1.5, "b": 0.1}):
+        model = "exponential" if "k" in law else "sqrt-linear"
+        for seed in range(100):
+            fit = fit_fade(n, _noisy(model, n, seed, **law), model=model)
+            if fit.quality.level != "good":
+                continue
+            good += 1
+            for name, v in law.items():
+                hits += abs(fit.params[name] - v) <= 1.96 * fit.stderr[name]
+                total += 1
+    assert good >= 180
+    assert 0.93 <= hits / total <= 0.97, hits / total
+
+
+def test_wrong_fade_law_is_suspect() -> None:
+    n = np.arange(1, 151.0)
+    flagged = sum(fit_fade(n, _noisy("exponential", n, seed, q0=200.0, k=4e-3), model="linear").quality.level
+                  == "suspect" for seed in range(20))
+    assert flagged >= 18
+    fit = fit_fade(n, _noisy("exponential", n, 0, q0=200.0, k=4e-3), model="linear")
+    assert "systematic_residual" in fit.quality.codes
+
+
+def test_all_zero_capacity_fails_and_partial_data_is_flagged() -> None:
+    n = np.arange(1, 31.0)
+    dead = fit_fade(n, np.zeros(n.size))
+    assert dead.quality.level == "failed" and not dead and dead.cycles_to(0.8) is None
+    assert "input" in dead.quality.codes and "no positive capacity" in dead.reason
+    q = _noisy("linear", n, 1, q0=150.0, a=0.3)
+    q[[3, 7]] = np.nan
+    q[10] = 0.0
+    part = fit_fade(n, q, model="linear")
+    assert part.quality.level == "suspect" and part.quality.codes == ["partial_data"]
+    assert part.cycle.size == n.size - 3
+
+
+def test_auto_intervals_cover_with_model_averaging() -> None:
+    # cycles to 80 % of the first cycle for an exponential truth, seeded; the 95 % intervals of model="auto"
+    # (model-averaged by Akaike weights) cover the analytic truth 1 + ln(1.25) / k
+    n = np.arange(1, 151.0)
+    k = 2e-3
+    true = 1 + np.log(1.25) / k
+    cover = count = 0
+    for seed in range(10):  # benchmarks/calibration.py runs 100 (docs/benchmarks.md)
+        fit = fit_fade(n, _noisy("exponential", n, 100 + seed, q0=200.0, k=k))
+        ct = fit.cycles_to(0.8)
+        assert ct is not None
+        count += 1
+        cover += ct[1] <= true <= ct[2]
+    assert cover >= 9
+    assert "akaike-weights" in fit.citations
+    assert abs(sum(fit.weights.values()) - 1) < 1e-9

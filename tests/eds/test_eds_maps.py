@@ -23,7 +23,7 @@ def test_coverage_and_uniformity_recover_truth(seed: int, cov: float, cv: float)
     assert abs(truth["cv"] - cv) < 1e-9 or truth["cv"] == pytest.approx(cv, abs=0.01)  # clipping only
     assert u.mean_ratio == pytest.approx(truth["mean_ratio"], rel=0.05)
     # analytic large-sample standard error of a CV: CV sqrt((1 + 2 CV^2) / (2 n))
-    assert u.stderr == pytest.approx(u.cv * np.sqrt((1 + 2 * u.cv**2) / (2 * u.n_bins)), rel=1e-12)
+    assert u.value_stderr == pytest.approx(u.cv * np.sqrt((1 + 2 * u.cv**2) / (2 * u.n_bins)), rel=1e-12)
 
 
 def test_particle_mask_matches_generator() -> None:

@@ -23,6 +23,9 @@ KNOWN_SILENT = {
     "maccor-text": "an incomplete optional column (Amp-hr, Watt-hr, VAR...) is dropped without a warning",
     "biologic-mpt-cycling": "an incomplete optional column (half cycle, ...) is dropped without a warning",
     "neware-nda": "a damaged .nda gives a shorter record without an error",
+    "arbin-csv": "mixed CR/LF line ends, deleted bytes or a cut lose rows without an error",
+    "surfacelab": "a cut profile reads to fewer points without an error",
+    "vamas": "a flipped byte in a column label moves the transmission column to the extra columns",
 }
 CI_SEED_BYTES = 300_000
 

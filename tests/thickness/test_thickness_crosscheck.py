@@ -79,8 +79,41 @@ def test_results_round_trip_storage(tmp_path) -> None:
                                 powder=True)
     back = ns.load(ns.save(t, tmp_path / "t.nc"))
     assert isinstance(back, Thickness) and float(back) == float(t)
-    assert back.stderr == t.stderr and back.note == t.note and back.method == t.method
+    assert back.value_stderr == t.value_stderr and back.note == t.note and back.method == t.method
     r = ns.thickness.deposition_rate([1, 2, 3], [0.5, 1.0, 1.6])
     assert ns.load(ns.save(r, tmp_path / "r.nc")) == r
     ds = ns.thickness.cross_check({"A(3)-NCM": {"a": (2.0, 0.1), "b": 2.2}})
     assert ns.load(ns.save(ds, tmp_path / "x.nc")).identical(ds)
+
+
+def test_cross_check_flags_by_the_z_score_of_the_difference() -> None:
+    ds = ns.thickness.cross_check({"A(1)-NCM": {"x": (1.0, 0.5), "y": (1.5, 0.5)},
+                                   "A(2)-NCM": {"x": (10.0, 0.01), "y": (10.5, 0.01)}})
+    assert ds["disagree"].values.tolist() == [False, True]
+    np.testing.assert_allclose(ds["z_max"].values, [0.5 / np.hypot(0.5, 0.5), 0.5 / np.hypot(0.01, 0.01)])
+    assert "3" in ds.attrs["rule"] and ds.attrs["z_threshold"] == 3.0
+
+
+def test_deposition_rates_leave_pristine_rows_out_through_the_origin() -> None:
+    samples = ["P-NCM", "P-NCM", "A(1)-NCM", "A(2)-NCM", "A(3)-NCM"]
+    d = [0.0, 0.0, 0.21, 0.39, 0.62]
+    with_origin = ns.thickness.deposition_rates(samples, d)["A"]
+    only_coated = ns.thickness.deposition_rate(samples[2:], d[2:])
+    assert with_origin.n_points == 3 and with_origin.rate == only_coated.rate
+    assert (with_origin.low, with_origin.high) == (only_coated.low, only_coated.high)
+    with_b = ns.thickness.deposition_rates(samples, d, intercept=True)["A"]
+    assert with_b.n_points == 5
+
+
+def test_sims_depth_stderr_carries_the_sputter_rate_error() -> None:
+    from ncmsurf.datasets.coating import synthetic_profile
+
+    p = synthetic_profile(coating_thickness=5.0, sputter_rate=0.05, width=1.0, noise=0.03, seed=1)
+    it0 = ns.sims.interface(p, "AlO2-")
+    it = ns.sims.interface(p, "AlO2-", sputter_rate_stderr=0.005)
+    # sigma_d^2 = (r sigma_t)^2 + (t sigma_r)^2
+    expected = np.hypot(0.05 * it.time_stderr, it.time * 0.005)
+    assert it.depth_stderr == pytest.approx(expected, rel=1e-9)
+    assert it0.depth_stderr == pytest.approx(0.05 * it0.time_stderr, rel=1e-9)
+    ds = ns.thickness.cross_check({"A(5)-NCM": {"sims": it}})
+    assert float(ds["stderr"].values[0, 0]) == it.depth_stderr  # the one definition, used by the thickness code

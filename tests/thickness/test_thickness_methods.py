@@ -65,7 +65,7 @@ def test_from_attenuation_analytic_and_angle() -> None:
 def test_from_attenuation_stderr_and_powder_note() -> None:
     d = ns.thickness.from_attenuation(0.4, 1.0, attenuation_length=2.0, i_coated_stderr=0.01, powder=True)
     # analytic propagation: sigma_d = L * sigma_I / I
-    assert d.stderr == pytest.approx(2.0 * 0.01 / 0.4, rel=1e-9)
+    assert d.value_stderr == pytest.approx(2.0 * 0.01 / 0.4, rel=1e-9)
     assert "powder" in d.note
     neg = ns.thickness.from_attenuation(1.2, 1.0, attenuation_length=2.0)
     assert float(neg) < 0 and "no attenuation" in neg.note
@@ -95,7 +95,7 @@ def test_from_ratio_stderr_numerical_matches_analytic() -> None:
     # analytic for Hill: dd/dR0 = -L R / (R0 (R0 + R))
     L, R, R0 = 2.0, 1.0, 0.8
     d = ns.thickness.from_ratio(R, 1.0, bulk_ratio=R0, attenuation_length=L, bulk_ratio_stderr=0.05)
-    assert d.stderr == pytest.approx(L * R / (R0 * (R0 + R)) * 0.05, rel=1e-4)
+    assert d.value_stderr == pytest.approx(L * R / (R0 * (R0 + R)) * 0.05, rel=1e-4)
 
 
 # -------------------------------------------------------------------- ARXPS

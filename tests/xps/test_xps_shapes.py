@@ -150,3 +150,17 @@ def test_sgl_matches_casaxps_export():
         casa = d[:, col] - bg
         ours = 2.0 * ls.sgl(ke, area, pos, fwhm, 0.3)
         assert np.abs(ours - casa).max() < 2e-3 * casa.max()
+
+
+def test_doublet_ratio_follows_the_orbital():
+    # degeneracy ratios (2j- + 1) / (2j+ + 1): p 1/2, d 2/3, f 3/4
+    from ncmsurf.xps import Doublet
+
+    assert Doublet("Ni2+", 854.4, splitting=17.4).ratio == 0.5
+    d = Doublet("Ce4+", 882.5, splitting=18.4, orbital="3d")
+    assert d.ratio == pytest.approx(2 / 3) and d.lines() == ("3d5/2", "3d3/2")
+    assert Doublet("Pt 4f", 71.2, splitting=3.33).ratio == pytest.approx(3 / 4)
+    assert Doublet("x", 71.2, splitting=3.33, lines_labels=("4f7/2", "4f5/2")).ratio == pytest.approx(3 / 4)
+    assert Doublet("y", 71.2, splitting=3.33, orbital="4f", ratio=0.7).ratio == 0.7  # an explicit ratio wins
+    back = ns.xps._peaks.component_from_dict(d.to_dict())
+    assert back == d

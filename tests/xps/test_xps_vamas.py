@@ -208,3 +208,59 @@ def test_specs_xy_values_per_curve_checked(tmp_path):
     p.write_text("\n".join(head + rows[:7]) + "\n")
     with pytest.raises(ReadError, match="Values/Curve"):
         ns.read_xps(p)
+
+
+# ---------------------------------------------------------------- PHI MultiPak .npl and NUL bytes (issues 13/14)
+def test_multipak_npl_reads_as_text_with_reference_values():
+    """README "Readers' edge cases": vamas 0.2.0 on Mutlipak_vms.npl."""
+    out = ns.read_xps(shared_file("xps", "Mutlipak_vms.npl"))
+    assert [s.region for s in out] == ["C 1s", "O 1s", "S 2p", "N 1s", "Mo 3d"]
+    c = out[0]
+    assert c.binding_energy.size == 601
+    assert c.binding_energy[0] == pytest.approx(305, abs=0.011)
+    assert c.binding_energy[-1] == pytest.approx(275, abs=0.011)
+    assert (c.intensity[0], c.intensity[-1]) == pytest.approx((2047.5, 1372.5), rel=1e-5)
+    assert c.intensity.sum() == pytest.approx(1253902.5, rel=1e-5)
+    assert c.intensity.max() == pytest.approx(6265, rel=1e-5)
+    assert c.binding_energy[c.intensity.argmax()] == pytest.approx(284.85, abs=0.011)
+    assert c.excitation_energy == 1486.6 and c.meta["excitation_energy_source"] == "file"
+    assert c.data.attrs["units"] == "counts/s" and c.meta["transition"] == "1s"
+    assert len(c.meta["file"]["nul_padded_lines"]) == 5
+
+
+def _npl_lines() -> list[bytes]:
+    return shared_file("xps", "Mutlipak_vms.npl").read_bytes().split(b"\r\n")
+
+
+@pytest.mark.parametrize(("mutate", "match"), [
+    (lambda b: b + b"\x00" * 64, "content after 'end of experiment': NUL"),
+    (lambda b: b + b"\r\n\x00\x00\x00\x00", "content after 'end of experiment': NUL"),
+    (lambda b: b + b"junk\r\n", "content after 'end of experiment'"),
+    (lambda b: b.replace(b"end of experiment", b"end of experiment\x00"), "expected 'end of experiment'"),
+    (lambda b: b.replace(b"\r\n1s\x00\r\n", b"\r\n1\x00s\r\n", 1), "NUL byte inside"),
+    (lambda b: b.replace(b"\r\n601\r\n", b"\r\n601\x00\r\n", 1), "NUL byte in the number"),
+    (lambda b: b.replace(b"\r\n2047.500000\r\n", b"\r\n2047.5\x0000\r\n", 1), "ordinate value"),
+])
+def test_nul_bytes_outside_labels_are_errors_with_the_line(tmp_path, mutate, match):
+    data = shared_file("xps", "Mutlipak_vms.npl").read_bytes()
+    p = tmp_path / "bad.npl"
+    p.write_bytes(mutate(data))
+    with pytest.raises(ReadError, match=match) as info:
+        read_vamas(p)
+    assert "line" in str(info.value)
+
+
+def test_vms_nul_tail_rejected(tmp_path):
+    data = shared_file("xps", "survey.vms").read_bytes()
+    p = tmp_path / "tail.vms"
+    p.write_bytes(data + b"\x00" * 4096)
+    with pytest.raises(ReadError, match="after 'end of experiment'"):
+        ns.read_xps(p)
+
+
+def test_vamas_line_breaks_only_at_cr_lf(tmp_path):
+    data = shared_file("xps", "survey.vms").read_bytes().replace(b"Al_foil_grounded", b"Al\x0cfoil\x85x", 1)
+    p = tmp_path / "ff.vms"
+    p.write_bytes(data)
+    (s,) = ns.read_xps(p)
+    assert s.binding_energy.size == 1206 and "\x0c" in s.meta["sample_identifier"]
