@@ -9,8 +9,11 @@ and position, so a damaged first data row is an error, never a header; every
 row's field count and every cell are checked (see :mod:`ncmsurf.io._table`).
 
 A file with a header must name the columns a reader needs; only a file
-without any header is read by position (XPS: energy, intensity; EIS: f, Z′,
-Z″), and then ``meta["columns_by_position"]`` says so. Where two columns
+without any header and with exactly the columns of the model is read by
+position (XPS: energy, intensity; EIS: f, Z′, Z″), and then
+``meta["columns_by_position"]`` says so; a header-less table with more columns
+(an instrument export whose column names the generic reader cannot see) is
+refused. Where two columns
 could play one role (two Z′ columns, both a K.E. and a B.E. axis with no
 choice) the reader says which it took in ``meta`` or refuses with the
 candidates; ``columns=`` names them explicitly. Further numeric columns are
@@ -336,8 +339,10 @@ def _read_xps(path: Path, *, region: str | None = None, sample: Any = None, exci
     ie: int | None
     if by_position:
         numeric = [i for i, n in enumerate(names) if table.kinds[n] == "number"]
-        if len(numeric) < 2:
-            raise ReadError(path, table.first_line, "no header and fewer than two numeric columns")
+        if len(numeric) != 2:
+            raise ReadError(path, table.first_line, f"no header naming the columns, and {len(numeric)} numeric "
+                                                    "columns: only a two-column table (energy, intensity) is read "
+                                                    "by position; pass columns={'energy': ..., 'intensity': ...}")
         ie, ii = numeric[0], numeric[1]
         axis = energy or "binding"
         meta["columns_by_position"] = True
@@ -449,8 +454,11 @@ def _read_eis(path: Path, *, sample: Any = None, area: Any = None, normalize: bo
     meta: dict[str, Any] = {"source_file": str(path), "format": "text", "table": table.layout()}
     if table.header_line is None and not columns:
         numeric = [i for i, n in enumerate(names) if table.kinds[n] == "number"]
-        if len(numeric) < 3:
-            raise ReadError(path, table.first_line, "no header and fewer than three numeric columns")
+        if len(numeric) != 3:
+            raise ReadError(path, table.first_line, f"no header naming the columns, and {len(numeric)} numeric "
+                                                    "columns: only a three-column table (f, Z', Z'') is read by "
+                                                    "position; pass columns={'frequency': ..., 'real part': ..., "
+                                                    "'imaginary part': ...}")
         i_f, i_re, i_im = numeric[:3]
         neg = False
         meta["columns_by_position"] = True

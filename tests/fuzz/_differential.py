@@ -1,8 +1,8 @@
 """Differential fuzzing of every registered reader on mutated real files (reusable harness).
 
 For each reader in :func:`ncmsurf.io.registry.readers` the seed files are the
-shared real files (``../shared/data``) that the registry's sniffing hands to
-it and that it reads, plus synthetic files of the formats no shared file
+shared real files (``../shared/data``) that its sniffing takes (a score above
+0) and that it reads, plus synthetic files of the formats no shared file
 covers. A mutation (byte flip, deleted/duplicated/inserted bytes, a cell
 edit, a line-end change, a decimal-mark change, two rows swapped, a
 truncation) is applied to a seed, the mutated file is read with the same
@@ -95,6 +95,10 @@ def _synthetic(tmp: Path) -> list[Path]:
     if ex.exists():
         hdr.write_bytes(b"freq (kHz),Z' (kOhm),-Z'' (kOhm)\n" + ex.read_bytes())
         out.append(hdr)
+    ke = tmp / "syn_kinetic.txt"
+    ke.write_text("Kinetic Energy (eV)\tCounts\tBackground\n" + "".join(
+        f"{600 + 0.1 * i:.1f}\t{1000 + (i * 37) % 101}\t{900 + i}\n" for i in range(120)), encoding="utf-8")
+    out.append(ke)
     sims = tmp / "syn_profile.txt"
     sims.write_text("Sputter time (s)\tAlO-\tNiF3-\tLiF2-\n" + "".join(
         f"{i * 0.5:.1f}\t{1000 - 9 * i}\t{5 + 3 * i}\t{40 + i % 7}\n" for i in range(80)), encoding="utf-8")
@@ -145,7 +149,7 @@ def _read(reader: str, path: Path) -> tuple[list[Any], set[str]]:
 
 def seeds(*, shared: Path = SHARED, include_synthetic: bool = True, max_bytes: int = MAX_SEED_BYTES,
           readers_only: Sequence[str] | None = None) -> dict[str, list[Seed]]:
-    """Reader name → its seed files (those its sniffing wins and it reads without error)."""
+    """Reader name → its seed files (those its sniffing takes and it reads without error)."""
     files: list[Path] = []
     if shared.is_dir():
         files += [p for p in sorted(shared.rglob("*")) if p.is_file() and "LICENSES" not in p.parts
@@ -163,16 +167,16 @@ def seeds(*, shared: Path = SHARED, include_synthetic: bool = True, max_bytes: i
             scores = registry.sniff_scores(p)
         except NcmsurfError:
             continue
-        if not scores:
-            continue
-        reader = scores[0][1].name
-        if readers_only is not None and reader not in readers_only:
-            continue
-        try:
-            models, msgs = _read(reader, p)
-        except NcmsurfError:
-            continue  # files the reader refuses as they are (malformed on purpose, other formats)
-        out[reader].append(Seed(reader, p.name, p.read_bytes(), p.suffix, models, msgs))
+        # every reader whose sniffing takes the file (not only the best) and that reads it as it is
+        for _score, r in scores:
+            reader = r.name
+            if readers_only is not None and reader not in readers_only:
+                continue
+            try:
+                models, msgs = _read(reader, p)
+            except NcmsurfError:
+                continue  # files the reader refuses as they are (malformed on purpose, other formats)
+            out[reader].append(Seed(reader, p.name, p.read_bytes(), p.suffix, models, msgs))
     return {k: v for k, v in out.items() if v}
 
 

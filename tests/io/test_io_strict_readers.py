@@ -515,3 +515,10 @@ def test_cut_inside_a_varying_width_number_is_said(shared_data: Path, tmp_path: 
     p.write_bytes(raw[:cut])  # just before the line end: the row may be whole, or cut; the reader says so
     with pytest.warns(ns.NcmsurfWarning, match="the last row, has no line end"):
         ns.read_eis(p)
+
+
+@pytest.mark.parametrize("name", ["Circuit1_EIS_1.z", "exampleDataAutolab.txt", "exampleDataZPlot_noComments.z"])
+def test_generic_reader_never_reads_an_instrument_table_by_position(shared_data: Path, name: str) -> None:
+    # a damaged first line hands an instrument file to the generic reader: its 9 columns cannot be told apart
+    with pytest.raises(ReadError, match="only a three-column table"):
+        ns.read(shared_file("eis", name), format="eis-text")
