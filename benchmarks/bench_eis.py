@@ -150,7 +150,8 @@ def _many(n: int) -> list[ImpedanceSpectrum]:
 def part3(sizes: list[int]) -> list[str]:
     from distributed import Client, LocalCluster
 
-    rows = ["| spectra | serial (s) | dask, 2 workers (s) | all converged | max abs difference serial vs parallel | "
+    rows = ["| spectra | serial (s) | dask, 2 workers (s) | all converged, verdicts equal | "
+            "max abs difference serial vs parallel | "
             "serial peak memory above the input (list / (cell, cycle, frequency) DataArray) |",
             "|---|---|---|---|---|---|"]
     for n in sizes:
@@ -164,8 +165,13 @@ def part3(sizes: list[int]) -> list[str]:
             par = ns.eis.fit_many(specs, "ncm", parallel=True, client=client)
         tp = time.perf_counter() - t0
         diff = max(float(np.nanmax(np.abs(par[v].values.astype(float) - serial[v].values.astype(float))))
-                   for v in serial.data_vars)
-        ok = bool(serial["success"].all())
+                   for v in serial.data_vars if serial[v].dtype.kind != "U")
+        same_verdicts = all(par[v].values.tolist() == serial[v].values.tolist()
+                            for v in serial.data_vars if serial[v].dtype.kind == "U")
+        ok = bool(serial["success"].all()) and same_verdicts
+        if "quality" in serial:
+            levels = {q: int((serial["quality"].values == q).sum()) for q in ("good", "suspect", "failed")}
+            print(f"  {n} spectra: verdicts {levels}", file=sys.stderr)
         mem = ""
         if n <= 1000:  # tracemalloc slows the fits; once is enough
             import xarray as xr

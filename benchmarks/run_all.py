@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-AREAS = ["xps", "eis", "cycling", "coating"]
+AREAS = ["xps", "eis", "cycling", "cycling_text", "neware", "coating"]
 
 
 def main(argv: list[str]) -> int:

@@ -27,7 +27,7 @@ from ncmsurf.io.netcdf import load, save
 from ncmsurf.io.registry import read, read_cycling, read_eds, read_eis, read_sims, read_tem, read_xps
 
 if TYPE_CHECKING:
-    from ncmsurf import cycling, datasets, eds, eis, sims, tem, thickness, xps
+    from ncmsurf import cycling, datasets, eds, eis, figures, sims, tem, thickness, xps
     from ncmsurf.study import Study
 
 __version__ = "0.1.0"
@@ -54,6 +54,7 @@ __all__ = [
     "datasets",
     "eds",
     "eis",
+    "figures",
     "load",
     "methods",
     "read",
@@ -72,7 +73,7 @@ __all__ = [
     "xps",
 ]
 
-_SUBMODULES = {"xps", "eis", "cycling", "sims", "eds", "tem", "thickness", "datasets"}
+_SUBMODULES = {"xps", "eis", "cycling", "sims", "eds", "tem", "thickness", "datasets", "figures"}
 
 
 def __getattr__(name: str) -> Any:

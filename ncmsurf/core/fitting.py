@@ -229,7 +229,7 @@ def least_squares(fun: Callable[[np.ndarray], np.ndarray], p0: Any, *,
                   log: Sequence[bool] | None = None, method: str = "trf", x_scale: Any = "jac",
                   ftol: float = 1e-10, xtol: float = 1e-10, gtol: float = 1e-10, max_nfev: int | None = None,
                   loss: str = "linear", scale_covariance: bool = True, dof: int | None = None,
-                  bound_rtol: float = 1e-6) -> Solution:
+                  bound_rtol: float = 1e-6, unbounded: bool = False) -> Solution:
     """Bounded non-linear least squares with the package's covariance and bound checks.
 
     A thin wrapper of :func:`scipy.optimize.least_squares` that adds what
@@ -261,6 +261,12 @@ def least_squares(fun: Callable[[np.ndarray], np.ndarray], p0: Any, *,
     bound_rtol : float
         Relative distance (of the bound interval, or of the value) within
         which a parameter counts as on its bound.
+    unbounded : bool
+        Solve every parameter that has a finite bound in an unbounded
+        variable instead of handing the bounds to scipy: ``ln(p − lo)`` for
+        a lower bound only, ``ln(hi − p)`` for an upper bound only, the
+        logistic for both (``log`` is then ignored). The bounds hold exactly
+        and methods without bounds (``method="lm"``, MINPACK) can be used.
 
     Returns
     -------
@@ -275,23 +281,39 @@ def least_squares(fun: Callable[[np.ndarray], np.ndarray], p0: Any, *,
     lg = np.zeros(n, bool) if log is None else np.asarray(list(log), bool)
     if lg.size != n:
         raise ValidationError(f"log: expected {n} flags, got {lg.size}")
+    if unbounded:
+        lg = np.zeros(n, bool)
     if np.any(lg & (p_start <= 0)):
         raise ValidationError(f"p0: log-space parameters must start > 0, got {p_start[lg & (p_start <= 0)]}")
     p_start = np.clip(p_start, lo, hi)  # a start outside the bounds begins on the nearest bound
+    tr = _BoundTransform(lo, hi) if unbounded else None
+
+    last: list[np.ndarray] = []
 
     def to_p(u: np.ndarray) -> np.ndarray:
+        if tr is not None:  # the solver asks for the residual and the Jacobian at the same point: convert once
+            if last and np.array_equal(last[0], u):
+                return last[1].copy()
+            pu = tr.to_p(u)
+            last[:] = [np.array(u, dtype=float), pu]
+            return pu.copy()
         p = u.copy()
         p[lg] = np.exp(np.clip(u[lg], -745.0, 709.0))
         return p
 
     def to_u(p: np.ndarray) -> np.ndarray:
+        if tr is not None:
+            return tr.to_u(p)
         u = p.copy()
         with np.errstate(divide="ignore"):
             u[lg] = np.log(p[lg])
         return u
 
-    lo_u, hi_u = to_u(lo), to_u(np.where(lg & ~np.isfinite(hi), np.inf, hi))
-    lo_u[lg & (lo <= 0)] = -np.inf
+    if tr is not None:
+        lo_u, hi_u = np.where(tr.kind == 0, lo, -np.inf), np.where(tr.kind == 0, hi, np.inf)
+    else:
+        lo_u, hi_u = to_u(lo), to_u(np.where(lg & ~np.isfinite(hi), np.inf, hi))
+        lo_u[lg & (lo <= 0)] = -np.inf
 
     def f_u(u: np.ndarray) -> np.ndarray:
         return np.asarray(fun(to_p(u)), dtype=float).ravel()
@@ -303,7 +325,9 @@ def least_squares(fun: Callable[[np.ndarray], np.ndarray], p0: Any, *,
         def jac_u(u: np.ndarray) -> np.ndarray:
             p = to_p(u)
             j = np.asarray(jac_fn(p), dtype=float)
-            return j * np.where(lg, p, 1.0)[None, :]
+            d = tr.dpdu(p) if tr is not None else np.where(lg, p, 1.0)
+            out: np.ndarray = j * d[None, :]
+            return out
 
     r0 = f_u(to_u(p_start))
     if not np.all(np.isfinite(r0)):
@@ -319,10 +343,20 @@ def least_squares(fun: Callable[[np.ndarray], np.ndarray], p0: Any, *,
         span = np.where(np.isfinite(hi_u - lo_u), hi_u - lo_u, np.maximum(np.abs(u_start), 1.0))
         u_start = np.clip(u_start, lo_u + 1e-12 * span, hi_u - 1e-12 * span)
     try:
-        res = optimize.least_squares(f_u, u_start, **kw)
-        ok, msg, u = bool(res.success), str(res.message), np.asarray(res.x, float)
-        nfev = int(res.nfev)
-    except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+        if method == "lm":
+            # MINPACK lmder/lmdif directly (what least_squares(method="lm") calls, without its wrappers)
+            diag = None if isinstance(x_scale, str) else 1.0 / np.broadcast_to(np.asarray(x_scale, float), (n,))
+            dfun = None if jac is None else jac_u
+            u, _, info, msg, ier = optimize.leastsq(f_u, u_start, Dfun=dfun, full_output=True, ftol=ftol,
+                                                    xtol=xtol, gtol=gtol, maxfev=max_nfev or 0, diag=diag)
+            ok, msg, u, nfev = ier in (1, 2, 3, 4), str(msg), np.asarray(u, float), int(info["nfev"])
+            if ier == 5:
+                msg = f"The maximum number of function evaluations is exceeded ({msg})"
+        else:
+            res = optimize.least_squares(f_u, u_start, **kw)
+            ok, msg, u = bool(res.success), str(res.message), np.asarray(res.x, float)
+            nfev = int(res.nfev)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError, TypeError) as exc:
         ok, msg, u, nfev = False, f"solver error: {exc}", u_start, 0
     p = to_p(u)
     r = f_u(u)
@@ -349,6 +383,51 @@ def least_squares(fun: Callable[[np.ndarray], np.ndarray], p0: Any, *,
     return Solution(p=p, covariance=cov, stderr=se, identifiable=ident, residual=r, jac=J, chi2=chi2,
                     redchi=redchi, dof=d, nfev=nfev, success=ok, message=msg, at_lower=at_lo, at_upper=at_hi,
                     condition=cond)
+
+
+class _BoundTransform:
+    """Bounded parameters as unbounded variables: shifted log, negative log or logistic by their bounds.
+
+    ``kind``: 0 no finite bound (as is), 1 lower only (``u = ln(p − lo)``), 2 upper only
+    (``u = ln(hi − p)``), 3 both (``u = logit((p − lo)/(hi − lo))``).
+    """
+
+    def __init__(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        fl, fh = np.isfinite(lo), np.isfinite(hi)
+        self.lo, self.hi = lo, hi
+        self.kind = np.where(fl & fh, 3, np.where(fl, 1, np.where(fh, 2, 0)))
+        self.width = np.where(self.kind == 3, hi - lo, 1.0)
+        self._idx = tuple(np.flatnonzero(self.kind == j) for j in (1, 2, 3))
+
+    def to_u(self, p: np.ndarray) -> np.ndarray:
+        k, lo, hi = self.kind, self.lo, self.hi
+        u = np.array(p, dtype=float)
+        with np.errstate(all="ignore"):
+            u = np.where(k == 1, np.log(np.maximum(p - lo, 1e-300 * np.maximum(np.abs(lo), 1.0))), u)
+            u = np.where(k == 2, np.log(np.maximum(hi - p, 1e-300 * np.maximum(np.abs(hi), 1.0))), u)
+            s = np.clip((p - lo) / self.width, 1e-12, 1 - 1e-12)
+            u = np.where(k == 3, np.log(s / (1 - s)), u)
+        return np.asarray(u, dtype=float)
+
+    def to_p(self, u: np.ndarray) -> np.ndarray:
+        i1, i2, i3 = self._idx
+        p = np.array(u, dtype=float)
+        with np.errstate(all="ignore"):  # an overflowing exp gives inf (the residual is then not finite)
+            if i1.size:
+                p[i1] = self.lo[i1] + np.exp(u[i1])
+            if i2.size:
+                p[i2] = self.hi[i2] - np.exp(u[i2])
+            if i3.size:
+                p[i3] = self.lo[i3] + self.width[i3] / (1 + np.exp(-u[i3]))
+        return p
+
+    def dpdu(self, p: np.ndarray) -> np.ndarray:
+        i1, i2, i3 = self._idx
+        d = np.ones(p.shape)
+        d[i1] = p[i1] - self.lo[i1]
+        d[i2] = -(self.hi[i2] - p[i2])
+        d[i3] = (p[i3] - self.lo[i3]) * (self.hi[i3] - p[i3]) / self.width[i3]
+        return d
 
 
 def _fd_jac(f: Callable[[np.ndarray], np.ndarray], p: np.ndarray) -> np.ndarray:
@@ -577,7 +656,7 @@ def runs_test(residual: Any) -> tuple[int, float, float]:
     if var <= 0:
         return runs, 0.0, 1.0
     z = (runs - mu) / math.sqrt(var)
-    return runs, float(z), float(stats.norm.cdf(z))
+    return runs, float(z), 0.5 * math.erfc(-z / math.sqrt(2.0))  # the normal CDF
 
 
 def check_runs(residual: Any, *, alpha: float = 1e-3, what: str = "residual") -> Reasons:

@@ -710,10 +710,16 @@ class CyclingData(Measurement):
         return f"{len(self)} records, {self.time[-1] - self.time[0]:g} s"
 
     def plot(self, ax: Axes | None = None, **kw: Any) -> Axes:
-        """Voltage against time, or ``kind="profile"``: voltage against capacity per cycle.
+        """Voltage against time, or another ``kind`` of plot.
 
-        ``kind="profile"`` takes ``cycles=``, ``direction=``, ``convention=`` and
-        ``specific=`` (see ``ncmsurf.cycling._plots.plot_profile``).
+        Kinds: ``"voltage"`` (default, V against time), ``"current"`` (mA
+        against time), ``"capacity"`` (charge and discharge capacity against
+        cycle, in mAh/g when the mass is known), ``"efficiency"`` (coulombic
+        efficiency against cycle), ``"dqdv"`` (dQ/dV of ``cycle=``, default
+        the first, ``direction=`` ``"charge"`` or ``"discharge"``) and
+        ``"profile"``: voltage against capacity per cycle, which takes
+        ``cycles=``, ``direction=``, ``convention=`` and ``specific=`` (see
+        ``ncmsurf.cycling._plots.plot_profile``).
         """
         if kw.get("kind") == "profile":
             from ncmsurf.cycling._plots import plot_profile  # imported only when called

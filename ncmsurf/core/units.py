@@ -121,9 +121,11 @@ def format_unit(unit: str, *, style: str = "dot") -> str:
     unit : str
         A unit in pint syntax (products with ``*``, quotients with ``/``,
         powers with ``**``). ``""``, ``"1"`` and ``"dimensionless"`` give ``""``.
-    style : {"dot", "exponent"}
+    style : {"dot", "exponent", "si"}
         ``"dot"``: ``Ω·cm²``, ``mAh/g``, ``µF/cm²``; ``"exponent"`` (journal
-        style): ``Ω cm²``, ``mAh g⁻¹``, ``µF cm⁻²``.
+        style): ``Ω cm²``, ``mAh g⁻¹``, ``µF cm⁻²``; ``"si"`` (figure axes):
+        products with a dot, negative powers as exponents, ``Ω·cm²``,
+        ``mAh g⁻¹``, ``µF cm⁻²``.
 
     Returns
     -------
@@ -136,11 +138,13 @@ def format_unit(unit: str, *, style: str = "dot") -> str:
     ('Ω·cm²', 'mAh/g', 'µF/cm²')
     >>> format_unit("mAh/g", style="exponent"), format_unit("uF/cm**2", style="exponent")
     ('mAh g⁻¹', 'µF cm⁻²')
+    >>> format_unit("ohm*cm**2", style="si"), format_unit("mAh/g", style="si")
+    ('Ω·cm²', 'mAh g⁻¹')
     >>> format_unit("1"), format_unit("ohm*s**-0.5")
     ('', 'Ω·s⁻⁰·⁵')
     """
-    if style not in ("dot", "exponent"):
-        raise ValidationError(f"style: must be 'dot' or 'exponent', got {style!r}")
+    if style not in ("dot", "exponent", "si"):
+        raise ValidationError(f"style: must be 'dot', 'exponent' or 'si', got {style!r}")
     u = str(unit).strip()
     if u in ("", "1", "dimensionless"):
         return ""
@@ -168,6 +172,10 @@ def format_unit(unit: str, *, style: str = "dot") -> str:
 
     if style == "exponent":
         return " ".join(f"{n}{sup(p)}" for n, p in parts)
+    if style == "si":
+        positive = "·".join(f"{n}{sup(p)}" for n, p in parts if p > 0)
+        negative = " ".join(f"{n}{sup(p)}" for n, p in parts if p < 0)
+        return " ".join(x for x in (positive, negative) if x)
     num = [f"{n}{sup(p)}" for n, p in parts if p > 0]
     den = [f"{n}{sup(-p)}" for n, p in parts if p < 0]
     if not num:

@@ -17,34 +17,42 @@ Examples
 (4, 'mAh/g')
 """
 
+from ncmsurf.cycling._bdf import BDF_COLUMNS, read_bdf, to_bdf
 from ncmsurf.cycling._dcir import HPPC_TIMES, DCIRResult, dcir
 from ncmsurf.cycling._dqdv import NCM_WINDOWS, dqdv, track_peaks
 from ncmsurf.cycling._fade import FADE_MODELS, FadeFit, fade_law, fit_fade
 from ncmsurf.cycling._gitt import GITT_METHODS, GITTResult, gitt, surface_response, weppner_huggins_bias
-from ncmsurf.cycling._rate import nominal_c_rate, rate_capability
-from ncmsurf.cycling._segment import CONVENTIONS, Segmentation, segment
-from ncmsurf.cycling._summary import summary
+from ncmsurf.cycling._rate import c_rate_label, nominal_c_rate, rate_capability, snap_c_rate
+from ncmsurf.cycling._segment import CONVENTIONS, Segmentation, gap_intervals, segment
+from ncmsurf.cycling._summary import CapacityCheckWarning, summary
 
 __all__ = [
+    "BDF_COLUMNS",
     "CONVENTIONS",
     "FADE_MODELS",
     "GITT_METHODS",
     "HPPC_TIMES",
     "NCM_WINDOWS",
+    "CapacityCheckWarning",
     "DCIRResult",
     "FadeFit",
     "GITTResult",
     "Segmentation",
+    "c_rate_label",
     "dcir",
     "dqdv",
     "fade_law",
     "fit_fade",
+    "gap_intervals",
     "gitt",
     "nominal_c_rate",
     "rate_capability",
+    "read_bdf",
     "segment",
+    "snap_c_rate",
     "summary",
     "surface_response",
+    "to_bdf",
     "track_peaks",
     "weppner_huggins_bias",
 ]

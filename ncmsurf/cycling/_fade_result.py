@@ -308,8 +308,11 @@ class FadeFit(FitResult):
         ax.plot(grid, self.predict(grid), "-", label=f"{self.model} fit")
         if self.knee is not None:
             ax.axvline(self.knee, ls="--", color="0.5", label="knee")
-        ax.set_xlabel("cycle")
-        ax.set_ylabel(f"capacity ({self.capacity_units})" if self.capacity_units else "capacity")
+        from ncmsurf.core.units import format_unit
+
+        ax.set_xlabel("Cycle")
+        unit = format_unit(self.capacity_units, style="si") if self.capacity_units else ""
+        ax.set_ylabel(f"Capacity ({unit})" if unit else "Capacity (unit not given to fit_fade)")
         ax.legend()
         return ax
 

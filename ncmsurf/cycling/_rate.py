@@ -11,27 +11,65 @@ from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.models import CyclingData
 from ncmsurf.cycling._summary import summary
 
-__all__ = ["NOMINAL_C_RATES", "nominal_c_rate", "rate_capability"]
+__all__ = ["NOMINAL_C_RATES", "SNAP_TOLERANCE", "c_rate_label", "nominal_c_rate", "rate_capability", "snap_c_rate"]
 
 NOMINAL_C_RATES = (0.02, 0.05, 0.1, 0.2, 0.25, 1 / 3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
-"""C-rates a measured rate is snapped to (within 10 %) for display."""
+"""The usual C-rates (C/50 ... 20C) a measured rate is snapped to."""
+
+SNAP_TOLERANCE = 0.10
+"""Relative distance within which a measured C-rate is snapped to a usual one."""
+
+
+def snap_c_rate(rate: float) -> float:
+    """The one C-rate snapping rule of ncmsurf.
+
+    A measured C-rate is snapped to the nearest usual rate of :data:`NOMINAL_C_RATES`
+    (nearest on a log scale) when it lies within :data:`SNAP_TOLERANCE` (10 %) of it;
+    otherwise it is kept, rounded to 2 significant digits (3 from 10C up). C/3 is
+    returned as 0.33. Non-finite or non-positive rates give NaN. The label of a rate
+    is :func:`c_rate_label`.
+
+    The tolerance covers a reference capacity that differs from the nominal one by a
+    few per cent; it is narrow enough that distinct protocol rates stay apart
+    (4.4C stays 4.4C, it is 12 % from 5C).
+
+    Examples
+    --------
+    >>> snap_c_rate(0.104), snap_c_rate(1 / 3), snap_c_rate(4.4), snap_c_rate(4.7), snap_c_rate(0.7)
+    (0.1, 0.33, 4.4, 5.0, 0.7)
+    """
+    r = float(rate)
+    if not np.isfinite(r) or r <= 0:
+        return float("nan")
+    best = min(NOMINAL_C_RATES, key=lambda c: abs(np.log(r / c)))
+    if abs(r / best - 1) <= SNAP_TOLERANCE:
+        return round(best, 2)
+    return float(f"{r:.3g}") if r >= 10 else float(f"{r:.2g}")
+
+
+def c_rate_label(rate: float) -> str:
+    """Label of a C-rate after :func:`snap_c_rate`, e.g. ``"0.33C"``, ``"4.4C"``, ``"5C"``.
+
+    Examples
+    --------
+    >>> c_rate_label(1 / 3), c_rate_label(4.4), c_rate_label(4.95), c_rate_label(0.1), c_rate_label(0.065)
+    ('0.33C', '4.4C', '5C', '0.1C', '0.065C')
+    """
+    r = snap_c_rate(rate)
+    if not np.isfinite(r):
+        return "nan"
+    return f"{r:g}C"
 
 
 def nominal_c_rate(rate: float) -> float:
-    """The nearest usual C-rate within 10 %, else ``rate`` rounded to 3 significant digits.
+    """The usual C-rate of a measured one: the same rule as :func:`snap_c_rate` (kept for its name).
 
     Examples
     --------
     >>> nominal_c_rate(0.104), nominal_c_rate(0.33), nominal_c_rate(0.7)
     (0.1, 0.33, 0.7)
     """
-    r = float(rate)
-    if not np.isfinite(r) or r <= 0:
-        return float("nan")
-    best = min(NOMINAL_C_RATES, key=lambda c: abs(np.log(r / c)))
-    if abs(r / best - 1) <= 0.10:
-        return round(best, 2)
-    return float(f"{r:.3g}")
+    return snap_c_rate(rate)
 
 
 def rate_capability(data: CyclingData | xr.Dataset, *, reference_capacity: Any = None,
@@ -113,7 +151,9 @@ def rate_capability(data: CyclingData | xr.Dataset, *, reference_capacity: Any =
     return xr.Dataset(
         {
             "c_rate": ("rate_step", c_mean, {"units": "1/h", "long_name": "mean measured C-rate"}),
-            "nominal_c_rate": ("rate_step", np.array([nominal_c_rate(c) for c in c_mean]), {"units": "1/h"}),
+            "nominal_c_rate": ("rate_step", np.array([snap_c_rate(c) for c in c_mean]),
+                               {"units": "1/h", "long_name": "mean C-rate snapped by ncmsurf.cycling.snap_c_rate"}),
+            "c_rate_label": ("rate_step", np.array([c_rate_label(c) for c in c_mean], dtype=str)),
             "first_cycle": ("rate_step", first),
             "last_cycle": ("rate_step", last),
             "n_cycles": ("rate_step", count),

@@ -26,7 +26,7 @@ import numpy as np
 from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.models import CyclingData
 
-__all__ = ["CONVENTIONS", "Segmentation", "charge_sign_of", "segment"]
+__all__ = ["CONVENTIONS", "GAP_FACTOR", "MIN_GAP", "Segmentation", "charge_sign_of", "gap_intervals", "segment"]
 
 CONVENTIONS: dict[str, int] = {"cathode": 1, "full-cell": 1, "anode": -1}
 """Electrode conventions and the sign of the current that counts as charge."""
@@ -83,8 +83,12 @@ class Segmentation:
     ignored : int
         Number of tiny half-cycles (spikes) reclassified as rest.
     interval_charge : ndarray
-        Trapezoidal charge between consecutive records, A s, in the
-        convention's sign (positive = charge).
+        Charge between consecutive records, A s, in the convention's sign
+        (positive = charge); 0 across gaps. Trapezoidal, or the record's
+        own interval mean (:func:`interval_mean`).
+    gaps : ndarray of bool
+        Per interval: the record stops there (see :func:`gap_intervals`);
+        integration does not bridge it.
     """
 
     convention: str
@@ -101,6 +105,7 @@ class Segmentation:
     rest_current: float
     ignored: int
     interval_charge: np.ndarray
+    gaps: np.ndarray
 
     @property
     def n_half_cycles(self) -> int:
@@ -115,6 +120,86 @@ def interval_charge(time: np.ndarray, current: np.ndarray, voltage: np.ndarray) 
     p = current * voltage
     de = 0.5 * (p[1:] + p[:-1]) * dt
     return dq, de
+
+
+#: An interval is a time jump when it is this many times longer than both neighbouring intervals.
+GAP_FACTOR = 10.0
+#: ... and at least this long, s.
+MIN_GAP = 1.0
+
+
+def gap_intervals(time: np.ndarray, current: np.ndarray, *, breaks: Any = None, rest_current: float = 0.0,
+                  factor: float = GAP_FACTOR, min_gap: float = MIN_GAP) -> np.ndarray:
+    """Intervals (between consecutive records) across which the record stops.
+
+    The rule: an interval is a gap when the reader marked the record after it as a restart
+    (``breaks``: record indices where the recording restarts, e.g. EC-Lab loop starts, from
+    ``meta["record_breaks"]``), or when it is a time jump, longer than ``factor`` times both
+    neighbouring intervals and than ``min_gap`` seconds, across which the current changes (rest
+    on one side, a change of direction, or a level change of more than 10 %). A jump inside a
+    constant current is a logging pause of a step that went on and is bridged.
+
+    Parameters
+    ----------
+    time, current : ndarray
+        Per record, s and A.
+    breaks : sequence of int, optional
+        Record indices where the recording restarts.
+    rest_current : float
+        Absolute current at or below which a record is a rest, A.
+    factor, min_gap : float
+        The time-jump rule.
+
+    Returns
+    -------
+    ndarray of bool
+        One value per interval (``len(time) - 1``).
+
+    Examples
+    --------
+    >>> t = np.array([0.0, 1, 2, 3, 173, 174, 175])
+    >>> i = np.array([-1.0, -1, -1, -1, 0, 0, 0])
+    >>> gap_intervals(t, i).tolist()
+    [False, False, False, True, False, False]
+    >>> gap_intervals(t, np.full(7, -1.0)).tolist()  # the current goes on: bridged
+    [False, False, False, False, False, False]
+    """
+    n = time.size
+    gaps = np.zeros(max(n - 1, 0), bool)
+    if n < 2:
+        return gaps
+    dt = np.diff(time)
+    near = np.zeros_like(dt)  # the longer neighbouring interval, times the factor (one temporary)
+    if dt.size > 1:
+        np.maximum(dt[:-2], dt[2:], out=near[1:-1])
+        near[0], near[-1] = dt[1], dt[-2]
+    near *= factor
+    jump = dt > near
+    jump &= dt > min_gap
+    del near
+    if jump.any():
+        k = np.flatnonzero(jump)
+        a, b = current[k], current[k + 1]
+        rest = (np.abs(a) <= rest_current) | (np.abs(b) <= rest_current)
+        flip = np.sign(a) != np.sign(b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            level = np.abs(np.abs(a) - np.abs(b)) > 0.1 * np.maximum(np.abs(a), np.abs(b))
+        gaps[k[rest | flip | level]] = True
+    if breaks is not None:
+        br = np.asarray(list(breaks), dtype=np.int64)
+        br = br[(br >= 1) & (br < n)]
+        gaps[br - 1] = True
+    return gaps
+
+
+def interval_mean(data: CyclingData) -> bool:
+    """True when the reader says each record's current is the mean over the interval ending at it.
+
+    EC-Lab's ``<I>`` and a current derived from the charge counter (``dq / dt``) are such means
+    (``meta["current_kind"] == "interval-mean"``); the charge of an interval is then exactly
+    ``I[k] * (t[k] - t[k-1])``, and the trapezoidal rule would misplace the first interval of every step.
+    """
+    return data.meta.get("current_kind") == "interval-mean"
 
 
 def interval_owner(half: np.ndarray) -> np.ndarray:
@@ -210,10 +295,14 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     -------
     Segmentation
 
+    A record of one direction only (a formation charge, a discharge) is segmented
+    too: its half-cycles are all of that direction. Intervals across which the
+    record stops (:func:`gap_intervals`) carry no charge.
+
     Raises
     ------
     ValidationError
-        If no current flows, or the current never changes sign.
+        If no current flows.
 
     Examples
     --------
@@ -245,14 +334,16 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     freq = next((v for k, v in data.columns.items() if k.lower() in ("freq", "frequency")), None)
     if freq is not None:  # impedance records (PEIS/GEIS inside a sequence) are not galvanostatic
         state[np.asarray(freq, dtype=float) > 0] = 0
-    if not ((state > 0).any() and (state < 0).any()):
-        direction = "charge" if (state > 0).any() else "discharge"
-        raise ValidationError(
-            f"current: the current never changes sign (only {direction} with convention {name!r}); "
-            "a cycle needs both a charge and a discharge")
-    dq = current[1:] + current[:-1]  # trapezoidal charge per interval, built in place
-    dq *= 0.5
-    dq *= np.diff(data.time)
+    if not (state != 0).any():
+        raise ValidationError("current: every record is below the rest threshold; nothing to segment")
+    gaps = gap_intervals(data.time, current, breaks=data.meta.get("record_breaks"), rest_current=tol)
+    if interval_mean(data):
+        dq = current[1:] * np.diff(data.time)  # each record holds the mean current of the interval it ends
+    else:
+        dq = current[1:] + current[:-1]  # trapezoidal charge per interval, built in place
+        dq *= 0.5
+        dq *= np.diff(data.time)
+    dq[gaps] = 0.0  # never bridge a gap in the record
     ignored = 0
     for _ in range(3):
         half, hs, he, hd = _halves(state, current)
@@ -265,8 +356,8 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
         ignored += int(tiny.sum())
         state[np.isin(half, np.flatnonzero(tiny))] = 0
     half, hs, he, hd = _halves(state, current)
-    if not ((hd > 0).any() and (hd < 0).any()):
-        raise ValidationError("current: after removing spikes the current never changes sign")
+    if hs.size == 0:
+        raise ValidationError("current: no half-cycle is left after removing spikes")
     # a cycle starts at every charge, and at a discharge that follows another discharge
     prev = np.concatenate(([0], hd[:-1]))
     hcycle = np.cumsum((hd > 0) | ((hd < 0) & (prev < 0))).astype(np.int64)
@@ -277,9 +368,10 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
     idx[idx < 0] = int(hs[0])
     rec_cycle = hcycle[half[idx]]  # half[idx] >= 0 everywhere: idx points at a record of a half-cycle
     del idx
-    control = _control(current, data.voltage, state, hs, he)
+    control = _control(current, data.voltage, state, hs, he, half)
     step = _steps(current, state, control)
-    return Segmentation(name, sign, state, control, half, rec_cycle, step, hs, he, hd, hcycle, tol, ignored, dq)
+    return Segmentation(name, sign, state, control, half, rec_cycle, step, hs, he, hd, hcycle, tol, ignored, dq,
+                        gaps)
 
 
 def _segment_reduce(func: np.ufunc, values: np.ndarray, hs: np.ndarray, he: np.ndarray) -> np.ndarray:
@@ -296,7 +388,7 @@ _CONTROL_BLOCK = 1 << 16
 
 
 def _control(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np.ndarray,
-             he: np.ndarray) -> np.ndarray:
+             he: np.ndarray, half: np.ndarray) -> np.ndarray:
     """CC vs CV within each half-cycle (vectorised over half-cycles, in blocks of whole half-cycles).
 
     The CC level of a half-cycle is the largest absolute current held for three
@@ -313,37 +405,42 @@ def _control(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np
         # whole half-cycles up to about _CONTROL_BLOCK records, plus one record of context on each side
         j = max(i, int(np.searchsorted(he, hs[i] + _CONTROL_BLOCK, side="right")) - 1)
         lo, hi = max(int(hs[i]) - 1, 0), min(int(he[j]) + 2, n)
-        cv = _cv_records(current[lo:hi], voltage[lo:hi], state[lo:hi], hs[i:j + 1] - lo, he[i:j + 1] - lo)
+        local = half[lo:hi] - i
+        local[(local < 0) | (local > j - i)] = -1
+        cv = _cv_records(current[lo:hi], voltage[lo:hi], state[lo:hi], hs[i:j + 1] - lo, he[i:j + 1] - lo, local)
         control[lo:hi][cv] = CV
         i = j + 1
     return control
 
 
 def _cv_records(current: np.ndarray, voltage: np.ndarray, state: np.ndarray, hs: np.ndarray,
-                he: np.ndarray) -> np.ndarray:
-    """Mask of the CV records of the half-cycles [hs, he] (see :func:`_control`)."""
+                he: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """Mask of the CV records of the half-cycles [hs, he] (see :func:`_control`).
+
+    ``half`` is each record's half-cycle among these (0-based, -1 for rests and records of other
+    half-cycles); only the records of the half-cycles are looked at.
+    """
     a = np.abs(current) * (state != 0)
     m3 = a.copy()
     m3[1:] = np.minimum(m3[1:], a[:-1])
     m3[:-1] = np.minimum(m3[:-1], a[1:])
     level = _segment_reduce(np.maximum, m3, hs, he)
-    n = a.size
-    hidx = np.full(n, -1, np.int64)
-    lengths = he - hs + 1
-    owner = np.repeat(np.arange(hs.size), lengths)
-    rec = np.arange(n)
-    starts_mark = np.zeros(n + 1, np.int64)
-    np.add.at(starts_mark, hs, 1)
-    np.add.at(starts_mark, he + 1, -1)
-    inside = np.cumsum(starts_mark[:-1]) > 0
-    hidx[inside] = owner
-    lvl = np.where(inside, level[np.maximum(hidx, 0)], 0.0)
-    high = inside & (state != 0) & (a >= 0.9 * lvl) & (lvl > 0)
-    last_high = _segment_reduce(np.maximum, np.where(high, rec, -1), hs, he)
-    lh = np.where(inside, last_high[np.maximum(hidx, 0)], -1)
-    v_end = np.where(lh >= 0, voltage[np.maximum(lh, 0)], np.nan)
-    return inside & (state != 0) & (a < 0.9 * lvl) & (lh >= 0) & (rec > lh) & (  # type: ignore[no-any-return]
-        np.abs(voltage - v_end) <= 0.01)
+    del m3
+    out = np.zeros(a.size, bool)
+    act = np.flatnonzero(half >= 0)  # in file order, so grouped by half-cycle
+    if act.size == 0:
+        return out
+    h = half[act]
+    lvl = level[h]
+    aa = a[act]
+    high = (aa >= 0.9 * lvl) & (lvl > 0)
+    starts = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
+    last = np.maximum.reduceat(np.where(high, act, -1), starts)  # last record at the CC level, per half-cycle
+    lh = np.repeat(last, np.diff(np.concatenate((starts, [act.size]))))
+    cand = (aa < 0.9 * lvl) & (lh >= 0) & (act > lh)
+    cand &= np.abs(voltage[act] - voltage[np.maximum(lh, 0)]) <= 0.01
+    out[act[cand]] = True
+    return out
 
 
 def _steps(current: np.ndarray, state: np.ndarray, control: np.ndarray) -> np.ndarray:

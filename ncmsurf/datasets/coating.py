@@ -27,7 +27,8 @@ from ncmsurf.core.models import DepthProfile, ElementMap
 from ncmsurf.core.sample import Sample
 from ncmsurf.core.units import magnitude
 
-__all__ = ["COATING_FRAGMENTS", "SUBSTRATE_FRAGMENTS", "synthetic_map", "synthetic_profile", "synthetic_shell"]
+__all__ = ["COATING_FRAGMENTS", "SUBSTRATE_FRAGMENTS", "synthetic_cycled_profile", "synthetic_map", "synthetic_profile",
+           "synthetic_shell"]
 
 COATING_FRAGMENTS: dict[str, float] = {"AlO-": 2.0e4, "AlO2-": 1.2e4, "LiF2-": 3.0e3}
 """Fragments that fall at the coating/NCM interface, with their plateau counts."""
@@ -98,6 +99,65 @@ def synthetic_profile(*, coating_thickness: Any, sputter_rate: Any, width: Any, 
              "noise": float(noise), "background": float(background), "seed": int(seed)}
     return DepthProfile(t, inten, sample=sample, sputter_rate=rate,
                         meta={"truth": truth, "source": "ncmsurf.datasets.coating.synthetic_profile"})
+
+
+def synthetic_cycled_profile(*, coating_thickness: Any, cei_thickness: Any, sputter_rate: Any, width: Any,
+                             cei_level: float = 4.0, noise: float = 0.02, seed: int = 0,
+                             sample: Sample | str | None = None, n_points: int = 400, background: float = 0.01,
+                             depth_range: Any = None) -> DepthProfile:
+    """A depth profile after cycling: a fluoride-rich surface film (CEI) over the coating on NCM.
+
+    The coating and substrate fragments are those of :func:`synthetic_profile`
+    (the coating's 50 % fall at ``coating_thickness``; a thickness of 0 is an
+    uncoated particle: coating fragments at ``background`` throughout). The
+    fluoride fragments of the electrolyte's decomposition (LiF2-, NiF3-) gain
+    ``cei_level`` × their plateau in the top ``cei_thickness`` nm, falling as
+    an error function of the same width; the film is taken to be mixed into
+    the coating's surface, so the coating interface stays where it was.
+
+    Truth (``meta["truth"]``): ``interface_depth`` (the coating's, nm; NaN
+    when uncoated), ``cei_depth`` (nm), ``width_16_84``, ``sputter_rate``,
+    ``noise``, ``background``.
+
+    Examples
+    --------
+    >>> p = synthetic_cycled_profile(coating_thickness=0.0, cei_thickness=1.5, sputter_rate=0.01, width=0.3)
+    >>> p.meta["truth"]["cei_depth"], bool(p["LiF2-"][0] > 2 * p["LiF2-"][-1])
+    (1.5, True)
+    """
+    d = magnitude(coating_thickness, "nm", name="coating_thickness")
+    c = magnitude(cei_thickness, "nm", name="cei_thickness")
+    rate = magnitude(sputter_rate, "nm/s", name="sputter_rate")
+    w = magnitude(width, "nm", name="width")
+    for val, nm in ((rate, "sputter_rate"), (w, "width"), (c, "cei_thickness")):
+        if not math.isfinite(val) or val <= 0:
+            raise ValidationError(f"{nm}: expected a finite positive value, got {val}")
+    if not math.isfinite(d) or d < 0:
+        raise ValidationError(f"coating_thickness: expected a finite value >= 0, got {d}")
+    if not 0 <= noise < 1:
+        raise ValidationError(f"noise: expected a relative noise in [0, 1), got {noise}")
+    if n_points < 10:
+        raise ValidationError("n_points: expected at least 10")
+    zmax = (magnitude(depth_range, "nm", name="depth_range") if depth_range is not None
+            else max(3 * max(d, c), max(d, c) + 5 * w))
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, zmax / rate, n_points)
+    z = t * rate
+    sigma = w / 2.0
+    fall = 0.5 * erfc((z - d) / (math.sqrt(2.0) * sigma)) if d > 0 else np.zeros_like(z)
+    film = 0.5 * erfc((z - c) / (math.sqrt(2.0) * sigma))
+    inten: dict[str, np.ndarray] = {}
+    for frags, shape in ((COATING_FRAGMENTS, fall), (SUBSTRATE_FRAGMENTS, 1.0 - fall)):
+        for name, top in frags.items():
+            clean = top * (background + (1.0 - background) * shape)
+            if name in ("LiF2-", "NiF3-"):
+                clean = clean + cei_level * top * film
+            noisy = clean * (1.0 + noise * rng.standard_normal(n_points))
+            inten[name] = np.clip(noisy, 0.0, None)
+    truth = {"interface_depth": d if d > 0 else float("nan"), "cei_depth": c, "width_16_84": w,
+             "sputter_rate": rate, "noise": float(noise), "background": float(background), "seed": int(seed)}
+    return DepthProfile(t, inten, sample=sample, sputter_rate=rate,
+                        meta={"truth": truth, "source": "ncmsurf.datasets.coating.synthetic_cycled_profile"})
 
 
 def _discs(shape: tuple[int, int], rng: np.random.Generator, n: int, rmin: float, rmax: float) -> np.ndarray:

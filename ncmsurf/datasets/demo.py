@@ -17,6 +17,18 @@ falls with the coating thickness (so faster for F than for A) and rises after
 cycling, less so for coated samples; R_SEI and R_ct are lower for coated
 samples and rise after cycling; coated cells keep more capacity.
 
+Every sample has XPS of Ni 2p, Co 2p, Mn 2p, Li 1s, O 1s, C 1s, F 1s (and
+Al 2p when coated) in both states; the cells' formation cycles are sampled
+densely enough (600 points per half-cycle) for dQ/dV to resolve the H1→M,
+M→H2 and H2→H3 transitions of the NCM open-circuit curve
+(:data:`ncmsurf.datasets.cycling.NCM_PEAKS`); depth profiles exist for the
+fresh coated samples and for every sample after cycling (with a fluoride-rich
+surface film, ``cei_thickness_nm``); EDS maps (Al, Ni, Mn, Co) for the fresh
+coated samples; TEM images (calibrated TIFF, 0.1 nm pixels) of the fresh
+coated particles with a shell of the sample's thickness, listed in the
+manifest's ``[[images]]`` table (shells thinner than about 1 nm are not
+resolved: their measured thickness comes with a failed verdict).
+
 Examples
 --------
 >>> t = demo_truth()
@@ -51,7 +63,9 @@ SPUTTER_RATE = 0.01  # nm/s
 PROTECTION_NM = 1.0  # thickness scale of the coating's protective effect
 RATES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 LONG_RUN = 130  # cycles of the long-term 1C run
-DEMO_MARKER = ".ncmsurf-demo-v1"
+DEMO_MARKER = ".ncmsurf-demo-v2"
+CEI_NM = 1.2  # fluoride-rich surface film grown by 100 cycles on an uncoated surface, nm
+TEM_PIXEL_NM = 0.1  # pixel size of the demo TEM images
 
 
 def _samples() -> list[Sample]:
@@ -81,7 +95,14 @@ def _sample_truth(s: Sample) -> dict[str, Any]:
         "r_sei": round(r_sei_fresh * (1.0 + 3.0 * (1.0 - prot)) if cycled else r_sei_fresh, 6),
         "r_ct": round(r_ct_fresh * (1.0 + 2.0 * (1.0 - prot)) if cycled else r_ct_fresh, 6),
         "coverage": round(1.0 - math.exp(-d / 0.4), 6) if s.coated else 0.0,
+        "co2_fraction": round(0.12 + (0.10 * (1.0 - prot) if cycled else 0.0), 6),
+        "mn3_fraction": round(0.20 + (0.12 * (1.0 - prot) if cycled else 0.0), 6),
+        "li1s_lif_share": round((0.10 if not cycled else 0.35) * (1.0 - 0.5 * prot), 6),
     }
+    if cycled:
+        t["cei_thickness_nm"] = round(CEI_NM * (1.0 - 0.6 * prot), 6)
+    if s.coated and not cycled:
+        t["tem_thickness_nm"] = round(d, 6)
     if not cycled:
         t.update({
             "first_capacity": round(205.0 - 3.0 * d, 6),
@@ -91,6 +112,12 @@ def _sample_truth(s: Sample) -> dict[str, Any]:
             "mass_g": round(0.0100 + 0.0002 * (N_VALUES.index(int(s.n_minutes)) if s.coated else 0), 6),
         })
     return t
+
+
+def _ncm_peaks() -> dict[str, tuple[float, float, float]]:
+    from ncmsurf.datasets.cycling import NCM_PEAKS
+
+    return dict(NCM_PEAKS)
 
 
 def demo_truth() -> dict[str, Any]:
@@ -104,9 +131,13 @@ def demo_truth() -> dict[str, Any]:
         ``"samples"``: label → the true value of each metric the files
         encode (``thickness_nm``, ``ni2_fraction``, ``lif_share``,
         ``carbonate_share``, ``r_s``/``r_sei``/``r_ct`` in ohm·cm²,
-        ``coverage``; for fresh samples also the cycling cell's
+        ``coverage``, ``co2_fraction`` (Co²⁺ share of Co 2p),
+        ``mn3_fraction`` (Mn³⁺ share of Mn 2p), ``li1s_lif_share`` (LiF
+        share of Li 1s); for fresh samples also the cycling cell's
         ``first_capacity`` (mAh/g), ``first_ce``, ``rate_5c_01c``,
-        ``retention_100`` and ``mass_g``).
+        ``retention_100`` and ``mass_g``, and for fresh coated samples the
+        TEM shell ``tem_thickness_nm``; after cycling the surface film's
+        ``cei_thickness_nm``).
 
     Examples
     --------
@@ -129,6 +160,10 @@ def demo_truth() -> dict[str, Any]:
             "protocol": "2 formation cycles at 0.1C, 3 cycles at each C-rate, then "
                         f"{LONG_RUN} cycles at 1C (retention over the first 100 of them)",
             "eis_circuit": "R0-p(R1,CPE1)-p(R2-W1,CPE2) (R_s, R_SEI, R_ct)",
+            "ocv": "ncmsurf.datasets.cycling.ncm_ocv (H1-M, M-H2, H2-H3 transitions at "
+                   + ", ".join(f"{v[0]:.2f}" for v in _ncm_peaks().values()) + " V)",
+            "cei_thickness_nm_uncoated": CEI_NM,
+            "tem_pixel_size_nm": TEM_PIXEL_NM,
             "noise": "XPS Poisson counts; impedance 0.5 % relative; capacity 0.15 % relative",
         },
         "samples": {s.label: _sample_truth(s) for s in _samples()},
@@ -144,10 +179,23 @@ def _xps_spectra(s: Sample, t: dict[str, Any], seed: int) -> list[XPSSpectrum]:
     al_area = 3.0e4 * (1.0 - math.exp(-d / ATTENUATION_NM))
     plan: list[tuple[str, dict[str, float], float]] = [
         ("Ni 2p", {"Ni2+": t["ni2_fraction"], "Ni3+": 1.0 - t["ni2_fraction"]}, ni_area),
-        ("O 1s", {"lattice": 1.0 - t["carbonate_share"] - 0.2, "carbonate": t["carbonate_share"], "C-O": 0.2},
-         1.0e5),
+        # O 1s: the coating's Al-O grows with coverage, adsorbed water is small; carbonate keeps its true share
+        ("O 1s", {"lattice": 1.0 - t["carbonate_share"] - 0.23 - 0.15 * t["coverage"], "Al-O": 0.15 * t["coverage"],
+                  "carbonate": t["carbonate_share"], "C-O": 0.2, "H2O": 0.03}, 1.0e5),
         ("C 1s", {"C-C": 0.55, "C-O": 0.15, "O-C=O": 0.08, "CO3": 0.12, "CF2": 0.10}, 6.0e4),
         ("F 1s", {"LiF": t["lif_share"], "LixPOyFz": 0.3, "PVDF": 0.7 - t["lif_share"]}, 8.0e4),
+    ]
+    plan += [
+        # Li 1s shares its window with the transition-metal 3p lines (Mn 3p, Co 3p, Ni 3p): 40 % of the main area;
+        # li1s_lif_share is LiF's share of the three lithium components
+        ("Li 1s", {"lattice": 0.6 * (0.9 - t["li1s_lif_share"]), "Li2CO3": 0.6 * 0.1,
+                   "LiF": 0.6 * t["li1s_lif_share"], "Mn 3p": 0.04, "Co 3p": 0.04, "Ni 3p": 0.32}, 2.5e4),
+        ("Co 2p", {"Co3+": 1.0 - t["co2_fraction"], "Co2+": t["co2_fraction"]},
+         2.5e4 * math.exp(-d / ATTENUATION_NM)),
+        # Mn 2p of a Ni-rich NCM sits on the Ni LMM Auger line (a third of the window's main area here);
+        # mn3_fraction is Mn3+'s share of the two manganese components
+        ("Mn 2p", {"Mn4+": (1.0 - t["mn3_fraction"]) * 2.0 / 3.0, "Mn3+": t["mn3_fraction"] * 2.0 / 3.0,
+                   "Ni LMM": 1.0 / 3.0}, 3.0e4 * math.exp(-d / ATTENUATION_NM)),
     ]
     if s.coated:
         plan.append(("Al 2p", {"Al2O3": 0.8, "AlF3": 0.2}, al_area))
@@ -170,9 +218,16 @@ def _eis_spectrum(s: Sample, t: dict[str, Any], seed: int) -> ImpedanceSpectrum:
 
 
 def _ocv(x: np.ndarray) -> np.ndarray:
-    """A Ni-rich NCM-like open-circuit voltage against state of charge (features for dQ/dV)."""
-    return (3.55 + 0.55 * x + 0.06 * np.tanh((x - 0.12) / 0.04) + 0.05 * np.tanh((x - 0.85) / 0.03)
-            - 0.1 * np.exp(-x / 0.03))
+    """The Ni-rich NCM open-circuit curve of the cycling generator: H1→M, M→H2 and H2→H3 in dQ/dV."""
+    from ncmsurf.datasets.cycling import ncm_ocv
+
+    return ncm_ocv(np.clip(x, 0.0, 1.0))
+
+
+#: points per half-cycle: dense in the formation cycles (dQ/dV of cycle 1 resolves the phase transitions), sparse
+#: in the long run (capacity only)
+_POINTS_FORMATION = 600
+_POINTS_OTHER = 40
 
 
 def _cycling_record(s: Sample, t: dict[str, Any], seed: int) -> CyclingData:
@@ -193,7 +248,6 @@ def _cycling_record(s: Sample, t: dict[str, Any], seed: int) -> CyclingData:
     steps: list[np.ndarray] = []
     now = 0.0
     step = 0
-    npts = 40
     r_cell = 0.05 + 0.002 * float(t["r_ct"])  # V per C of polarisation
     long_start = len(protocol) - LONG_RUN
     for k, c_rate in enumerate(protocol):
@@ -203,13 +257,14 @@ def _cycling_record(s: Sample, t: dict[str, Any], seed: int) -> CyclingData:
         ce = float(t["first_ce"]) if k == 0 else 0.998
         q_ch = q_dis / ce
         current = c_rate * q_nom * mass / 1000.0  # A
+        npts = _POINTS_FORMATION if k < 2 else _POINTS_OTHER
         for sign, q in ((1.0, q_ch), (-1.0, q_dis)):
             step += 1
             dur = q * mass / 1000.0 / current * 3600.0  # s
             tt = now + np.linspace(0.0, dur, npts)
-            frac = np.linspace(0.0, 1.0, npts) * q / q0
-            x = frac if sign > 0 else (q_ch / q0 - frac)
-            v = _ocv(np.clip(x, 0.0, 1.2)) + sign * r_cell * c_rate
+            frac = np.linspace(0.0, 1.0, npts) * q / q_ch  # state of charge: 0 -> 1 on charge
+            x = frac if sign > 0 else (1.0 - frac)
+            v = _ocv(x) + sign * r_cell * c_rate
             times.append(tt)
             volts.append(v)
             currs.append(np.full(npts, sign * current))
@@ -222,10 +277,15 @@ def _cycling_record(s: Sample, t: dict[str, Any], seed: int) -> CyclingData:
 
 
 def _sims_profile(s: Sample, t: dict[str, Any], seed: int) -> DepthProfile:
-    from ncmsurf.datasets.coating import synthetic_profile
+    from ncmsurf.datasets.coating import synthetic_cycled_profile, synthetic_profile
 
-    prof = synthetic_profile(coating_thickness=float(t["thickness_nm"]), sputter_rate=SPUTTER_RATE, width=0.2,
-                             seed=seed, sample=s, depth_range=6.0)
+    if s.cycles > 0:  # after cycling: a fluoride-rich film (CEI) on top, thinner on coated samples
+        prof = synthetic_cycled_profile(coating_thickness=float(t["thickness_nm"]),
+                                        cei_thickness=float(t["cei_thickness_nm"]), sputter_rate=SPUTTER_RATE,
+                                        width=0.2, seed=seed, sample=s, depth_range=6.0)
+    else:
+        prof = synthetic_profile(coating_thickness=float(t["thickness_nm"]), sputter_rate=SPUTTER_RATE, width=0.2,
+                                 seed=seed, sample=s, depth_range=6.0)
     return prof.with_meta(synthetic=True)
 
 
@@ -234,6 +294,35 @@ def _eds_map(s: Sample, t: dict[str, Any], seed: int) -> ElementMap:
 
     emap = synthetic_map(coverage=float(t["coverage"]), cv=0.1, shape=(64, 64), pixel_size=50.0, seed=seed, sample=s)
     return emap.with_meta(synthetic=True)
+
+
+# ------------------------------------------------------------------- TEM hook
+# TEM images come from the TEM generator and writers (``ncmsurf.datasets.tem``) and are read back by the TEM
+# reader; the demo writes them only where those are installed.
+def _tem_available() -> bool:
+    import importlib.util
+
+    return (importlib.util.find_spec("ncmsurf.datasets.tem") is not None
+            and importlib.util.find_spec("ncmsurf.tem") is not None)
+
+
+def _tem_hook(s: Sample, t: dict[str, Any], seed: int, path: Path) -> str | None:
+    """Write a TEM image of a coated particle with the sample's shell thickness; its file name, or None.
+
+    The images are listed in the manifest's ``[[images]]`` table (path, sample, kind ``"tem"``), which
+    :func:`ncmsurf.figures.tem` reads beside the study's own measurements.
+    """
+    if not _tem_available():
+        return None
+    import importlib
+
+    tem = importlib.import_module("ncmsurf.datasets.tem")
+    img = tem.synthetic_coated_particle(thickness=float(t["tem_thickness_nm"]), pixel_size=TEM_PIXEL_NM, seed=seed,
+                                        sample=s.label)
+    p = path.with_suffix(".tif")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tem.write_tiff(p, img.image, pixel_size=TEM_PIXEL_NM)
+    return p.name
 
 
 # -------------------------------------------------------------------- writers
@@ -334,7 +423,8 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
         Rewrite the files even when a complete demo is already there.
     kinds : sequence of str, optional
         Write only these measurement kinds (``"xps"``, ``"eis"``,
-        ``"cycling"``, ``"sims"``, ``"eds"``); default all.
+        ``"cycling"``, ``"sims"``, ``"eds"``, and ``"tem"`` where the TEM
+        generator and reader are installed); default all.
 
     Returns
     -------
@@ -350,8 +440,9 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
     """
     folder = Path(path) if path is not None else _default_folder()
     marker = folder / DEMO_MARKER
-    wanted = set(kinds) if kinds is not None else {"xps", "eis", "cycling", "sims", "eds"}
-    unknown = wanted - {"xps", "eis", "cycling", "sims", "eds"}
+    all_kinds = {"xps", "eis", "cycling", "sims", "eds"} | ({"tem"} if _tem_available() else set())
+    wanted = set(kinds) if kinds is not None else set(all_kinds)
+    unknown = wanted - all_kinds
     if unknown:
         from ncmsurf.core.errors import ValidationError
 
@@ -366,6 +457,7 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
         (folder / sub).mkdir(parents=True, exist_ok=True)
     truth = demo_truth()
     entries: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []  # TEM images: listed in [[images]] (the study's [[files]] take no TEM yet)
     for i, s in enumerate(_samples()):
         t = truth["samples"][s.label]
         slug = _slug(s)
@@ -380,12 +472,17 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
             rec = _cycling_record(s, t, base_seed + 3)
             name = _write_cycling(rec, folder / "cycling" / slug)
             entries.append({"path": f"cycling/{name}", "sample": s.label, "kind": "cycling", "mass": t["mass_g"]})
-        if s.cycles == 0 and s.coated and "sims" in wanted:
+        if (s.coated or s.cycles > 0) and "sims" in wanted:  # fresh coated samples, and every sample after cycling
             name = _write_sims(_sims_profile(s, t, base_seed + 4), folder / "sims" / slug)
             entries.append({"path": f"sims/{name}", "sample": s.label, "kind": "sims"})
         if s.cycles == 0 and s.coated and "eds" in wanted:
             name = _write_eds(_eds_map(s, t, base_seed + 5), folder / "eds" / slug)
             entries.append({"path": f"eds/{name}", "sample": s.label, "kind": "eds"})
+        if "tem" in wanted and "tem_thickness_nm" in t:
+            written = _tem_hook(s, t, base_seed + 6, folder / "tem" / slug)
+            if written is not None:
+                images.append({"path": f"tem/{written}", "sample": s.label, "kind": "tem",
+                               "pixel_size_nm": TEM_PIXEL_NM})
     lines = [
         "# SYNTHETIC demo study written by ncmsurf.datasets.demo_study: computed data, not measurements.",
         "# [generator] and [truth] record the parameters the files were generated from.",
@@ -405,6 +502,10 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
     ]
     for e in entries:
         lines.append("[[files]]")
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in e.items()]
+        lines.append("")
+    for e in images:
+        lines.append("[[images]]")
         lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in e.items()]
         lines.append("")
     lines.append("[generator]")

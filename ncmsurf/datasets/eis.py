@@ -21,11 +21,46 @@ from ncmsurf.core.sample import Sample
 from ncmsurf.core.units import array_magnitude, magnitude
 from ncmsurf.eis._circuits import PRESETS, compile_circuit
 
-__all__ = ["NCM_TRUTH", "default_frequency", "synthetic_spectrum"]
+__all__ = ["NCM_TRUTH", "TWO_ZARC_TRUTH", "default_frequency", "drt_peaks", "synthetic_spectrum", "two_zarc_spectrum"]
 
 #: A plausible coated-NCM half-cell spectrum for the "ncm" preset (ohm, F·s^(α-1), s^-1/2 units).
 NCM_TRUTH: dict[str, float] = {"R0": 3.0, "R1": 25.0, "CPE1_0": 2e-5, "CPE1_1": 0.85, "R2": 60.0,
                                "W1": 12.0, "CPE2_0": 1e-3, "CPE2_1": 0.9}
+
+
+#: Two ZARC arcs (R, τ, α) in series with R0 = R_inf: a film arc at 1 ms and charge transfer at 1 s.
+TWO_ZARC_TRUTH: dict[str, float] = {"R0": 2.0, "Zarc1_0": 10.0, "Zarc1_1": 1e-3, "Zarc1_2": 0.85,
+                                    "Zarc2_0": 20.0, "Zarc2_1": 1.0, "Zarc2_2": 0.8}
+
+
+def two_zarc_spectrum(params: Mapping[str, float] | None = None, *, noise: float = 0.005, seed: int = 0,
+                      frequency: Any = None) -> ImpedanceSpectrum:
+    """A seeded two-ZARC spectrum ``R0-Zarc1-Zarc2`` (default :data:`TWO_ZARC_TRUTH`), for DRT tests.
+
+    Examples
+    --------
+    >>> s = two_zarc_spectrum(seed=3)
+    >>> s.meta["circuit"], s.frequency.size
+    ('R0-Zarc1-Zarc2', 71)
+    """
+    p = dict(TWO_ZARC_TRUTH)
+    p.update(params or {})
+    return synthetic_spectrum("R0-Zarc1-Zarc2", p, noise=noise, seed=seed, frequency=frequency)
+
+
+def drt_peaks(params: Mapping[str, float]) -> list[tuple[float, float]]:
+    """The true DRT peaks (τ in s, resistance in ohm) of ``R0-Zarc1-Zarc2``-type parameters, by τ.
+
+    A ZARC (R, τ, α) has a symmetric distribution centred on τ with area R.
+
+    Examples
+    --------
+    >>> drt_peaks(TWO_ZARC_TRUTH)
+    [(0.001, 10.0), (1.0, 20.0)]
+    """
+    out = [(float(params[f"{e}_1"]), float(params[f"{e}_0"])) for e in sorted({k.rsplit("_", 1)[0] for k in params
+                                                                                  if k.startswith("Zarc")})]
+    return sorted(out)
 
 
 def default_frequency(f_max: float = 1e5, f_min: float = 1e-2, per_decade: int = 10) -> np.ndarray:

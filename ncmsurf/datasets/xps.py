@@ -251,7 +251,8 @@ def synthetic_coated_ncm(*, seed: int = 0, al_o_share: float = 0.25, carbonate_s
     Returns
     -------
     dict
-        ``"spectra"`` (region → XPSSpectrum), ``"models"`` (region → preset),
+        ``"spectra"`` (region → XPSSpectrum), ``"models"`` (region → preset; Al 2p without the metal line,
+        ``"Al 2p:coating"``),
         ``"constraints"`` (for :func:`ncmsurf.xps.fit_joint`: the shared
         shift on C 1s C–C, the Al–O and Ni 3p ties) and ``"truth"``
         (``al_o_share``, ``carbonate_share``, ``shift``, ``ni2_fraction``, areas).
@@ -266,6 +267,7 @@ def synthetic_coated_ncm(*, seed: int = 0, al_o_share: float = 0.25, carbonate_s
     ni_fr = {"Ni2+": 0.3, "Ni3+": 0.7}
     nominal = {r: synthetic_spectrum(r, noise=False) for r in ("O 1s", "Al 2p", "Ni 2p", "C 1s")}
     models = {r: r for r in nominal}
+    models["Al 2p"] = "Al 2p:coating"  # a coated cathode has no metallic Al
     t_alo = stoichiometric_tie(nominal, models, ("O 1s", "Al-O"), ("Al 2p", "Al2O3"), atoms_ratio=1.5,
                                imfp_exponent=imfp_exponent)
     t_ni = ni3p_tie(nominal, models, imfp_exponent=imfp_exponent)

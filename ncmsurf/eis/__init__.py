@@ -1,7 +1,9 @@
 """Impedance spectroscopy: equivalent-circuit fitting, Kramers–Kronig tests, DRT, batch fits.
 
 Circuit strings use impedance.py's syntax (``"R0-p(R1,CPE1)-p(R2-W1,CPE2)"``);
-presets ``"randles"``, ``"randles-cpe"`` and ``"ncm"`` carry physical names.
+presets ``"randles"``, ``"randles-cpe"`` and ``"ncm"`` carry physical names;
+``select_circuit`` (or ``fit(spectrum, "auto")``) picks among Randles-type
+circuits. Every result is an :class:`ncmsurf.FitResult` with a verdict.
 
 Examples
 --------
@@ -21,8 +23,10 @@ from ncmsurf.eis._circuits import PRESETS, CompiledCircuit, compile_circuit
 from ncmsurf.eis._drt import DRTResult, drt
 from ncmsurf.eis._fit import WEIGHTINGS, CircuitFit, EISFitWarning
 from ncmsurf.eis._kk import KKResult, kramers_kronig
+from ncmsurf.eis._select import CANDIDATES, select_circuit
 
 __all__ = [
+    "CANDIDATES",
     "PRESETS",
     "WEIGHTINGS",
     "CircuitFit",
@@ -35,4 +39,5 @@ __all__ = [
     "fit",
     "fit_many",
     "kramers_kronig",
+    "select_circuit",
 ]

@@ -27,6 +27,7 @@ def fit(
     capacitive_only: bool = False,
     warn: bool = False,
     solver: str = "lm",
+    kk: bool = True,
 ) -> CircuitFit:
     """Fit an equivalent circuit to an impedance spectrum.
 
@@ -34,7 +35,9 @@ def fit(
     ----------
     spectrum : ImpedanceSpectrum
     circuit : str or impedance.py CustomCircuit
-        impedance.py circuit string, or a preset: ``"ncm"`` =
+        impedance.py circuit string, ``"auto"`` (the best of
+        :func:`~ncmsurf.eis.select_circuit`'s Randles-type ladder by AIC), or
+        a preset: ``"ncm"`` =
         ``R0-p(R1,CPE1)-p(R2-W1,CPE2)`` (R_s, R_SEI, Q_SEI, alpha_SEI, R_ct,
         sigma_W, Q_dl, alpha_dl), ``"randles"`` = ``R0-p(R1-Wo1,C1)``,
         ``"randles-cpe"`` = ``R0-p(R1-Wo1,CPE1)``. A ``CustomCircuit`` gives
@@ -63,7 +66,7 @@ def fit(
         Fit only the points with Z″ < 0 and Z′ > 0 (drop inductive and
         non-physical high-frequency points, for circuits without an inductor).
     warn : bool
-        Also emit :class:`EISFitWarning` for each entry of ``.warnings``.
+        Also emit :class:`EISFitWarning` for each reason of the verdict.
     solver : {"lm", "impedance.py"}
         ``"lm"`` (default): Levenberg–Marquardt on log-scaled parameters with
         the analytic Jacobian and tight tolerances, multi-start when poor.
@@ -76,7 +79,10 @@ def fit(
     -------
     CircuitFit
         ``.success`` is False with the reason in ``.message`` when the
-        optimiser did not converge.
+        optimiser did not converge; ``.quality`` is the verdict (good,
+        suspect or failed with coded reasons: ``at_bound``, ``degenerate``,
+        ``unidentifiable``, ``poor_residual``, ``systematic_residual``,
+        ``kk_invalid``, ``not_converged``; see :mod:`ncmsurf.eis._fit`).
 
     Raises
     ------
@@ -92,9 +98,14 @@ def fit(
     ...          "W1": 15.0, "CPE2_0": 1e-3, "CPE2_1": 0.85}
     >>> spec = synthetic_spectrum("ncm", truth, noise=0.0)
     >>> fit = ns.eis.fit(spec, "ncm")
-    >>> fit.success, round(fit.named["R_SEI"], 3), round(fit.named["R_ct"], 3)
-    (True, 30.0, 60.0)
+    >>> fit.success, round(fit.named["R_SEI"], 3), round(fit.named["R_ct"], 3), fit.quality.level
+    (True, 30.0, 60.0, 'good')
     """
+    if isinstance(circuit, str) and circuit == "auto":
+        from ncmsurf.eis._select import select_circuit
+
+        return select_circuit(spectrum, weighting=weighting, multistart=multistart, seed=seed, max_nfev=max_nfev,
+                              fmin=fmin, fmax=fmax, capacitive_only=capacitive_only, kk=kk)[1]
     return fit_circuit(spectrum, circuit, initial_guess=initial_guess, weighting=weighting, constants=constants,
                        bounds=bounds, multistart=multistart, seed=seed, max_nfev=max_nfev, fmin=fmin, fmax=fmax,
-                       capacitive_only=capacitive_only, warn=warn, solver=solver)
+                       capacitive_only=capacitive_only, warn=warn, solver=solver, kk=kk)

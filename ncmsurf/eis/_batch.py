@@ -27,12 +27,44 @@ import xarray as xr
 
 from ncmsurf.core.errors import FitError, NcmsurfError
 from ncmsurf.core.models import ImpedanceSpectrum
+from ncmsurf.core.results import Quality
 from ncmsurf.eis._circuits import compile_circuit, element_type, resolve_circuit
-from ncmsurf.eis._fit import POOR_FIT, fit_circuit
+from ncmsurf.eis._fit import POOR_FIT, effective_capacitances, fit_arrays
 
 __all__ = ["fit_many"]
 
-_STATS = ("chi2", "aic", "bic", "relative_residual", "success", "nfev")
+_STATS = ("chi2", "aic", "bic", "relative_residual", "success", "nfev", "quality", "reasons")
+_LEVELS = ("good", "suspect", "failed")
+#: Reasons that make a warm start lose to a fresh fit (the chain carried a collapsed element along).
+_DEMOTE = ("degenerate", "at_bound", "unidentifiable")
+
+
+#: The reason codes an impedance verdict can carry, in a fixed order: the bit positions of the encoded verdict
+#: (fixed so a dask worker, whose registry of codes may hold other engines' codes, encodes as the client decodes).
+_CODES = ("not_converged", "at_bound", "degenerate", "unidentifiable", "poor_residual", "systematic_residual",
+          "kk_invalid", "model_selection", "partial_data", "extrapolated", "input", "not_resolved")
+
+
+def _codes() -> list[str]:
+    return list(_CODES)
+
+
+def _encode(q: Quality) -> tuple[float, float]:
+    """Verdict as numbers (level index, bit mask of the reason codes) so dask carries it as floats."""
+    codes = _codes()
+    mask = sum(1 << codes.index(c) for c in q.codes if c in codes)
+    return float(_LEVELS.index(q.level)), float(mask)
+
+
+def _decode_codes(mask: float) -> str:
+    if not np.isfinite(mask):
+        return ""
+    m = int(mask)
+    return ",".join(c for i, c in enumerate(_codes()) if m >> i & 1)
+
+
+def _demoted(q: Quality) -> int:
+    return sum(q.has(c) for c in _DEMOTE)
 
 
 def _n_out(names: tuple[str, ...], cpes: tuple[str, ...]) -> int:
@@ -42,7 +74,13 @@ def _n_out(names: tuple[str, ...], cpes: tuple[str, ...]) -> int:
 
 def _fit_chain(f: np.ndarray, z: np.ndarray, circuit: str, names: tuple[str, ...], cpes: tuple[str, ...],
                kw: Mapping[str, Any], warm: bool) -> np.ndarray:
-    """Fit one chain: f, z of shape (member, freq) (NaN-padded) → (member, n_out)."""
+    """Fit one chain: f, z of shape (member, freq) (NaN-padded) → (member, n_out).
+
+    A fit whose verdict is failed (did not converge, or explains less than half of the data, e.g. a noise
+    spectrum) gives NaN numbers and is not used as a warm start: on such data the optimiser's path is
+    chaotic (a last-digit difference in the input or the memory layout leads to another local minimum), so
+    its numbers would differ between runs, and the chain would carry them on.
+    """
     n_out = _n_out(names, cpes)
     out = np.full((f.shape[0], n_out), np.nan)
     prev: dict[str, float] | None = None
@@ -58,23 +96,36 @@ def _fit_chain(f: np.ndarray, z: np.ndarray, circuit: str, names: tuple[str, ...
             if warm and prev is not None and not user_guess:
                 opts = dict(kw)
                 opts["initial_guess"] = prev
-                cand = fit_circuit(spec, circuit, **opts)
-                rr = cand.relative_residual
-                if cand.success and (rr <= POOR_FIT or rr <= 1.5 * prev_rr):
+                cand = fit_arrays(spec, circuit, **opts)
+                if cand.success and (cand.rr <= POOR_FIT or cand.rr <= 1.5 * prev_rr):
                     fit = cand
+                    if _demoted(cand.quality):  # a collapsed element carried along the chain: try afresh
+                        fresh = fit_arrays(spec, circuit, **kw)
+                        if fresh.success and (_demoted(fresh.quality), fresh.chi2) < (_demoted(cand.quality),
+                                                                                      cand.chi2):
+                            fit = fresh
             if fit is None:
-                fit = fit_circuit(spec, circuit, **kw)
+                fit = fit_arrays(spec, circuit, **kw)
         except NcmsurfError:
-            out[i, -2] = 0.0
+            out[i, -4] = 0.0
+            out[i, -2:] = (2.0, float(1 << _codes().index("not_converged")))
             continue
-        vals = [fit.params[n] for n in names] + [fit.stderr[n] for n in names]
+        vals = [fit.values[n] for n in names] + [fit.stderr[n] for n in names]
         if cpes:
-            ceff = fit.effective_capacitance()
+            allv = np.array([fit.values[n] for n in fit.c.all_names])
+            full = np.zeros((allv.size, allv.size))
+            idx = [fit.c.all_names.index(n) for n in fit.c.param_names]
+            full[np.ix_(idx, idx)] = fit.cov
+            ceff = effective_capacitances(circuit, fit.c.all_names, allv, full)
             vals += [ceff[c][0] for c in cpes] + [ceff[c][1] for c in cpes]
-        rr = fit.relative_residual
-        out[i] = vals + [fit.chi2, fit.aic, fit.bic, rr, float(fit.success), float(fit.nfev)]
+        rr = fit.rr
+        if fit.quality.level == "failed":
+            out[i, -4] = float(fit.success)
+            out[i, -2:] = _encode(fit.quality)
+            continue
+        out[i] = vals + [fit.chi2, fit.aic, fit.bic, rr, float(fit.success), float(fit.nfev), *_encode(fit.quality)]
         if fit.success:
-            prev = {n: fit.params[n] for n in fit.free_names}
+            prev = {n: fit.values[n] for n in fit.c.param_names}
             prev_rr = rr
     return out
 
@@ -155,8 +206,14 @@ def fit_many(
         for every CPE the effective capacitance ``C_eff_<CPE>`` (Hsu–Mansfeld,
         F, or F/cm² for area-normalised spectra; see
         :meth:`CircuitFit.effective_capacitance`) and its stderr; plus
-        ``chi2``, ``aic``, ``bic``, ``relative_residual``, ``success`` and
-        ``nfev``.
+        ``chi2``, ``aic``, ``bic``, ``relative_residual``, ``success``,
+        ``nfev``, and the verdict of each fit: ``quality`` (``good``,
+        ``suspect``, ``failed``) and ``reasons`` (its codes, comma-separated;
+        see :attr:`CircuitFit.quality`). By default the verdict leaves out the
+        lin-KK test (``kk=False``; pass ``kk=True`` to include it, about
+        1 ms a spectrum). A warm start that carries a collapsed element
+        (``degenerate``, ``at_bound``, ``unidentifiable``) is refitted from
+        the automatic guess and the sounder fit kept.
 
     Examples
     --------
@@ -172,6 +229,7 @@ def fit_many(
     (('cell', 'cycle'), [[5.0, 6.0, 7.0], [5.0, 6.0, 7.0]])
     """
     circuit_str, phys, cc_guess, cc_consts = resolve_circuit(circuit)
+    kw.setdefault("kk", False)
     if cc_guess is not None:
         kw.setdefault("initial_guess", cc_guess)
     if cc_consts:
@@ -278,6 +336,15 @@ def fit_many(
         data_vars[f"C_eff_{c}_stderr"] = (vdims, flat[:, o + len(cpes) + j].reshape(shape), attrs)
     for k, st in enumerate(_STATS):
         col = flat[:, 2 * len(names) + 2 * len(cpes) + k].reshape(shape)
-        data_vars[st] = (vdims, (col == 1.0) if st == "success" else col)
+        if st == "success":
+            data_vars[st] = (vdims, col == 1.0)
+        elif st == "quality":
+            lv = np.array([_LEVELS[int(v)] if np.isfinite(v) else "" for v in col.ravel()], dtype=str)
+            data_vars[st] = (vdims, lv.reshape(shape), {"long_name": "verdict (good, suspect, failed)"})
+        elif st == "reasons":
+            rs = np.array([_decode_codes(v) for v in col.ravel()], dtype=str)
+            data_vars[st] = (vdims, rs.reshape(shape), {"long_name": "reason codes of the verdict"})
+        else:
+            data_vars[st] = (vdims, col)
     return xr.Dataset(data_vars, coords=coords, attrs={"circuit": circuit_str, "warm_start": int(warm_start),
                                                        "names": dict(phys)})

@@ -1,4 +1,4 @@
-"""BioLogic EC-Lab impedance files: .mpt (ASCII) reader and writer, .mpr through galvani.
+"""BioLogic EC-Lab impedance files: .mpt (ASCII) reader and writer, binary .mpr (own parser).
 
 A .mpt file may hold several sweeps (PEIS/GEIS loops, or impedance steps in a
 longer technique sequence); they are split only where EC-Lab's own ``cycle
@@ -257,6 +257,10 @@ def _split_points(f: np.ndarray, cyc: np.ndarray | None) -> list[tuple[int, int]
 def _sniff_mpr(path: Path, head: bytes) -> float:
     if not head.startswith(b"BIO-LOGIC MODULAR FILE"):
         return 0.0
+    k = head.find(b"VMP Set")
+    at = k + (59 if head[k + 35:k + 39] == b"\xff\xff\xff\xff" else 51) if k >= 0 else -1
+    if 0 <= at < len(head) and head[at] in (0x1D, 0x1E):  # technique id of PEIS / GEIS
+        return 0.95
     if re.search(rb"Impedance|PEIS|GEIS", head):
         return 0.6
     return 0.2
@@ -264,51 +268,76 @@ def _sniff_mpr(path: Path, head: bytes) -> float:
 
 def read_mpr(path: str | Path, *, sample: Any = None, area: Any = None, normalize: bool = True,
              **_: Any) -> list[ImpedanceSpectrum]:
-    """EC-Lab binary .mpr: the impedance rows (freq/Hz > 0), read with the optional ``galvani`` package."""
+    """EC-Lab binary .mpr: the impedance records (freq/Hz > 0) of PEIS, GEIS or impedance steps in MB.
+
+    Read with ncmsurf's own .mpr parser (:mod:`ncmsurf.io._mpr`; galvani 0.5 lacks the column ids of
+    EC-Lab 11.50 and newer, yadg pins ``pandas < 3``, both are GPL). Z is ``Re(Z)/Ohm`` and
+    ``-Im(Z)/Ohm`` where stored, else ``|Z|/Ohm`` and ``Phase(Z)/deg``. Spectra are split only on the
+    file's own markers: a change of ``cycle number`` (or ``z cycle``), a loop start, or non-impedance
+    records between impedance records; never on a frequency jump. Each spectrum keeps its cycle,
+    loop, first record and EC-Lab's counter-electrode impedance columns (``Re(Zce)``, ...) in ``meta``.
+
+    Parameters
+    ----------
+    path : str or Path
+    sample : Sample or str, optional
+    area : float or Quantity, optional
+        Electrode area (cm²).
+    normalize : bool
+        With ``area``, multiply the impedance by it (default) or only record it.
+
+    Raises
+    ------
+    ReadError
+        Not an .mpr or a damaged one, no frequency column, no impedance records.
+    """
+    from ncmsurf.io._mpr import parse_mpr  # local: the text readers do not need the binary parser
+
     path = Path(path)
-    try:
-        from galvani import BioLogic
-    except ImportError as exc:
-        raise ReadError(path, None, "reading .mpr needs the optional 'galvani' package: pip install 'ncmsurf[io]'") \
-            from exc
-    try:
-        mpr = BioLogic.MPRfile(str(path))
-    except Exception as exc:  # galvani raises many kinds of errors on damaged files
-        raise ReadError(path, None, f"galvani could not read the .mpr file: {type(exc).__name__}: {exc}") from exc
-    data = mpr.data
-    names = data.dtype.names or ()
-    if "freq/Hz" not in names:
+    mpr = parse_mpr(path)
+    cols = mpr.columns
+    if "freq/Hz" not in cols:
         raise ReadError(path, None, '"freq/Hz" not found in the .mpr columns (not an impedance record)')
-    f = np.asarray(data["freq/Hz"], float)
-    if "Re(Z)/Ohm" in names and "-Im(Z)/Ohm" in names:
-        zr = np.asarray(data["Re(Z)/Ohm"], float)
-        zi = -np.asarray(data["-Im(Z)/Ohm"], float)
-    elif "|Z|/Ohm" in names and "Phase(Z)/deg" in names:  # some techniques store modulus and phase only
-        zc = np.asarray(data["|Z|/Ohm"], float) * np.exp(1j * np.radians(np.asarray(data["Phase(Z)/deg"], float)))
-        zr, zi = zc.real, zc.imag
+    f = np.asarray(cols["freq/Hz"], float)
+    if "Re(Z)/Ohm" in cols and "-Im(Z)/Ohm" in cols:
+        z = np.asarray(cols["Re(Z)/Ohm"], float) - 1j * np.asarray(cols["-Im(Z)/Ohm"], float)
+        zsrc = "Re(Z)/Ohm, -Im(Z)/Ohm"
+    elif "|Z|/Ohm" in cols and "Phase(Z)/deg" in cols:  # MB impedance steps store modulus and phase only
+        z = np.asarray(cols["|Z|/Ohm"], float) * np.exp(1j * np.radians(np.asarray(cols["Phase(Z)/deg"], float)))
+        zsrc = "|Z|/Ohm, Phase(Z)/deg"
     else:
         raise ReadError(path, None, "neither Re(Z)/-Im(Z) nor |Z|/Phase(Z) columns in the .mpr file")
-    cyc_name = next((c for c in ("cycle number", "z cycle") if c in names), None)
-    cyc = np.asarray(data[cyc_name], float) if cyc_name else None
     eis = f > 0
-    n_records, n_eis = int(f.size), int(eis.sum())
-    rows = np.flatnonzero(eis) + 1  # record numbers stand in for line numbers
     if not eis.any():
         raise ReadError(path, None, "no records with freq/Hz > 0 (no impedance data)")
-    f, z, rows = f[eis], zr[eis] + 1j * zi[eis], rows
-    cyc = cyc[eis] if cyc is not None else None
-    # impedance blocks in a technique sequence are separated by non-impedance records
-    gaps = {int(i) + 1 for i in np.flatnonzero(np.diff(rows) > 1)}
+    idx = np.flatnonzero(eis)
+    cyc_name = next((c for c in ("cycle number", "z cycle") if c in cols), None)
+    cyc = np.asarray(cols[cyc_name], float) if cyc_name else None
+    loop = np.zeros(f.size, np.int64)
+    for k, start in enumerate(mpr.loops[1:], start=1):
+        loop[int(start):] = k
+    cut = np.zeros(idx.size, bool)
+    cut[0] = True
+    cut[1:] = np.diff(idx) > 1  # non-impedance records in between
+    cut[1:] |= loop[idx[1:]] != loop[idx[:-1]]
+    if cyc is not None:
+        cut[1:] |= cyc[idx[1:]] != cyc[idx[:-1]]
+    starts = np.flatnonzero(cut)
+    stops = np.concatenate((starts[1:], [idx.size]))
+    ce_cols = [c for c in ("Re(Zce)/Ohm", "-Im(Zce)/Ohm", "Re(Zwe-ce)/Ohm", "-Im(Zwe-ce)/Ohm") if c in cols]
+    base: dict[str, Any] = {"format": "biologic-mpr", "instrument": "BioLogic EC-Lab", "technique": mpr.technique,
+                            "ec_lab_version": mpr.ec_lab_version, "impedance_columns": zsrc,
+                            "non_eis_records": int(f.size - idx.size), "line_numbers_are": "record indices",
+                            "split_on": "cycle number / loop / non-impedance records"}
     out = []
-    segs = _split_points(f, cyc)
-    bounds = sorted({b for seg in segs for b in seg} | gaps | {0, f.size})
-    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-        if b <= a:
-            continue
-        meta: dict[str, Any] = {"format": "biologic-mpr", "instrument": "BioLogic EC-Lab", "sweep": k + 1,
-                                "cycle": int(cyc[a]) if cyc is not None else k + 1, "record": int(rows[a]),
-                                "non_eis_records": int(n_records - n_eis)}
-        out.append(make_spectra(path, f[a:b], z[a:b], rows[a:b], meta, sample=sample, area=area,
+    for k, (a, b) in enumerate(zip(starts, stops, strict=True)):
+        rows = idx[a:b]
+        meta = dict(base)
+        meta.update({"sweep": k + 1, "cycle": int(cyc[rows[0]]) if cyc is not None else k + 1,
+                     "loop": int(loop[rows[0]]), "record": int(rows[0]) + 1})
+        for c in ce_cols:
+            meta[c] = np.asarray(cols[c], float)[rows].tolist()
+        out.append(make_spectra(path, f[rows], z[rows], rows + 1, meta, sample=sample, area=area,
                                 normalize=normalize))
     return out
 
@@ -317,5 +346,5 @@ READERS = [
     SimpleReader("biologic-mpt-eis", "eis", (".mpt",), _sniff_mpt, read_mpt,
                  "BioLogic EC-Lab ASCII .mpt impedance (PEIS/GEIS), one spectrum per cycle"),
     SimpleReader("biologic-mpr-eis", "eis", (".mpr",), _sniff_mpr, read_mpr,
-                 "BioLogic EC-Lab binary .mpr impedance records (needs galvani)"),
+                 "BioLogic EC-Lab binary .mpr impedance records (PEIS, GEIS, MB; EC-Lab 10.x-11.x)"),
 ]

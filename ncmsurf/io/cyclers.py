@@ -1,4 +1,4 @@
-"""Battery-cycler exports: Maccor text, Arbin CSV, Neware CSV and .nda/.ndax.
+"""Arbin CSV exports (and the cycler readers' former home: Maccor, Neware names are re-exported here).
 
 Every reader returns one :class:`~ncmsurf.core.models.CyclingData` with the
 current in A, positive on charge (Maccor's unsigned ``Amps`` get their sign
@@ -9,8 +9,9 @@ the file. Any malformed row (wrong field count, a non-number, a row cut
 short, time going backwards) raises :class:`~ncmsurf.core.errors.ReadError`
 with its line.
 
-Neware .nda/.ndax files are read through the optional ``NewareNDA``
-package.
+Maccor exports are read by :mod:`ncmsurf.io.maccor`, Neware CSV by
+:mod:`ncmsurf.io.neware_csv` and Neware .nda/.ndax by :mod:`ncmsurf.io.neware`;
+their names are re-exported here so existing imports keep working.
 
 Examples
 --------
@@ -39,7 +40,10 @@ import pandas as pd
 from ncmsurf.core._validate import adopt_arrays
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import CyclingData
-from ncmsurf.io._table import looks_binary, split_name_unit
+from ncmsurf.io._table import TextFile, looks_binary, read_bytes, split_name_unit, table_at
+from ncmsurf.io.maccor import MACCOR_TEXT, read_maccor
+from ncmsurf.io.neware import NEWARE_NDA, read_neware_nda
+from ncmsurf.io.neware_csv import NEWARE_CSV, read_neware_csv
 from ncmsurf.io.registry import SimpleReader
 
 __all__ = [
@@ -207,122 +211,20 @@ def _unit_factor(path: Path, unit: str | None, target: str, name: str) -> float:
     return f
 
 
-# ------------------------------------------------------------------- Maccor
-def _maccor_header(lines: Sequence[str]) -> int | None:
-    for k, ln in enumerate(lines[:60]):
-        toks = [t.strip() for t in ln.split("\t")]
-        if toks and toks[0] == "Rec#" and "Step" in toks and ("Amps" in toks or "Current" in toks):
-            return k
-    return None
-
-
-def _sniff_maccor(path: Path, head: bytes) -> float:
-    lines = _head_lines(head, 60)
-    k = _maccor_header(lines)
-    if k is None:
-        return 0.0
-    toks = [t.strip() for t in lines[k].split("\t")]
-    return 0.95 if "Volts" in toks and ("State" in toks or "Amps" in toks) else 0.7
-
-
-def read_maccor(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None, **_: Any) -> CyclingData:
-    """Read a Maccor tab-separated text export.
-
-    Handles the "TestTime" ("Nd hh:mm:ss") and "Test (Sec)" time columns,
-    unsigned ``Amps`` with a ``State`` column (C = charge, D = discharge) and
-    signed ``Amps`` (discharge < 0). Header lines before the column header
-    are kept in ``meta["header"]``.
-
-    Parameters
-    ----------
-    path : path-like
-    mass : float or pint.Quantity, optional
-        Active mass, g.
-    sample : Sample or str, optional
-
-    Returns
-    -------
-    CyclingData
-
-    Raises
-    ------
-    ReadError
-        No "Rec#" column header, a malformed or cut row, time going backwards.
-    """
-    p = Path(path)
-    text = _decode(p, p.read_bytes())
-    lines = text.splitlines()
-    k = _maccor_header(lines)
-    if k is None:
-        raise ReadError(p, None, "no Maccor column header (a line starting with 'Rec#') in the first 60 lines")
-    names = [t.strip() for t in lines[k].rstrip("\t\r ").split("\t")]
-    body, numbers, _nf = _split_body(p, text, k, "\t")
-    width = max(len(names), max(ln.count("\t") + 1 for ln in body[:50]))
-    names = names + [f"_blank{i}" for i in range(width - len(names))]
-    seen: dict[str, int] = {}
-    uniq = []
-    for n in names:
-        c = seen.get(n, 0)
-        uniq.append(n if c == 0 else f"{n}.{c}")
-        seen[n] = c + 1
-    df = _frame(p, body, uniq, "\t", numbers)
-    if "TestTime" in df:
-        tname = "TestTime"
-    elif "Test (Sec)" in df:
-        tname = "Test (Sec)"
-    else:
-        cands = [n for n in df.columns if n.lower().startswith("test")]
-        if not cands:
-            raise ReadError(p, k + 1, f"no test-time column in header {names[:12]}")
-        tname = cands[0]
-    t = _to_seconds(p, df[tname], tname, numbers)
-    _check_time(p, t, numbers)
-    iname = "Amps" if "Amps" in df else "Current"
-    cur = _numeric(p, df[iname], iname, numbers)
-    if "Volts" not in df:
-        raise ReadError(p, k + 1, "no 'Volts' column")
-    volt = _numeric(p, df["Volts"], "Volts", numbers)
-    signed = bool(np.any(cur < 0))
-    if not signed and "State" in df:
-        state = df["State"].astype(str).str.strip().str.upper().to_numpy()
-        cur = np.where(state == "D", -cur, cur)
-        sign_note = "unsigned Amps, sign from State (D = discharge)"
-    else:
-        sign_note = "signed Amps (discharge < 0)"
-    cyc = _integers(p, _numeric(p, df["Cyc#"], "Cyc#", numbers), "Cyc#", numbers) if "Cyc#" in df else None
-    stp = _integers(p, _numeric(p, df["Step"], "Step", numbers), "Step", numbers) if "Step" in df else None
-    used = {tname, iname, "Volts", "Cyc#", "Step", "State"} | {n for n in df.columns if n.startswith("_blank")}
-    extra, units = _extra_columns(df, used)
-    for key, unit in (("amp_hr", "Ah"), ("watt_hr", "Wh"), ("step_sec", "s")):
-        if key in extra:
-            units[key] = unit
-    meta = {"source_file": str(p), "format": "maccor-text", "rows_read": int(len(df)),
-            "header": [ln.rstrip() for ln in lines[:k]], "current_sign": sign_note,
-            "instrument_columns": names}
-    if "State" in df:
-        st = df["State"].astype(str).str.strip()
-        meta["state_counts"] = {str(a): int(b) for a, b in st.value_counts().items()}
-    try:
-        return CyclingData(t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
-                           column_units=units)
-    except ValidationError as exc:
-        raise ReadError(p, None, str(exc)) from exc
-
-
-MACCOR_TEXT = SimpleReader("maccor-text", "cycling", (".txt", ".csv"),
-                           _sniff_maccor, lambda path, **kw: [read_maccor(path, **kw)],
-                           "Maccor tab-separated text export, also with .NNN channel suffixes (Rec#, Cyc#, Step, "
-                           "TestTime or Test (Sec), Amps, Volts, State)")
-
 
 # -------------------------------------------------------------------- Arbin
 _ARBIN_REQUIRED = ("Test_Time", "Current", "Voltage")
 
 
+def _arbin_base(name: str) -> str:
+    """Arbin column name without its unit, spaces as underscores ("Test Time (s)" -> "Test_Time")."""
+    return "_".join(split_name_unit(name)[0].split())
+
+
 def _arbin_names(line: str) -> list[str] | None:
     for delim in (",", "\t", ";"):
         toks = [t.strip().strip('"') for t in line.split(delim)]
-        base = [split_name_unit(t)[0] for t in toks]
+        base = [_arbin_base(t) for t in toks]
         if all(r in base for r in _ARBIN_REQUIRED) and ("Data_Point" in base or "Cycle_Index" in base):
             return toks
     return None
@@ -337,12 +239,18 @@ def _sniff_arbin(path: Path, head: bytes) -> float:
 
 def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
                    extra_columns: bool | Sequence[str] = True, **_: Any) -> CyclingData:
-    """Read an Arbin CSV export (MITS Pro / SQL export column names).
+    """Read an Arbin CSV export (SQL export ``Test_Time(s)`` or MITS Pro ``Test Time (s)`` column names).
 
     Columns ``Test_Time(s)``, ``Current(A)``, ``Voltage(V)`` are required;
     ``Cycle_Index`` and ``Step_Index`` are kept as cycle and step, other
     numeric columns in ``columns`` (text columns such as ``Date_Time`` are
-    listed in ``meta["text_columns"]``).
+    listed in ``meta["text_columns"]``); the charge and discharge capacity
+    columns are named as the instrument's counters.
+
+    Large clean files take a multi-threaded pyarrow parse (block by block from
+    16 MB, never held whole); any irregular file (a cut, short or long row, a
+    non-number, a blank line, quotes, lone CR line ends) is read by the strict
+    table core, which names the bad line. Both give the same record.
 
     Parameters
     ----------
@@ -369,9 +277,9 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
     scan = _scan_arbin(p) if size >= _STREAM_BYTES else None
     raw = b""
     if scan is None:
-        raw = p.read_bytes()
+        raw = read_bytes(p)
         scan = _scan_arbin_bytes(raw)
-    head, header, first_row_text, last_row_text, nrows, quoted = scan
+    head, header, first_row_text, last_row_text, nrows, quoted, lone_cr = scan
     if looks_binary(head):
         raise ReadError(p, None, "binary content where an Arbin CSV export was expected")
     names = _arbin_names(header)
@@ -380,7 +288,6 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
     delim = next(d for d in (",", "\t", ";") if header.count(d) == len(names) - 1)
     if nrows == 0:
         raise ReadError(p, 1, "no data rows after the header")
-    lines = np.arange(2, nrows + 2, dtype=np.int64)
     first_row = first_row_text.split(delim)
     last_fields = last_row_text.count(delim) + 1
     numeric_cols = []
@@ -392,9 +299,9 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
             numeric_cols.append(n)
         except ValueError:
             text_cols.append(n)
-    if last_fields < len(names):
-        raise ReadError(p, int(lines[-1]), f"last row has {last_fields} of {len(names)} fields (file cut mid-row?)")
-    core = {n for n in numeric_cols if split_name_unit(n)[0] in _ARBIN_REQUIRED + ("Cycle_Index", "Step_Index")}
+    if last_fields < len(names) and not lone_cr:
+        raise ReadError(p, nrows + 1, f"last row has {last_fields} of {len(names)} fields (file cut mid-row?)")
+    core = {n for n in numeric_cols if _arbin_base(n) in _ARBIN_REQUIRED + ("Cycle_Index", "Step_Index")}
     if extra_columns is False:
         numeric_cols = [n for n in numeric_cols if n in core]
     elif extra_columns is not True:
@@ -404,21 +311,27 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
             raise ReadError(p, 1, f"extra_columns: {sorted(unknown)} not in the header {names}")
         numeric_cols = [n for n in numeric_cols if n in core or n in wanted]
     cols: dict[str, np.ndarray] | None = None
-    if not raw and not quoted:
-        # large clean file: parse it block by block into the final arrays (the file is never held whole)
-        cols = _stream_arrow(p, delim, names, numeric_cols, nrows)
+    dropped: dict[str, int] = {}
+    if not quoted and not lone_cr:
+        if not raw:
+            # large clean file: parse it block by block into the final arrays (the file is never held whole)
+            cols = _stream_arrow(p, delim, names, numeric_cols, nrows)
+        else:
+            cols = _parse_arrow(raw, delim, names, numeric_cols, nrows)
     if cols is None:
         if not raw:
-            raw = p.read_bytes()
-        cols = _parse_arbin_bytes(p, raw, delim, names, numeric_cols, nrows, extra_columns)
+            raw = read_bytes(p)
+        cols, numeric_cols, text_cols, nrows, dropped = _parse_arbin_table(p, raw, delim, names, core,
+                                                                           extra_columns)
     del raw
+    lines = np.arange(2, nrows + 2, dtype=np.int64)
     for n in numeric_cols:
         fin = np.isfinite(cols[n])
         if not fin.all():
             r = int(np.flatnonzero(~fin)[0])
             raise ReadError(p, int(lines[r]), f"column {n!r}: missing or non-finite value "
                                               "(row cut short or blank line?)")
-    base = {split_name_unit(n)[0]: n for n in numeric_cols}
+    base = {_arbin_base(n): n for n in numeric_cols}
     for req in _ARBIN_REQUIRED:
         if req not in base:
             raise ReadError(p, 2, f"column {req!r} is not numeric in the first row")
@@ -447,6 +360,14 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
         units[key] = unit or "1"
     meta = {"source_file": str(p), "format": "arbin-csv", "rows_read": int(nrows), "text_columns": text_cols,
             "instrument_columns": names}
+    if dropped:
+        meta["dropped_columns"] = dropped
+    if units.get("charge_capacity") in ("Ah", "mAh") and units.get("discharge_capacity") in ("Ah", "mAh"):
+        meta["instrument_capacity"] = {"counters": [
+            {"column": "charge_capacity", "units": units["charge_capacity"], "kind": "resetting",
+             "direction": "charge"},
+            {"column": "discharge_capacity", "units": units["discharge_capacity"], "kind": "resetting",
+             "direction": "discharge"}], "source": "Arbin Charge_Capacity / Discharge_Capacity"}
     try:
         with adopt_arrays():  # the arrays were made here and are dropped: the record holds them once
             return CyclingData(t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta,
@@ -461,7 +382,8 @@ _STREAM_BYTES = 16 << 20
 _BLOCK = 1 << 20
 
 #: (first bytes, header line, first data row, last data row, data rows, quoted data fields)
-_Scan = tuple[bytes, str, str, str, int, bool]
+#: (first bytes, header line, first data row, last data row, data rows, quoted data fields, lone CR line ends)
+_Scan = tuple[bytes, str, str, str, int, bool, bool]
 
 
 def _content_end(buf: bytes) -> int:
@@ -474,16 +396,21 @@ def _content_end(buf: bytes) -> int:
 
 def _scan_arbin_bytes(raw: bytes) -> _Scan:
     """Header, first and last data rows, row count and quoting of a file held in memory."""
+    lone_cr = raw.count(b"\r") != raw.count(b"\r\n")
+    if lone_cr:  # CR-only line ends somewhere: the strict table core splits such a file; count nothing here
+        cut = min((k for k in (raw.find(b"\r"), raw.find(b"\n")) if k >= 0), default=len(raw))
+        header = raw[:cut].decode("utf-8-sig", errors="replace")
+        return raw[:4096], header, "", "", 1, False, True
     nl = raw.find(b"\n")
     header = raw[: nl if nl >= 0 else len(raw)].decode("utf-8-sig", errors="replace").rstrip("\r")
     end = _content_end(raw)
     if nl < 0 or end <= nl + 1:
-        return raw[:4096], header, "", "", 0, False
+        return raw[:4096], header, "", "", 0, False, False
     nrows = raw.count(b"\n", nl + 1, end) + 1
     first_end = raw.find(b"\n", nl + 1, end)
     first = raw[nl + 1: first_end if first_end >= 0 else end].decode("latin-1").rstrip("\r")
     last = raw[raw.rfind(b"\n", nl, end) + 1:end].decode("latin-1")
-    return raw[:4096], header, first, last, nrows, raw.find(b'"', nl + 1, end) >= 0
+    return raw[:4096], header, first, last, nrows, raw.find(b'"', nl + 1, end) >= 0, False
 
 
 def _scan_arbin(p: Path) -> _Scan | None:
@@ -500,11 +427,18 @@ def _scan_arbin(p: Path) -> _Scan | None:
             fh.seek(0)
             total = 0
             quoted = False
+            cr = crlf = 0
+            prev_cr = False
             offset = nl + 1  # quotes in the header do not count
             while chunk := fh.read(_BLOCK):
                 total += chunk.count(b"\n")
+                cr += chunk.count(b"\r")
+                crlf += chunk.count(b"\r\n") + (1 if prev_cr and chunk[:1] == b"\n" else 0)
+                prev_cr = chunk[-1:] == b"\r"
                 quoted = quoted or chunk.find(b'"', max(offset, 0)) >= 0
                 offset -= len(chunk)
+            if cr != crlf:
+                return None  # lone CR line ends: the in-memory path hands the file to the table core
             size = fh.tell()
             fh.seek(max(0, size - (1 << 16)))
             tail = fh.read()
@@ -515,7 +449,7 @@ def _scan_arbin(p: Path) -> _Scan | None:
     if end == 0 or last_nl < 0 or size - len(tail) + last_nl < nl:
         return None  # trailing blanks or a last row longer than 64 kB, or a single data row
     trailing = tail.count(b"\n", end)
-    return head[:4096], header, first, tail[last_nl + 1:end].decode("latin-1"), total - trailing, quoted
+    return head[:4096], header, first, tail[last_nl + 1:end].decode("latin-1"), total - trailing, quoted, False
 
 
 def _stream_arrow(p: Path, delim: str, names: list[str], numeric: list[str],
@@ -557,40 +491,33 @@ def _stream_arrow(p: Path, delim: str, names: list[str], numeric: list[str],
     return out if k == nrows else None
 
 
-def _parse_arbin_bytes(p: Path, raw: bytes, delim: str, names: list[str], numeric: list[str], nrows: int,
-                       extra_columns: bool | Sequence[str]) -> dict[str, np.ndarray]:
-    """The checked in-memory parse: every problem is reported with its line."""
-    nl = raw.find(b"\n")
-    end = _content_end(raw)
-    dbyte = delim.encode()
-    # a short row shows as a missing value when every column is read; otherwise count the delimiters
-    if (extra_columns is not True and raw.count(dbyte, nl + 1, end) != nrows * (len(names) - 1)
-            and raw.find(b'"', nl + 1, end) < 0):
-        want = len(names) - 1
-        for k, ln in enumerate(raw[nl + 1:end].split(b"\n")):
-            if ln.rstrip(b"\r").count(dbyte) != want:
-                raise ReadError(p, k + 2, f"row has {ln.count(dbyte) + 1} fields, the header {len(names)}")
-    dtypes = dict.fromkeys(numeric, np.float64)
-    fast = _parse_arrow(raw, delim, names, numeric, nrows)
-    try:
-        # BytesIO over the bytes object shares its buffer (no copy); the header line is skipped and
-        # trailing blank lines are left out by nrows
-        df = fast if fast is not None else pd.read_csv(
-            io.BytesIO(raw), sep=delim, header=None, names=names, usecols=numeric, dtype=dtypes, engine="c",
-            skip_blank_lines=False, index_col=False, skiprows=1, nrows=nrows)
-    except (ValueError, pd.errors.ParserError) as exc:
-        msg = str(exc)
-        m = re.search(r"line (\d+)", msg)
-        line = int(m.group(1)) + 1 if m else None
-        if "could not convert" in msg or "Unable to parse" in msg:
-            line = _first_bad_line(raw[nl + 1:end], delim, names, numeric)
-        raise ReadError(p, line, f"malformed Arbin row: {msg}") from exc
-    if len(df) != nrows:
-        raise ReadError(p, None, f"parsed {len(df)} rows but the file holds {nrows} data rows")
-    return {n: df[n].to_numpy() for n in numeric}
+def _parse_arbin_table(p: Path, raw: bytes, delim: str, names: list[str], core: set[str],
+                       extra_columns: bool | Sequence[str]
+                       ) -> tuple[dict[str, np.ndarray], list[str], list[str], int, dict[str, int]]:
+    """The checked parse through the strict table core: every problem is reported with its line.
+
+    Returns the numeric columns read, their names, the text columns, the row count and the
+    optional columns dropped for a bad cell (name -> first bad line; the core warns about each).
+    """
+    table = table_at(TextFile(p, raw), header=0, start=1, delimiter=delim, blank="error")
+    if table.nrows == 0:
+        raise ReadError(p, 1, "no data rows after the header")
+    numeric = [n for n in table.names if table.kinds[n] == "number"]
+    text = [n for n in table.names if table.kinds[n] != "number"]
+    need = [n for n in numeric if _arbin_base(n) in _ARBIN_REQUIRED + ("Cycle_Index", "Step_Index")]
+    cols = {n: table.column(n) for n in need}
+    if extra_columns is True:
+        cols.update(table.optional(exclude=need))
+    elif extra_columns is not False:
+        for n in extra_columns:
+            if n in numeric and n not in cols:
+                cols[n] = table.column(n)
+    order = [n for n in numeric if n in cols]
+    return cols, order, text, table.nrows, dict(table.dropped)
 
 
-def _parse_arrow(raw: bytes, delim: str, names: list[str], numeric: list[str], nrows: int) -> pd.DataFrame | None:
+def _parse_arrow(raw: bytes, delim: str, names: list[str], numeric: list[str],
+                 nrows: int) -> dict[str, np.ndarray] | None:
     """Multi-threaded parse with pyarrow when it is installed and the file is clean.
 
     Returns ``None`` (so the checked pandas path runs and locates the problem with its line) when
@@ -615,19 +542,8 @@ def _parse_arrow(raw: bytes, delim: str, names: list[str], numeric: list[str], n
         return None
     if table.num_rows != nrows or any(table.column(n).null_count for n in numeric):
         return None
-    return pd.DataFrame({n: table.column(n).to_numpy() for n in numeric}, copy=False)
-
-
-def _first_bad_line(body: bytes, delim: str, names: list[str], numeric: list[str]) -> int | None:
-    idx = [names.index(n) for n in numeric]
-    for k, ln in enumerate(body.decode("latin-1").split("\n")):
-        toks = ln.rstrip("\r").split(delim)
-        for j in idx:
-            try:
-                float(toks[j])
-            except (ValueError, IndexError):
-                return k + 2
-    return None
+    out = {n: table.column(n).to_numpy() for n in numeric}
+    return {n: a if a.flags.writeable else a.copy() for n, a in out.items()}
 
 
 ARBIN_CSV = SimpleReader("arbin-csv", "cycling", (".csv", ".txt"), _sniff_arbin,
@@ -703,181 +619,5 @@ def write_arbin_csv(data: CyclingData, path: str | os.PathLike[str], *, conventi
     return p
 
 
-# ------------------------------------------------------------------- Neware
-def _neware_header(lines: Sequence[str]) -> tuple[int, str] | None:
-    for k, ln in enumerate(lines[:20]):
-        for delim in (",", "\t", ";"):
-            toks = [t.strip().strip('"').lower() for t in ln.split(delim)]
-            if len(toks) < 4:
-                continue
-            has_type = any(t in ("step type", "status", "step_type") for t in toks)
-            has_cur = any(t.startswith("current") for t in toks)
-            has_v = any(t.startswith("voltage") for t in toks)
-            has_time = any(("total time" in t) or t.startswith("total_time") or t == "time" or
-                           t.startswith("time(") for t in toks)
-            if has_type and has_cur and has_v and has_time:
-                return k, delim
-    return None
-
-
-def _sniff_neware(path: Path, head: bytes) -> float:
-    return 0.85 if _neware_header(_head_lines(head, 20)) is not None else 0.0
-
-
-def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
-                    **_: Any) -> CyclingData:
-    """Read a Neware BTS CSV/TSV record export.
-
-    Needs a step-type column ("Step Type"/"Status"), current, voltage and a
-    total-time column ("Total Time" as seconds, "hh:mm:ss" or
-    "d-hh:mm:ss", else a "Date" column). Unsigned currents get their sign
-    from the step type ("DChg" = discharge).
-
-    Raises
-    ------
-    ReadError
-        Missing columns, a malformed or cut row, time going backwards.
-    """
-    p = Path(path)
-    text = _decode(p, p.read_bytes())
-    lines = text.splitlines()
-    found = _neware_header(lines)
-    if found is None:
-        raise ReadError(p, None, "no Neware column header (step type, current, voltage, time) in the first 20 lines")
-    k, delim = found
-    names = [t.strip().strip('"') for t in lines[k].rstrip(delim + "\r ").split(delim)]
-    body, numbers, _nf = _split_body(p, text, k, delim)
-    df = _frame(p, [ln.replace('"', "") for ln in body], names, delim, numbers)
-    low = {n.lower(): n for n in names}
-
-    def pick(*cands: str, prefix: bool = False) -> str | None:
-        for c in cands:
-            if c in low:
-                return low[c]
-        if prefix:
-            for c in cands:
-                for lk, n in low.items():
-                    if lk.startswith(c):
-                        return n
-        return None
-
-    tname = pick("total time", "total_time", "test time", "total time(s)", prefix=True)
-    if tname is not None:
-        t = _to_seconds(p, df[tname], tname, numbers)
-    else:
-        dname = pick("date", "realtime", "system time", prefix=True)
-        if dname is None:
-            raise ReadError(p, k + 1, f"no total-time or date column in header {names}")
-        stamps = pd.to_datetime(df[dname], errors="coerce")
-        if stamps.isna().any():
-            j = int(np.flatnonzero(stamps.isna().to_numpy())[0])
-            raise ReadError(p, int(numbers[j]), f"column {dname!r}: {df[dname].iloc[j]!r} is not a date")
-        t = (stamps - stamps.iloc[0]).dt.total_seconds().to_numpy(dtype=float)
-    _check_time(p, t, numbers)
-    iname = pick("current", prefix=True)
-    vname = pick("voltage", prefix=True)
-    sname = pick("step type", "status", "step_type")
-    assert iname is not None and vname is not None and sname is not None
-    cur = _numeric(p, df[iname], iname, numbers) * _unit_factor(p, split_name_unit(iname)[1] or "A", "A", iname)
-    volt = _numeric(p, df[vname], vname, numbers) * _unit_factor(p, split_name_unit(vname)[1] or "V", "V", vname)
-    stype = df[sname].astype(str).str.strip().str.lower()
-    if not np.any(cur < 0):
-        dis = stype.str.contains("dchg|dischg|discharge|d_chg", regex=True).to_numpy()
-        cur = np.where(dis, -np.abs(cur), cur)
-    cname = pick("cycle index", "cycle id", "cycle", "cycle_index")
-    stname = pick("step index", "step id", "step", "step_index")
-    cyc = _integers(p, _numeric(p, df[cname], cname, numbers), cname, numbers) if cname else None
-    stp = _integers(p, _numeric(p, df[stname], stname, numbers), stname, numbers) if stname else None
-    used = {x for x in (tname, iname, vname, sname, cname, stname) if x}
-    extra, units = _extra_columns(df, used)
-    meta = {"source_file": str(p), "format": "neware-csv", "rows_read": int(len(df)),
-            "instrument_columns": names, "header": [ln.rstrip() for ln in lines[:k]],
-            "step_types": sorted(set(df[sname].astype(str).str.strip()))}
-    try:
-        return CyclingData(t, volt, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
-                           column_units=units)
-    except ValidationError as exc:
-        raise ReadError(p, None, str(exc)) from exc
-
-
-NEWARE_CSV = SimpleReader("neware-csv", "cycling", (".csv", ".txt", ".tsv"), _sniff_neware,
-                          lambda path, **kw: [read_neware_csv(path, **kw)],
-                          "Neware BTS record export (step type, current, voltage, total time)")
-
-
-def _sniff_nda(path: Path, head: bytes) -> float:
-    if head.startswith(b"NEWARE"):
-        return 0.95
-    if head.startswith(b"PK\x03\x04") and (b"data.ndc" in head or b"Step.xml" in head or b"TestInfo.xml" in head):
-        return 0.95
-    return 0.0
-
-
-def read_neware_nda(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
-                    **_: Any) -> CyclingData:
-    """Read a Neware .nda/.ndax file through the optional ``NewareNDA`` package.
-
-    Test time comes from the record time stamps; the current (mA, > 0 on
-    charge) is converted to A; cycle and step indices are kept.
-
-    Raises
-    ------
-    ReadError
-        When ``NewareNDA`` is not installed or cannot parse the file.
-    """
-    p = Path(path)
-    try:
-        import NewareNDA
-    except ImportError as exc:
-        raise ReadError(p, None, "reading .nda/.ndax needs the optional 'NewareNDA' package "
-                                 "(pip install NewareNDA)") from exc
-    try:
-        df = NewareNDA.read(str(p))
-    except Exception as exc:  # the parser raises many types on corrupt input
-        raise ReadError(p, None, f"NewareNDA could not parse the file: {type(exc).__name__}: {exc}") from exc
-    if df is None or len(df) == 0:
-        raise ReadError(p, None, "no records in the Neware file")
-    # the logger's time stamps can step backwards (clock corrections); the step time cannot:
-    # test time = running sum of step-time increments, a new step starting where the last ended
-    stamps = pd.to_datetime(df["Timestamp"])
-    st = df["Time"].to_numpy(dtype=float)
-    steps = df["Step"].to_numpy()
-    new = np.concatenate(([True], steps[1:] != steps[:-1]))
-    inc = np.diff(st, prepend=0.0)
-    inc[new] = st[new]
-    bad = np.flatnonzero(inc < 0)
-    if bad.size:
-        j = int(bad[0])
-        raise ReadError(p, None, f"record {j + 1}: step time goes backwards ({st[j]} s after {st[j - 1]} s)")
-    t = np.cumsum(inc)
-    cur = df["Current(mA)"].to_numpy(dtype=float) * 1e-3
-    volt = df["Voltage"].to_numpy(dtype=float)
-    for arr, nm in ((cur, "Current(mA)"), (volt, "Voltage")):
-        if not np.all(np.isfinite(arr)):
-            j = int(np.flatnonzero(~np.isfinite(arr))[0])
-            raise ReadError(p, None, f"record {j + 1}: {nm} is not finite")
-    extra = {"step_time": df["Time"].to_numpy(dtype=float),
-             "charge_capacity": df["Charge_Capacity(mAh)"].to_numpy(dtype=float),
-             "discharge_capacity": df["Discharge_Capacity(mAh)"].to_numpy(dtype=float),
-             "charge_energy": df["Charge_Energy(mWh)"].to_numpy(dtype=float),
-             "discharge_energy": df["Discharge_Energy(mWh)"].to_numpy(dtype=float),
-             "record_index": df["Index"].to_numpy(dtype=np.int64)}
-    units = {"step_time": "s", "charge_capacity": "mAh", "discharge_capacity": "mAh", "charge_energy": "mWh",
-             "discharge_energy": "mWh", "record_index": "1"}
-    meta = {"source_file": str(p), "format": "neware-nda", "rows_read": int(len(df)),
-            "start_time": str(stamps.iloc[0]), "time_source": "cumulated step time",
-            "status_counts": {str(a): int(b) for a, b in df["Status"].value_counts().items()}}
-    try:
-        return CyclingData(t, volt, cur, cycle=df["Cycle"].to_numpy(dtype=np.int64),
-                           step=df["Step"].to_numpy(dtype=np.int64), mass=mass, sample=sample, meta=meta,
-                           columns=extra, column_units=units)
-    except ValidationError as exc:
-        raise ReadError(p, None, str(exc)) from exc
-
-
-NEWARE_NDA = SimpleReader("neware-nda", "cycling", (".nda", ".ndax"), _sniff_nda,
-                          lambda path, **kw: [read_neware_nda(path, **kw)],
-                          "Neware .nda/.ndax binary record (optional NewareNDA package)")
-
-READERS = [MACCOR_TEXT, ARBIN_CSV, NEWARE_CSV, NEWARE_NDA]
+READERS = [ARBIN_CSV]
 """Readers registered under the ``cyclers`` entry point."""

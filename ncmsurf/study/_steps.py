@@ -278,7 +278,7 @@ def eis_step(ms: Sequence[Measurement], sample: Sample, opts: Mapping[str, Any])
         elif name in stderr:
             s = float(stderr[name])
         out.put(metric, v * scale, s * scale, units)
-    q_sei = next((k for k, v in dict(getattr(fit, "names", {}) or {}).items() if v == "Q_SEI"), None)
+    q_sei = next((k for k, v in dict(getattr(fit, "physical_names", {}) or {}).items() if v == "Q_SEI"), None)
     if q_sei is None or not hasattr(fit, "effective_capacitance"):
         out.fail("c_sei", "the fitted circuit has no CPE named Q_SEI")
     else:

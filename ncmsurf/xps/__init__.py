@@ -19,7 +19,7 @@ from ncmsurf.xps._joint import AreaTie, JointFit, SharedShift, fit_joint, ni3p_t
 from ncmsurf.xps._lineshapes import doniach_sunjic, gaussian, gl, la, lorentzian, pseudo_voigt, sgl, voigt
 from ncmsurf.xps._peaks import Doublet, Peak, Satellite, preset_info, preset_model, preset_variants, presets
 from ncmsurf.xps._quantify import Quantification, QuantificationWarning, quantify, register_rsf, rsf_sets
-from ncmsurf.xps._states import al_ni_ratio, ni2_fraction
+from ncmsurf.xps._states import al_ni_ratio, carbonate_share, coated_o1s_fit, ni2_fraction
 
 __all__ = [
     "AreaTie",
@@ -37,8 +37,10 @@ __all__ = [
     "XPSFit",
     "XPSStackFit",
     "al_ni_ratio",
+    "carbonate_share",
     "casa_regions",
     "charge_correct",
+    "coated_o1s_fit",
     "doniach_sunjic",
     "element_lines",
     "find_peaks",

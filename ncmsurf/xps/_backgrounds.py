@@ -118,7 +118,10 @@ def shirley(x: object, y: object, *, tol: float = 1e-6, max_iter: int = 100, ave
         a = cumulative_integral(xa, ya - b)
         tot = a[..., -1:]
         safe = np.where(np.abs(tot) > 0, tot, 1.0)
-        new = lo[..., None] + step * np.where(np.abs(tot) > 0, a / safe, 0.0)
+        # the normalised integral is bounded to [0, 1]: the background stays between its end levels (as the
+        # construction means it to). Without the bound, data that dip below the high-BE end level between the
+        # peak and that end (a loss feature at the window's edge) make the iteration overshoot and diverge.
+        new = lo[..., None] + step * np.where(np.abs(tot) > 0, np.clip(a / safe, 0.0, 1.0), 0.0)
         done = np.max(np.abs(new - b) / scale) < tol
         b = new
         if done:

@@ -158,9 +158,13 @@ def compile_model(components: list[Peak], *, shift: float = 0.0, default_area: f
         cb = comp.center_bounds
         c0 = comp.center + shift
         cb = (cb[0] + shift, cb[1] + shift) if cb is not None else (c0 - 1.5, c0 + 1.5)
+        if comp.fwhm_of is not None and comp.fwhm_of not in refs:
+            raise FitError(f"model: {n!r} shares the width of {comp.fwhm_of!r}, which is not a component listed "
+                           f"before it (known: {sorted(refs)})")
         r: dict[str, Any] = {
             "center": cm.ref(f"{n}.center", comp.center + shift, cb, "center" not in comp.fix),
-            "fwhm": cm.ref(f"{n}.fwhm", comp.fwhm, comp.fwhm_bounds, "fwhm" not in comp.fix),
+            "fwhm": refs[comp.fwhm_of]["fwhm"] if comp.fwhm_of is not None else
+            cm.ref(f"{n}.fwhm", comp.fwhm, comp.fwhm_bounds, "fwhm" not in comp.fix),
             "area": cm.ref(f"{n}.area", default_area if comp.area is None else comp.area, (0.0, np.inf),
                            "area" not in comp.fix),
         }

@@ -17,39 +17,72 @@ one parameter vector ``q`` onto every region's local vector ``p_r``:
   the Ni 2p area.
 
 The residuals of all regions (Poisson-weighted for counts) are minimised
-together with :func:`scipy.optimize.least_squares`; the covariance of ``q``
-is ``(JᵀJ)⁻¹ · redχ²`` and every derived number (areas, fractions, ratios
-across regions) is propagated from it.
+together with :func:`scipy.optimize.least_squares` (trust-region reflective,
+analytic Jacobian). The solve starts from each region's own fit by the
+single-region engine (the shift first located on the reference line), so it
+needs a few joint iterations only, and runs with one BLAS thread (the joint
+Jacobian is large enough for the threaded SVD to stall on a loaded machine
+and small enough that one thread is fastest). The covariance of ``q`` is the
+package's one routine (:func:`ncmsurf.core.fitting.covariance_from_jacobian`:
+``(JᵀJ)⁻¹ · redχ²`` with an identifiability mask), and every derived number
+(areas, fractions, ratios across regions) is propagated from it.
+
+The result, :class:`JointFit`, is an :class:`ncmsurf.FitResult`: the joint
+parameters with their covariance, a verdict, and one :class:`XPSFit` per
+region (the joint covariance mapped onto its parameters, its own verdict).
 
 Examples
 --------
 >>> from ncmsurf.datasets.xps import synthetic_coated_ncm
 >>> case = synthetic_coated_ncm(seed=0)
->>> res = fit_joint(case["spectra"], case["models"], constraints=case["constraints"])
->>> res.success
-True
+>>> res = fit_joint(case["spectra"], case["models"], constraints=case["constraints"], background="active-shirley")
+>>> res.success, res.quality.level
+(True, 'good')
 >>> v, e = res.fraction("O 1s", "Al-O")
->>> abs(v - case["truth"]["al_o_share"]) < 4 * e
+>>> bool(abs(v - case["truth"]["al_o_share"]) < 4 * e)
 True
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import xarray as xr
 from scipy.optimize import least_squares
 
 from ncmsurf.core.errors import FitError, ValidationError
+from ncmsurf.core.fitting import covariance_from_jacobian, propagate
 from ncmsurf.core.models import XPSSpectrum
+from ncmsurf.core.results import FitResult, Quality
 from ncmsurf.xps._backgrounds import cumulative_integral
-from ncmsurf.xps._engine import Compiled, Solution, compile_model, evaluate, initial_areas, static_background
-from ncmsurf.xps._fit import XPSFit, _area_jacobian, build_result, poisson_weights, resolve_model
+from ncmsurf.xps._engine import (
+    Compiled,
+    Solution,
+    compile_model,
+    component_areas,
+    evaluate,
+    initial_areas,
+    solve,
+    static_background,
+)
+from ncmsurf.xps._fit import XPSFit, build_result, poisson_weights, resolve_model
 from ncmsurf.xps._peaks import Doublet, Peak, normalize_region
+from ncmsurf.xps._result import param_unit
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["AreaTie", "JointFit", "SharedShift", "fit_joint", "ni3p_tie", "stoichiometric_tie"]
+
+
+def _area_jacobian(cm: Compiled, p: np.ndarray, comps: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    return component_areas(cm, p, comps)
 
 
 @dataclass(frozen=True)
@@ -158,77 +191,126 @@ class _Region:
     cm: Compiled
     preset: str | None
     w: np.ndarray
+    weighted: bool
     bg: np.ndarray
     L: np.ndarray  # local free params = L @ q + b (before area ties)
     b: np.ndarray
     bg_idx: tuple[int, int] | None  # active Shirley (offset, k) indices in q
     tied: dict[int, tuple[AreaTie, list[int]]]  # local index -> tie, source component indices
+    background: str
 
 
-class JointFit:
-    """Result of :func:`fit_joint`: per-region :class:`XPSFit` plus the joint parameters and covariance."""
+def _lin(G: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """``G C Gᵀ`` through :func:`ncmsurf.core.fitting.propagate` (unknown variances stay unknown)."""
+    return propagate(lambda q: G @ q, np.zeros(G.shape[1]), cov, jac=lambda _q: G)[1]
 
-    def __init__(self, names: list[str], q: np.ndarray, cov: np.ndarray | None, fits: dict[str, XPSFit],
-                 regions: list[_Region], success: bool, message: str, redchi: float, shift_index: int | None,
-                 constraints: list[Any]) -> None:
-        self.names = names
-        self.values = q
-        self.covariance = cov if cov is not None else np.full((q.size, q.size), np.nan)
-        self.fits = fits
-        self._regions = regions
-        self.success = success
-        self.message = message
-        self.redchi = redchi
-        self._shift = shift_index
-        self.constraints = [c.note if isinstance(c, AreaTie) and c.note else repr(c) for c in constraints]
 
-    def __bool__(self) -> bool:
-        return self.success
+_PREFIX = "r{}__"
 
-    def __repr__(self) -> str:
-        return (f"<JointFit {', '.join(self.fits)}: {len(self.names)} parameters, redchi={self.redchi:.3g}, "
-                f"{'ok' if self.success else 'FAILED: ' + self.message}>")
+
+class JointFit(FitResult):
+    """Result of :func:`fit_joint`: an :class:`ncmsurf.FitResult` over the joint parameters, with per-region fits.
+
+    The base parameters are the joint vector: ``"region|param"`` for every
+    free parameter of every region and ``"shift"`` for a
+    :class:`SharedShift`; their covariance is the joint one. The result also
+    holds every component's area (``"region|component"``) with the joint
+    area covariance, and one :class:`XPSFit` per region (:attr:`fits`), with
+    the joint covariance mapped onto its parameters and its own verdict.
+    Storable with ``ns.save``/``ns.load`` (everything, the region fits
+    included, lives in one Dataset).
+
+    ``quality`` is failed when the joint solve did not converge or a region's
+    fit is failed; otherwise it carries every region's reasons (prefixed
+    with the region) and the joint checks (the shift at a bound or not
+    determined).
+
+    Examples
+    --------
+    >>> import os, tempfile, ncmsurf as ns
+    >>> from ncmsurf.datasets.xps import synthetic_coated_ncm
+    >>> case = synthetic_coated_ncm(seed=1)
+    >>> res = fit_joint(case["spectra"], case["models"], constraints=case["constraints"])
+    >>> sorted(res.fits)
+    ['Al 2p', 'C 1s', 'Ni 2p', 'O 1s']
+    >>> ns.load(ns.save(res, os.path.join(tempfile.mkdtemp(), "joint.nc"))) == res
+    True
+    """
+
+    __slots__ = ("_fits_cache",)
+
+    # ---- regions
+    @property
+    def regions(self) -> list[str]:
+        """The fitted regions, in order."""
+        return [str(r) for r in json.loads(str(self._attrs["regions"]))]
 
     @property
-    def stderr(self) -> np.ndarray:
-        """Standard errors of the joint parameters."""
-        return np.sqrt(np.clip(np.diag(self.covariance), 0, None))  # type: ignore[no-any-return]
+    def fits(self) -> dict[str, XPSFit]:
+        """Region → :class:`XPSFit` (joint covariance, its own verdict)."""
+        cached = getattr(self, "_fits_cache", None)
+        if cached is None:
+            ds = self._ds
+            attrs = json.loads(str(self._attrs["region_attrs"]))
+            cached = {}
+            for k, region in enumerate(self.regions):
+                pre = _PREFIX.format(k)
+                names = [str(v) for v in ds.variables if str(v).startswith(pre)]
+                sub = ds[[n for n in names if n not in ds.coords]].copy()
+                for n in names:
+                    if n in ds.coords and n not in sub.coords:
+                        sub = sub.assign_coords({n: ds[n].variable})
+                dims = {str(d) for n in names for d in ds[n].dims}
+                sub = sub.rename({**{n: n[len(pre):] for n in names},
+                                  **{d: d[len(pre):] for d in dims if d not in names}})
+                sub = sub.drop_vars([v for v in sub.variables if str(v) not in {n[len(pre):] for n in names}])
+                sub.attrs = dict(attrs[k])
+                cached[region] = XPSFit(sub)
+            object.__setattr__(self, "_fits_cache", cached)
+        return dict(cached)
+
+    @property
+    def redchi(self) -> float:
+        """Reduced chi-square of all regions together (Poisson-weighted for counts)."""
+        return float(self._attrs["redchi"])
+
+    @property
+    def constraints(self) -> list[str]:
+        """The constraints, as text (the ties with their factors and what went into them)."""
+        return [str(c) for c in json.loads(str(self._attrs["constraints"]))]
 
     @property
     def params(self) -> dict[str, tuple[float, float]]:
         """Joint parameters (``"region|param"``, ``"shift"``) → (value, stderr)."""
-        return {n: (float(v), float(e)) for n, v, e in zip(self.names, self.values, self.stderr)}
+        v, e = self.values, self.stderr
+        return {k: (v[k], e[k]) for k in v}
 
     @property
     def charge_shift(self) -> tuple[float, float]:
         """The shared charge shift (value, stderr), eV (0, 0 without :class:`SharedShift`)."""
-        if self._shift is None:
+        if "shift" not in self.names:
             return 0.0, 0.0
-        return float(self.values[self._shift]), float(self.stderr[self._shift])
+        return self.estimate("shift")
 
-    def _area_jac(self) -> tuple[list[str], np.ndarray, np.ndarray]:
-        keys: list[str] = []
-        areas: list[np.ndarray] = []
-        rows: list[np.ndarray] = []
-        for reg in self._regions:
-            p, dp = _local(reg, self.values, self._regions)
-            comps = reg.cm.main + reg.cm.satellites
-            a, G = _area_jacobian(reg.cm, p, comps)
-            keys += [f"{reg.name}|{c}" for c in comps]
-            areas.append(a)
-            rows.append(G @ dp)
-        return keys, np.concatenate(areas), np.vstack(rows)
-
+    # ---- areas with the joint covariance
     def area_covariance(self) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Every component's area (``"region|component"``) and their joint covariance."""
-        keys, a, G = self._area_jac()
-        return keys, a, G @ np.nan_to_num(self.covariance) @ G.T
+        """Every component's area (keys ``"region|component"``), values and their joint covariance."""
+        ds = self._ds
+        keys = [str(k) for k in ds["area_key"].values]
+        return keys, np.array(ds["area_value"].values, float), np.array(ds["area_cov"].values, float)
 
     def fraction(self, region: str, name: str, *, among: Sequence[str] | None = None) -> tuple[float, float]:
-        """Share of ``name`` among components of ``region`` (default: its main ones), joint covariance."""
+        """Share of ``name`` among components of ``region`` (default: its main ones), joint covariance.
+
+        Raises
+        ------
+        ValidationError
+            For an unknown region or component.
+        """
+        if region not in self.regions:
+            raise ValidationError(f"fraction: {region!r} is not a fitted region ({self.regions})")
         keys, a, cov = self.area_covariance()
-        fit = self.fits[region]
-        among_l = list(fit.main_components if among is None else among)
+        among_l = list(self.fits[region].main_components if among is None else among)
         if name not in among_l:
             among_l.append(name)
         idx = []
@@ -237,30 +319,59 @@ class JointFit:
             if key not in keys:
                 raise ValidationError(f"fraction: {n!r} is not a component of {region!r}")
             idx.append(keys.index(key))
-        s = float(a[idx].sum())
         k = among_l.index(name)
-        g = -a[idx][k] / s**2 * np.ones(len(idx))
+        sub = a[idx]
+        s = float(sub.sum())
+        if not s > 0:
+            return float("nan"), float("nan")
+        g = -sub[k] / s**2 * np.ones(len(idx))
         g[k] += 1.0 / s
-        var = float(g @ cov[np.ix_(idx, idx)] @ g)
-        return float(a[idx][k] / s), float(np.sqrt(var)) if var >= 0 else float("nan")
+        var = float(_lin(g[None, :], cov[np.ix_(idx, idx)])[0, 0])
+        return float(sub[k] / s), math.sqrt(var) if var >= 0 else float("nan")
 
     def region_areas(self) -> tuple[list[str], np.ndarray, np.ndarray, list[float], float]:
         """Region totals, their joint covariance, area-weighted BEs and the photon energy (for quantify)."""
-        keys, a, G = self._area_jac()
-        names = list(self.fits)
+        keys, a, cov = self.area_covariance()
+        names = self.regions
         M = np.zeros((len(names), len(keys)))
         for j, k in enumerate(keys):
             M[names.index(k.split("|", 1)[0]), j] = 1.0
         tot = M @ a
-        cov = M @ G @ np.nan_to_num(self.covariance) @ G.T @ M.T
+        tcov = _lin(M, cov)
         bes = []
+        fits = self.fits
         for n in names:
-            f = self.fits[n]
+            f = fits[n]
             w = np.array([f.areas[m][0] for m in f.main_components])
             c = np.array([f.params[f"{m}.center"][0] for m in f.main_components])
             bes.append(float((w * c).sum() / w.sum()) if w.sum() > 0 else float(c.mean()))
-        hv = next(iter(self.fits.values())).excitation_energy
-        return names, tot, cov, bes, hv
+        hv = float(self._attrs["excitation_energy"])
+        return names, tot, tcov, bes, hv
+
+    # ---- presentation
+    def _report_extra(self) -> list[str]:
+        s, e = self.charge_shift
+        lines = [f"reduced chi-square (all regions): {self.redchi:.4g} ({self._attrs.get('dof', '')} degrees of "
+                 "freedom)"]
+        if "shift" in self.names:
+            lines.append(f"shared charge shift: {s:+.3f} ± {e:.2g} eV")
+        lines.append("constraints:")
+        lines.extend(f"  - {c}" for c in self.constraints)
+        lines.append("regions:")
+        for r, f in self.fits.items():
+            lines.append(f"  {r}: reduced chi-square {f.redchi:.4g}, {f.quality.level}")
+        return lines
+
+    def plot(self, ax: Axes | None = None, *, region: str | None = None, **kw: Any) -> Axes:
+        """One region's fit (default: the first) with the joint verdict in the title unless good."""
+        r = self.regions[0] if region is None else region
+        if r not in self.regions:
+            raise ValidationError(f"plot: {r!r} is not a fitted region ({self.regions})")
+        out = self.fits[r].plot(ax, **kw)
+        q = self.quality
+        if q.level != "good":
+            out.set_title(f"{out.get_title()} (joint fit: {q.level}, {', '.join(q.codes)})")
+        return out
 
 
 def _local(reg: _Region, q: np.ndarray, regions: list[_Region]) -> tuple[np.ndarray, np.ndarray]:
@@ -282,6 +393,73 @@ def _local(reg: _Region, q: np.ndarray, regions: list[_Region]) -> tuple[np.ndar
     return p, dp
 
 
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Run the block with one BLAS thread when threadpoolctl is available (else unchanged)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it the solve is the same, only slower on a loaded machine
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _shift_start(spec: XPSSpectrum, shift: SharedShift, at: float) -> float:
+    """Starting shift: where the reference line is, against where it should be (0 when it cannot be found)."""
+    from ncmsurf.xps._charge import REFERENCES, reference_position
+
+    key = normalize_region(shift.reference[0])
+    if key not in REFERENCES:
+        return 0.0
+    pos = reference_position(spec, key)
+    if pos is None:
+        return 0.0
+    return float(np.clip(float(pos) - float(at), shift.bounds[0], shift.bounds[1]))
+
+
+def _warm_start(regions: list[_Region], q0: np.ndarray, lo: np.ndarray, hi: np.ndarray, shift_index: int | None,
+                s0: float, ref: tuple[str, str] | None, shift_regs: set[str]) -> np.ndarray:
+    """Starting vector from each region's own fit by the single-region engine (the shift measured on the reference)."""
+    q = q0.copy()
+    if shift_index is not None:
+        q[shift_index] = s0
+    sols: dict[str, np.ndarray] = {}
+    for reg in regions:
+        xs = reg.x - (s0 if reg.name in shift_regs else 0.0)
+        sol = solve(reg.cm, xs, reg.y, background=reg.background, weights=reg.w if reg.weighted else None,
+                    static_bg=None if reg.bg_idx is not None else reg.bg)
+        if sol.success and np.all(np.isfinite(sol.p)):
+            sols[reg.name] = sol.p
+    # the reference line's own fit refines the shift
+    delta = 0.0
+    if ref is not None and shift_index is not None and ref[0] in sols:
+        rr = next(r for r in regions if r.name == ref[0])
+        i = rr.cm.names.index(f"{ref[1]}.center")
+        delta = float(sols[ref[0]][i] - rr.b[i] + 0.0)  # centre found (unshifted frame) - reference energy
+        q[shift_index] = float(np.clip(s0 + delta, lo[shift_index], hi[shift_index]))
+    for reg in regions:
+        p = sols.get(reg.name)
+        if p is None:
+            continue
+        for i, pname in enumerate(reg.cm.names):
+            if i in reg.tied:
+                continue
+            nz = np.flatnonzero(reg.L[i])
+            cols = [j for j in nz if j != shift_index]
+            if len(cols) != 1:
+                continue  # the reference centre (held at its energy + shift)
+            j = int(cols[0])
+            v = float(p[i])
+            if pname.endswith(".center") and reg.name in shift_regs:
+                v -= delta
+            q[j] = v
+        if reg.bg_idx is not None and p.size >= reg.cm.nfree + 2:
+            q[reg.bg_idx[0]], q[reg.bg_idx[1]] = float(p[reg.cm.nfree]), float(p[reg.cm.nfree + 1])
+    out: np.ndarray = np.clip(q, lo, hi)
+    return out
+
+
 def fit_joint(spectra: Mapping[str, XPSSpectrum] | Sequence[XPSSpectrum], models: Mapping[str, Any] | None = None,
               *, constraints: Sequence[Any] = (), background: str | Mapping[str, str] = "shirley",
               max_nfev: int = 600) -> JointFit:
@@ -297,13 +475,16 @@ def fit_joint(spectra: Mapping[str, XPSSpectrum] | Sequence[XPSSpectrum], models
         A tie's source must not itself be tied.
     background : str or mapping region → str
         ``"shirley"``, ``"active-shirley"``, ``"linear"``, ``"tougaard"``, ``"none"``.
+    max_nfev : int
+        Most evaluations of the joint model.
 
     Returns
     -------
     JointFit
-        ``.fits`` (region → XPSFit with the joint covariance mapped onto its
-        parameters), ``.params``, ``.covariance``, ``.charge_shift``,
-        ``.fraction(region, name)``, ``.area_covariance()``, ``.constraints``.
+        An :class:`ncmsurf.FitResult` with a verdict: ``.fits`` (region →
+        XPSFit with the joint covariance mapped onto its parameters),
+        ``.params``, ``.covariance``, ``.charge_shift``, ``.fraction(region,
+        name)``, ``.area_covariance()``, ``.region_areas()``, ``.constraints``.
 
     Raises
     ------
@@ -331,11 +512,30 @@ def fit_joint(spectra: Mapping[str, XPSSpectrum] | Sequence[XPSSpectrum], models
     hi: list[float] = []
     regions: list[_Region] = []
     raw: list[tuple[str, Compiled, XPSSpectrum, np.ndarray, np.ndarray, np.ndarray, str | None]] = []
+    shift_regs = set() if not shifts else set(shifts[0].regions or spectra)
+    ref = shifts[0].reference if shifts else None
     for r, spec in spectra.items():
         if not isinstance(spec, XPSSpectrum):
             raise FitError(f"fit_joint: {r!r} is not an XPSSpectrum")
+    # the starting shift (the reference line located in its spectrum), so that charged data are judged
+    # against the presets' windows at their shifted positions
+    ref_at: float | None = None
+    s0 = 0.0
+    if ref is not None:
+        if ref[0] not in spectra:
+            raise FitError(f"constraints: the shift reference region {ref[0]!r} is not among the spectra "
+                           f"{list(spectra)}")
+        comps0, _ = resolve_model(models[ref[0]], spectra[ref[0]].region,
+                                  excitation_energy=spectra[ref[0]].excitation_energy)
+        cref = next((c for c in comps0 if c.name == ref[1]), None)
+        if cref is None:
+            raise FitError(f"constraints: the shift reference {ref} is not a component of {ref[0]!r}")
+        ref_at = float(cref.center if shifts[0].at is None else shifts[0].at)
+        s0 = _shift_start(spectra[ref[0]], shifts[0], ref_at)
+    for r, spec in spectra.items():
         be = spec.binding_energy
-        comps, preset = resolve_model(models[r], spec.region, (float(be.min()), float(be.max())),
+        sr = s0 if r in shift_regs else 0.0
+        comps, preset = resolve_model(models[r], spec.region, (float(be.min()) - sr, float(be.max()) - sr),
                                       excitation_energy=spec.excitation_energy)
         order = np.argsort(be, kind="stable")
         raw.append((r, compile_model(comps), spec, be[order], spec.intensity[order], order, preset))
@@ -344,10 +544,8 @@ def fit_joint(spectra: Mapping[str, XPSSpectrum] | Sequence[XPSSpectrum], models
         for reg_name, _comp in (t.target, t.source):
             if reg_name not in spectra:
                 raise FitError(f"constraints: region {reg_name!r} of {t} not among the spectra {list(spectra)}")
-        if t.source[0] in {tt[0] for tt in tied_targets} and (t.source[0], t.source[1]) in tied_targets:
+        if (t.source[0], t.source[1]) in tied_targets:
             raise FitError(f"constraints: chained ties are not supported ({t})")
-    shift_regs = set() if not shifts else set(shifts[0].regions or spectra)
-    ref = shifts[0].reference if shifts else None
     for r, cm, spec, x, y, order, preset in raw:
         tie_here = {t.target[1]: t for t in ties if t.target[0] == r}
         for cname in tie_here:
@@ -363,8 +561,7 @@ def fit_joint(spectra: Mapping[str, XPSSpectrum] | Sequence[XPSSpectrum], models
             comp_name, _, kind = pname.rpartition(".")
             if kind == "area" and comp_name in tie_here:
                 L_rows.append({})
-                t = tie_here[comp_name]
-                tied[i] = (t, [])
+                tied[i] = (tie_here[comp_name], [])
                 continue
             if ref is not None and r in shift_regs and kind == "center" and (r, comp_name) == tuple(ref):
                 at = shifts[0].at
@@ -389,8 +586,8 @@ def fit_joint(spectra: Mapping[str, XPSSpectrum] | Sequence[XPSSpectrum], models
             bg_idx = (len(names) - 2, len(names) - 1)
         bg = np.zeros_like(y) if bgs[r] == "active-shirley" else static_background(bgs[r], x, y)
         w = poisson_weights(y, spec.units)
-        regions.append(_Region(r, spec, x, y, order, cm, preset, np.ones_like(y) if w is None else w, bg,
-                               np.zeros((0, 0)), b, bg_idx, tied))
+        regions.append(_Region(r, spec, x, y, order, cm, preset, np.ones_like(y) if w is None else w,
+                               w is not None, bg, np.zeros((0, 0)), b, bg_idx, tied, bgs[r]))
         regions[-1].L = L_rows  # type: ignore[assignment]  # converted below
     shift_index = None
     if shifts:
@@ -420,8 +617,10 @@ def fit_joint(spectra: Mapping[str, XPSSpectrum] | Sequence[XPSSpectrum], models
                     raise FitError(f"constraints: {t.source[1]!r} is not a component of {t.source[0]!r}")
                 idx = [cnames.index(t.source[1])]
             reg.tied[i] = (t, idx)
-    q0 = np.clip(np.asarray(init, dtype=float), lo, hi)
-    # starting areas: per-region NNLS at the starting shapes
+    lo_a = np.asarray(lo, dtype=float)
+    hi_a = np.asarray(hi, dtype=float)
+    q0 = np.clip(np.asarray(init, dtype=float), lo_a, hi_a)
+    # fallback start (a region whose own fit does not converge): per-region NNLS at the starting shapes
     for reg in regions:
         p0 = reg.L @ q0 + reg.b
         pa = initial_areas(reg.cm, p0, reg.x, reg.y - (reg.bg if reg.bg_idx is None else
@@ -430,7 +629,14 @@ def fit_joint(spectra: Mapping[str, XPSSpectrum] | Sequence[XPSSpectrum], models
             if pname.endswith(".area") and i not in reg.tied:
                 j = int(np.flatnonzero(reg.L[i])[0])
                 q0[j] = pa[i]
-    q0 = np.clip(q0, lo, hi)
+    with _one_blas_thread():
+        q0 = _warm_start(regions, np.clip(q0, lo_a, hi_a), lo_a, hi_a, shift_index, s0, ref, shift_regs)
+        return _solve_joint(regions, names, q0, lo_a, hi_a, shift_index, list(constraints), max_nfev, shift_regs)
+
+
+def _solve_joint(regions: list[_Region], names: list[str], q0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 shift_index: int | None, constraints: list[Any], max_nfev: int, shift_regs: set[str]) -> JointFit:
+    nq = len(names)
 
     def model(q: np.ndarray, jac: bool) -> tuple[np.ndarray, np.ndarray | None]:
         res: list[np.ndarray] = []
@@ -455,13 +661,20 @@ def fit_joint(spectra: Mapping[str, XPSSpectrum] | Sequence[XPSSpectrum], models
                 J.append(Jq * reg.w[:, None])
         return np.concatenate(res), (np.vstack(J) if jac else None)
 
+    cache: dict[str, Any] = {}
+
+    def both(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        key = q.tobytes()
+        if cache.get("key") != key:
+            r, J = model(q, True)
+            cache.update(key=key, r=r, J=J)
+        return cache["r"], cache["J"]
+
     def fun(q: np.ndarray) -> np.ndarray:
-        return model(q, False)[0]
+        return both(q)[0]  # type: ignore[no-any-return]
 
     def jacf(q: np.ndarray) -> np.ndarray:
-        J = model(q, True)[1]
-        assert J is not None
-        return J
+        return both(q)[1]  # type: ignore[no-any-return]
 
     try:
         sol = least_squares(fun, q0, jac=jacf, bounds=(lo, hi), method="trf", x_scale="jac", max_nfev=max_nfev,
@@ -469,42 +682,134 @@ def fit_joint(spectra: Mapping[str, XPSSpectrum] | Sequence[XPSSpectrum], models
     except (ValueError, np.linalg.LinAlgError) as exc:
         raise FitError(f"fit_joint: solver failed: {exc}") from exc
     q = sol.x
-    resid, J = model(q, True)
-    assert J is not None
+    resid, J = both(q)
     dof = max(resid.size - nq, 1)
     chisqr = float(resid @ resid)
     redchi = chisqr / dof
-    cov: np.ndarray | None
-    try:
-        _, s, vt = np.linalg.svd(J, full_matrices=False)
-        if s[-1] <= np.finfo(float).eps * max(J.shape) * s[0]:
-            cov = None
-        else:
-            cov = (vt.T / s**2) @ vt * redchi
-    except np.linalg.LinAlgError:
-        cov = None
-    ok = bool(sol.success) and cov is not None
-    msg = str(sol.message) + ("" if cov is not None else "; covariance singular (parameters not identifiable)")
+    norms = np.linalg.norm(J, axis=0)
+    noeffect = norms <= 1e-9 * max(float(norms.max(initial=0.0)), 1e-300)
+    Jc = J.copy()
+    Jc[:, noeffect] = 0.0
+    cv = covariance_from_jacobian(Jc, residual=resid, dof=dof, scale=True)
+    cov = cv.matrix
+    ok = bool(sol.success) and sol.status > 0
+    msg = str(sol.message)
+    undetermined = [names[i] for i in np.flatnonzero(~cv.identifiable)]
+    if undetermined:
+        msg += f"; not determined by the data (stderr NaN): {', '.join(undetermined)}"
     fits: dict[str, XPSFit] = {}
+    keys: list[str] = []
+    areas: list[np.ndarray] = []
+    grows: list[np.ndarray] = []
+    shift = float(q[shift_index]) if shift_index is not None else 0.0
     for reg in regions:
         p, dp = _local(reg, q, regions)
         extra = [] if reg.bg_idx is None else [reg.bg_idx[0], reg.bg_idx[1]]
         D = np.vstack([dp] + [np.eye(nq)[j] for j in extra])
         pfull = np.concatenate([p, q[extra]]) if extra else p
-        cov_r = D @ cov @ D.T if cov is not None else None
+        cov_r = _lin(D, cov)
         pk = evaluate(reg.cm, p, reg.x)[0]
         if reg.bg_idx is not None:
             b0, k = float(q[reg.bg_idx[0]]), float(q[reg.bg_idx[1]])
             bgc = b0 + k * cumulative_integral(reg.x, pk)
-            e = np.sqrt(np.clip(np.diag(cov_r), 0, None)) if cov_r is not None else np.full(pfull.size, np.nan)
+            with np.errstate(invalid="ignore"):
+                e = np.sqrt(np.diag(cov_r))
             bgp = {"bg.offset": (b0, float(e[-2])), "bg.k": (k, float(e[-1]))}
         else:
             bgc, bgp = reg.bg, {}
         rr = ((pk + bgc) - reg.y) * reg.w
         s_ = Solution(pfull, cov_r, pk, bgc, ok, msg, float(rr @ rr), float(rr @ rr) / max(reg.y.size - 1, 1),
-                      int(sol.nfev), bgp)
-        fits[reg.name] = build_result(reg.spec, reg.x, reg.y, reg.order, reg.cm, s_, background=bgs[reg.name],
-                                      preset=reg.preset, energy_range=None,
-                                      charge_shift=float(q[shift_index]) if shift_index is not None else 0.0,
-                                      stderr_method="joint-covariance")
-    return JointFit(names, q, cov, fits, regions, ok, msg, redchi, shift_index, list(constraints))
+                      int(sol.nfev), bgp, condition=float(cv.condition))
+        # the region's result is judged against its bounds at the shifted positions (the centres it reports)
+        cm_r = compile_model(reg.cm.components, shift=shift) if reg.name in shift_regs and shift else reg.cm
+        fits[reg.name] = build_result(reg.spec, reg.x, reg.y, reg.order, cm_r, s_, background=reg.background,
+                                      preset=reg.preset, energy_range=None, charge_shift=shift,
+                                      stderr_method="joint-covariance", weights=reg.w if reg.weighted else None)
+        comps = reg.cm.main + reg.cm.satellites
+        window = (float(reg.x.min()), float(reg.x.max()))
+        a, G = component_areas(reg.cm, p, comps, window)
+        keys += [f"{reg.name}|{c}" for c in comps]
+        areas.append(a)
+        grows.append(G @ dp)
+    G_all = np.vstack(grows)
+    a_all = np.concatenate(areas)
+    acov = _lin(G_all, cov)
+    quality = _verdict(ok, msg, names, q, cov, lo, hi, shift_index, fits)
+    spec0 = regions[0].spec
+    units = [("eV" if n == "shift" else param_unit(n.split("|", 1)[1], next(
+        r.spec.units for r in regions if r.name == n.split("|", 1)[0]))) for n in names]
+    data_vars: dict[str, Any] = {"area_value": ("area_key", a_all), "area_cov": (("area_key", "area_key_b"), acov)}
+    coords: dict[str, Any] = {"area_key": ("area_key", np.asarray(keys, dtype=str)),
+                              "area_key_b": ("area_key_b", np.asarray(keys, dtype=str))}
+    region_attrs: list[dict[str, Any]] = []
+    for k, f in enumerate(fits.values()):
+        pre = _PREFIX.format(k)
+        f_vars, f_coords, f_attrs = _fit_parts(f)
+        for target, items in ((data_vars, f_vars), (coords, f_coords)):
+            for vname, (dims, values) in items.items():
+                target[pre + vname] = (tuple(pre + d for d in dims), values)
+        region_attrs.append(f_attrs)
+    notes = [c.note if isinstance(c, AreaTie) and c.note else repr(c) for c in constraints]
+    hv = float(spec0.excitation_energy)
+    attrs: dict[str, Any] = {
+        "regions": json.dumps([r.name for r in regions]), "region_attrs": json.dumps(region_attrs, default=str),
+        "constraints": json.dumps(notes), "redchi": float(redchi), "chisqr": chisqr, "dof": int(dof),
+        "nfev": int(sol.nfev), "excitation_energy": hv,
+    }
+    src = spec0.meta.get("excitation_energy_source")
+    if isinstance(src, str):
+        attrs["excitation_energy_source"] = src
+    sample = next((r.spec.sample for r in regions if r.spec.sample is not None), None)
+    result = JointFit.build(
+        names=names, values=q, covariance=cov, units=units, success=ok, message=msg, quality=quality,
+        citations=["levenberg-trf", "scofield1976"], model=" + ".join(r.name for r in regions), sample=sample,
+        source={"regions": [r.name for r in regions]}, data_vars=data_vars, coords=coords, attrs=attrs)
+    object.__setattr__(result, "_fits_cache", fits)
+    return result
+
+
+def _fit_parts(f: XPSFit) -> tuple[dict[str, tuple[tuple[str, ...], np.ndarray]],
+                                   dict[str, tuple[tuple[str, ...], np.ndarray]], dict[str, Any]]:
+    """A region fit's variables, coordinates (name → (dims, values)) and attributes, without building a Dataset."""
+    parts = getattr(f, "_parts", None)
+    if parts is not None:  # the result core keeps a fresh result's parts until something needs its Dataset
+        dv, cs, a = parts
+
+        def norm(name: str, v: Any) -> tuple[tuple[str, ...], np.ndarray]:
+            if isinstance(v, tuple):
+                dims = (v[0],) if isinstance(v[0], str) else tuple(v[0])
+                return tuple(str(d) for d in dims), np.asarray(v[1])
+            if isinstance(v, xr.Variable | xr.DataArray):
+                return tuple(str(d) for d in v.dims), np.asarray(v.values)
+            return (name,), np.asarray(v)  # a coordinate given as plain values names its own dimension
+
+        return ({str(k): norm(str(k), v) for k, v in dv.items()}, {str(k): norm(str(k), v) for k, v in cs.items()},
+                dict(a))
+    ds = f.to_dataset()
+    out_v = {str(k): (tuple(str(d) for d in v.dims), np.asarray(v.values)) for k, v in ds.data_vars.items()}
+    out_c = {str(k): (tuple(str(d) for d in v.dims), np.asarray(v.values)) for k, v in ds.coords.items()}
+    return out_v, out_c, dict(ds.attrs)
+
+
+def _verdict(ok: bool, msg: str, names: list[str], q: np.ndarray, cov: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+             shift_index: int | None, fits: Mapping[str, XPSFit]) -> Quality:
+    """The joint verdict: the solver's word, each region's reasons (prefixed), the shift checks."""
+    failed: list[tuple[str, str]] = []
+    suspect: list[tuple[str, str]] = []
+    if not ok:
+        failed.append(("not_converged", msg or "the joint solve did not converge"))
+    for r, f in fits.items():
+        fq = f.quality
+        target = failed if fq.level == "failed" else suspect
+        for code, m in fq.reasons:
+            if ok or code != "not_converged":
+                target.append((code, f"{r}: {m}"))
+    if shift_index is not None:
+        s = float(q[shift_index])
+        span = hi[shift_index] - lo[shift_index]
+        if s - lo[shift_index] <= 1e-4 * span or hi[shift_index] - s <= 1e-4 * span:
+            suspect.append(("at_bound", f"the shared charge shift {s:+.3f} eV is at a bound "
+                                        f"({lo[shift_index]:g}, {hi[shift_index]:g})"))
+        if not math.isfinite(float(cov[shift_index, shift_index])):
+            suspect.append(("unidentifiable", "the shared charge shift is not determined by the data"))
+    return Quality.from_checks(suspect=list(dict.fromkeys(suspect)), failed=list(dict.fromkeys(failed)))

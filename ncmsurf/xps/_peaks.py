@@ -100,6 +100,10 @@ class Peak:
         Bounds of the width.
     fix : tuple of str
         Parameters held fixed (``"center"``, ``"fwhm"``, ``"area"``).
+    fwhm_of : str, optional
+        Share the width of the named component (listed before this one):
+        this component then has no width parameter of its own (e.g. two
+        chemical states of one element fitted with one width).
     free : tuple of str
         Shape parameters refined (``"gamma"``, ``"eta"``, ``"alpha"``, ...);
         shape parameters are fixed unless listed here.
@@ -125,6 +129,7 @@ class Peak:
     fwhm_bounds: tuple[float, float] = (0.2, 6.0)
     fix: tuple[str, ...] = ()
     free: tuple[str, ...] = ()
+    fwhm_of: str | None = None
 
     kind = "peak"
 

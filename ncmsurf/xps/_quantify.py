@@ -14,8 +14,8 @@ Examples
 >>> round(at["C 1s"], 6), round(at["O 1s"], 6)
 (50.0, 50.0)
 >>> at = quantify({"C 1s": (1000.0, 30.0), "O 1s": (2930.0, 50.0)})
->>> at.imfp_exponent, round(at.stderr["C 1s"], 2)
-(0.75, 0.86)
+>>> at.imfp_exponent, round(at.stderr["C 1s"], 2), at.quality.level
+(0.75, 0.86, 'good')
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import xarray as xr
 
 from ncmsurf.core.errors import NcmsurfWarning, ValidationError
 from ncmsurf.core.models import XPSSpectrum
-from ncmsurf.core.results import register_citation
+from ncmsurf.core.results import Quality, register_citation
 from ncmsurf.core.units import magnitude
 
 __all__ = ["Quantification", "QuantificationWarning", "corrected_areas", "default_kinetic_energy", "quantify",
@@ -171,6 +171,12 @@ class Quantification(dict):  # type: ignore[type-arg]
         Name → kinetic energy used (eV).
     corrections : str
         One sentence stating what was applied (for reports and metric descriptions).
+    quality : Quality
+        The verdict: the worst of the input fits' verdicts (their reasons
+        prefixed with the name), ``suspect`` with ``input`` when an area
+        came without an uncertainty or a photon energy was assumed, and
+        ``unidentifiable`` when an atomic percent's standard error exceeds
+        its value; ``failed`` when an input fit failed.
     """
 
     stderr: dict[str, float]
@@ -180,6 +186,7 @@ class Quantification(dict):  # type: ignore[type-arg]
     rsf: str
     kinetic_energy: dict[str, float]
     corrections: str
+    quality: Quality
 
     def ratio(self, a: str, b: str) -> tuple[float, float]:
         """Atomic ratio ``a / b`` and its standard error (from the covariance).
@@ -212,6 +219,32 @@ def _check_source(obj: Any) -> None:
         warnings.warn("quantify: the photon energy of a spectrum was not in its file (default Al K-alpha assumed): "
                       "kinetic energies, transmission and IMFP corrections rest on that assumption",
                       QuantificationWarning, stacklevel=4)
+
+
+def _input_quality(areas: Any) -> Quality:
+    """The verdict the inputs bring: each fit's (reasons prefixed with its name), an assumed photon energy."""
+    items: list[tuple[str, Any]] = []
+    if isinstance(areas, Mapping):
+        items = [(str(k), v) for k, v in areas.items()]
+    elif isinstance(areas, Sequence) and not isinstance(areas, (str, bytes)):
+        items = [(str(getattr(f, "region", None) or f"fit {i}"), f) for i, f in enumerate(areas)]
+    else:
+        items = [("input", areas)]
+    q = Quality.good()
+    for name, obj in items:
+        fq = getattr(obj, "quality", None)
+        if isinstance(fq, Quality) and fq.level != "good":
+            reasons = [(c, f"{name}: {m}") for c, m in fq.reasons]
+            q = q.with_reasons(failed=reasons) if fq.level == "failed" else q.with_reasons(suspect=reasons)
+        src = None
+        if isinstance(obj, XPSSpectrum):
+            src = obj.meta.get("excitation_energy_source")
+        elif getattr(obj, "_attrs", None) is not None:
+            src = obj._attrs.get("excitation_energy_source")
+        if src == "default":
+            q = q.with_reasons(suspect=[("input", f"{name}: the photon energy was not in the file (Al K-alpha "
+                                                  "assumed)")])
+    return q
 
 
 def _fit_total(f: Any) -> tuple[float, float, float | None]:
@@ -458,6 +491,11 @@ def _quantify_stack(areas: Mapping[str, Any], rsf: Any, transmission: Any, kinet
                      coords={k: v for k, v in da.coords.items()})
     out.attrs.update(_statement(imfp_exponent, t_kind, rsf, ke, names))
     out.attrs["region_be"] = region_be
+    q = Quality.good()
+    if not np.all(np.isfinite(err)):
+        q = q.with_reasons(suspect=[("input", "some areas came without an uncertainty: their atomic percents have "
+                                              "none (NaN)")])
+    out.attrs["quality"] = q.to_json()  # Quality.from_json(ds.attrs["quality"])
     return out
 
 
@@ -520,8 +558,10 @@ def quantify(areas: Any, *, rsf: str | Mapping[str, float] = "scofield-alka", tr
     Quantification or xarray.Dataset
         A ``dict`` name → atomic percent with ``.stderr``, ``.covariance``,
         ``.ratio(a, b)``, ``.imfp_exponent``, ``.transmission``, ``.rsf``,
-        ``.kinetic_energy`` and ``.corrections``; for stacks an
-        ``xarray.Dataset`` with the same statements in ``attrs``.
+        ``.kinetic_energy``, ``.corrections`` and ``.quality`` (a
+        :class:`ncmsurf.core.results.Quality` verdict); for stacks an
+        ``xarray.Dataset`` with the same statements in ``attrs`` (the
+        verdict as JSON in ``attrs["quality"]``).
 
     Warns
     -----
@@ -549,4 +589,14 @@ def quantify(areas: Any, *, rsf: str | Mapping[str, float] = "scofield-alka", tr
     out.covariance = cov_at
     for k, v in _statement(imfp_exponent, t_kind, rsf, ke, names).items():
         setattr(out, k, v)
+    q = _input_quality(areas)
+    no_err = [n for n, e in out.stderr.items() if not np.isfinite(e)]
+    if no_err:
+        q = q.with_reasons(suspect=[("input", f"no uncertainty for {', '.join(no_err)}: the areas came without "
+                                              "one, so the atomic percents have none")])
+    wide = [n for n in names if np.isfinite(out.stderr[n]) and out.stderr[n] > abs(out[n]) > 0]
+    if wide:
+        q = q.with_reasons(suspect=[("unidentifiable", f"{n}: standard error {out.stderr[n]:.3g} at.% exceeds "
+                                                       f"its value {out[n]:.3g}") for n in wide])
+    out.quality = q
     return out

@@ -10,6 +10,7 @@ every row it reports (``meta["rows_read"] == len(record)``).
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 import ncmsurf as ns
 from ncmsurf.core.errors import NcmsurfError
+from ncmsurf.cycling import to_bdf
 from ncmsurf.datasets.cycling import synthetic_record
 from ncmsurf.io.biologic_cycling import write_mpt
 from ncmsurf.io.cyclers import write_arbin_csv
@@ -46,9 +48,36 @@ def _seeds() -> dict[str, bytes]:
     with tempfile.TemporaryDirectory() as tmp:
         out["arbin.csv"] = write_arbin_csv(rec, Path(tmp) / "a.csv", digits=9).read_bytes()
         out["gcpl.mpt"] = write_mpt(rec, Path(tmp) / "g.mpt").read_bytes()
+        out["cell.bdf.csv"] = to_bdf(rec, Path(tmp) / "c.bdf.csv").read_bytes()
+    out["generic.csv"] = b"Seconds,Amps,Volts\n" + b"".join(
+        f"{t!r},{i!r},{v!r}\n".encode() for t, i, v in zip(rec.time.tolist(), rec.current.tolist(),
+                                                         rec.voltage.tolist()))
+    out["novonix.csv"] = (b"[Summary]\nCell: A\n[End Summary]\n[Data]\nDate and Time,Cycle Number,Step Type,"
+                          b"Run Time (h),Current (A),Potential (V)\n" + b"".join(
+                              f"x,1,1,{t / 3600!r},{i!r},{v!r}\n".encode()
+                              for t, i, v in zip(rec.time.tolist(), rec.current.tolist(), rec.voltage.tolist())))
+    out["basytec.txt"] = (b"~Resultfile from BaSyTec\n~Time[h]\tLine\tU[V]\tI[A]\tCyc-Count\n" + b"".join(
+        f"{t / 3600!r}\t1\t{v!r}\t{i!r}\t1\n".encode()
+        for t, i, v in zip(rec.time.tolist(), rec.current.tolist(), rec.voltage.tolist())))
+    try:
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "Channel_1_1"
+        ws.append(["Data Point", "Test Time (s)", "Cycle Index", "Step Index", "Current (A)", "Voltage (V)"])
+        for k, (t, i, v) in enumerate(zip(rec.time.tolist(), rec.current.tolist(), rec.voltage.tolist())):
+            ws.append([k + 1, t, 1, 1, i, v])
+        with tempfile.TemporaryDirectory() as tmp:
+            wb.save(Path(tmp) / "m.xlsx")
+            out["mits.xlsx"] = (Path(tmp) / "m.xlsx").read_bytes()
+    except ImportError:
+        pass
     cyc = SHARED_DATA / "cycling"
     for name, size in (("biol.mpr", 200_000), ("BTS85-36-6-5-110-20240424.ndax", 200_000),
-                       ("xTESLADIAG_000019_CH70.070", 20_000), ("rate_cc_raw.csv", 20_000)):
+                       ("xTESLADIAG_000019_CH70.070", 20_000), ("rate_cc_raw.csv", 20_000),
+                       ("gcpl.issue_149.mpr", 30_000), ("gcpl.issue_149.mpt", 30_000), ("TestFile.nda", 60_000),
+                       ("nw_regular_export_ife_example.csv", 30_000)):
         if (cyc / name).exists():
             out[name] = (cyc / name).read_bytes()[:size]
     return out
@@ -63,7 +92,9 @@ def _check(name: str, data: bytes) -> None:
         p = Path(tmp) / name
         p.write_bytes(data)
         try:
-            rec = ns.read_cycling(p)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ns.NcmsurfWarning)  # a dropped column is allowed, with its warning
+                rec = ns.read_cycling(p)
         except NcmsurfError:
             return
         assert isinstance(rec, ns.CyclingData)
@@ -88,7 +119,8 @@ def test_bit_flips(name: str, flips: list[tuple[float, int]]) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.sampled_from(["x.csv", "x.txt", "x.mpt", "x.mpr", "x.ndax", "x.022"]), st.binary(max_size=2000))
+@given(st.sampled_from(["x.csv", "x.txt", "x.mpt", "x.mpr", "x.ndax", "x.nda", "x.022", "x.bdf.csv", "x.xlsx"]),
+       st.binary(max_size=2000))
 def test_random_bytes(name: str, data: bytes) -> None:
     _check(name, data)
 

@@ -173,7 +173,10 @@ def test_maccor_long_cycling(name: str) -> None:
 def test_prediag_thinned_cycles_are_flagged() -> None:
     rec = ns.read_cycling(shared_file("cycling", "PreDiag_000412_00008Fshort.022"))
     assert rec.meta["rows_read"] == 10344  # README: 10344 rows
-    s = summary(rec)
+    # a thinned cycle with just enough records to count as resolved: its integral misses the instrument's
+    # own Amp-hr counter by 1.9 %, and the summary says so with both numbers
+    with pytest.warns(ns.cycling.CapacityCheckWarning, match=r"cycle 52 charge: integrated 4629.* instrument 4543"):
+        s = summary(rec)
     res = s.where(s.resolved, drop=True)
     # README: cycles 0, 1 and 36 are at full resolution with discharge 4.715, 4.709, 4.611 Ah
     d = res.discharge_capacity.values / 1000

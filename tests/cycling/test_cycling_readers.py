@@ -203,16 +203,25 @@ def test_mpt_roundtrip_and_sniffing(record: ns.CyclingData, tmp_path: Path) -> N
         ns.read_cycling(cut)
 
 
-def test_mpr_via_galvani() -> None:
-    pytest.importorskip("galvani")
+def test_mpr_biol_against_galvani() -> None:
     rec = ns.read_cycling(shared_file("cycling", "biol.mpr"))
     assert rec.meta["rows_read"] == len(rec) == 23561  # README: 23561 data rows
     # README: delithiation at +0.325 mA, current > 0
     assert rec.current.max() == pytest.approx(0.325e-3, rel=0.01)
     assert rec.meta["impedance_rows"] > 0
-    # a single direction: summary refuses with a clear message
-    with pytest.raises(NcmsurfError, match="never changes sign"):
-        summary(rec)
+    assert rec.meta["technique"] == "MB" and rec.meta["current_source"] == "stored: I/mA"
+    # a single direction (delithiation only) is summarised, not refused: README 4.98 mAh passed
+    s = summary(rec)
+    assert float(s.charge_capacity.sum()) == pytest.approx(4.98, abs=0.01)
+    np.testing.assert_allclose(s.charge_capacity, s.instrument_charge_capacity, rtol=1e-4)
+    assert not bool(s.complete.any()) and np.isnan(s.coulombic_efficiency).all()
+    galvani = pytest.importorskip("galvani.BioLogic")
+    ref = galvani.MPRfile(str(shared_file("cycling", "biol.mpr"))).data
+    np.testing.assert_array_equal(rec.time, ref["time/s"])
+    np.testing.assert_array_equal(rec.voltage, ref["Ewe/V"].astype(float))
+    np.testing.assert_array_equal(rec.current, ref["I/mA"].astype(float) * 1e-3)
+    np.testing.assert_array_equal(rec.step, ref["Ns"])
+    np.testing.assert_array_equal(rec.columns["q_qo"], ref["(Q-Qo)/mA.h"])
 
 
 def test_arbin_minimal_columns_and_short_middle_row(record: ns.CyclingData, tmp_path: Path) -> None:
@@ -229,10 +238,10 @@ def test_arbin_minimal_columns_and_short_middle_row(record: ns.CyclingData, tmp_
     lines[40] = lines[40].rsplit(",", 1)[0]
     q = tmp_path / "short.csv"
     q.write_text("\n".join(lines) + "\n")
-    with pytest.raises(ReadError, match="line 41.*fields") as exc:
+    with pytest.raises(ReadError, match="line 41.*expected 12 columns, found 11") as exc:
         read_arbin_csv(q, extra_columns=False)
     assert exc.value.line == 41
-    with pytest.raises(ReadError, match="line 41.*missing") as exc:
+    with pytest.raises(ReadError, match="line 41.*expected 12 columns, found 11") as exc:
         read_arbin_csv(q)
     assert exc.value.line == 41
 

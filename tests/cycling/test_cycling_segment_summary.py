@@ -97,8 +97,10 @@ def test_spike_is_not_a_cycle() -> None:
 def test_bad_input_errors() -> None:
     t = np.arange(10.0)
     only_charge = CyclingData(t, np.full(10, 3.8), np.full(10, 1e-3))
-    with pytest.raises(ValidationError, match="never changes sign"):
-        summary(only_charge)
+    s = summary(only_charge)  # a formation charge: summarised, not refused
+    assert s.sizes["cycle"] == 1 and np.isnan(float(s.discharge_capacity[0]))
+    np.testing.assert_allclose(s.charge_capacity, 9e-3 / 3.6)
+    assert not bool(s.complete[0]) and bool(s.has_charge[0]) and not bool(s.has_discharge[0])
     with pytest.raises(ValidationError, match="no current flows"):
         summary(CyclingData(t, np.full(10, 3.8), np.zeros(10)))
     with pytest.raises(ValidationError, match="time.*decreases"):

@@ -308,12 +308,16 @@ def test_warnings_for_bound_and_unidentifiable_parameters() -> None:
     # an ideal capacitor: the CPE exponent runs to its upper bound 1
     spec = synthetic_spectrum("R0-p(R1,C1)", {"R0": 1.0, "R1": 10.0, "C1": 1e-3}, noise=0.0)
     fit = ns.eis.fit(spec, "R0-p(R1,CPE1)")
-    assert any("CPE1_1 is at its upper bound" in w for w in fit.warnings)
-    with pytest.warns(EISFitWarning, match="upper bound"):
+    assert any("CPE1_1 = 1 is at its upper bound" in w for w in fit.warnings)
+    assert fit.quality.level == "suspect" and {"at_bound", "degenerate"} <= set(fit.quality.codes)
+    assert fit.warnings == [r.message for r in fit.quality.reasons]  # derived from the verdict
+    with pytest.warns(EISFitWarning) as rec:
         ns.eis.fit(spec, "R0-p(R1,CPE1)", warn=True)
+    assert any("upper bound" in str(r.message) for r in rec) and any("pinned at 1" in str(r.message) for r in rec)
     # two resistors in series cannot be told apart
     fit2 = ns.eis.fit(spec, "R0-R2-p(R1,C1)")
-    assert any("not identifiable" in w or "> 100 %" in w or "correlated" in w for w in fit2.warnings)
+    assert fit2.quality.has("unidentifiable") and not fit2.quality.has("systematic_residual")
+    assert any("do not determine" in w or "> 100 %" in w or "near-singular" in w for w in fit2.warnings)
 
 
 # ---------------------------------------------------------------- failures
@@ -373,7 +377,28 @@ def test_predict_accepts_quantity_and_plot() -> None:
 def test_area_normalised_fit_records_units(tmp_path: Path) -> None:
     spec = synthetic_spectrum("ncm", NCM_TRUTH, seed=5, area=0.5).area_normalized()
     fit = ns.eis.fit(spec, "ncm")
-    assert fit.units == "ohm * cm ** 2"
+    assert fit.impedance_units == "ohm * cm ** 2"
+    assert fit.units["R2"] == "ohm*cm**2" and fit.units["CPE2_1"] == ""  # the base's per-parameter units
     # resistances scale with the area (generator truth × 0.5 cm²), within 2 % at 0.5 % noise
     np.testing.assert_allclose(fit.params["R2"], NCM_TRUTH["R2"] * 0.5, rtol=0.02)
-    assert ns.load(ns.save(fit, tmp_path / "a.nc")).units == "ohm * cm ** 2"
+    assert ns.load(ns.save(fit, tmp_path / "a.nc")).impedance_units == "ohm * cm ** 2"
+
+
+def test_fit_stored_by_an_earlier_version_loads(tmp_path: Path) -> None:
+    import xarray as xr
+
+    names, free = ["R0", "R1", "C1"], ["R0", "R1", "C1"]
+    old = xr.Dataset(
+        {"value": ("param", [5.0, 20.0, 1e-4]), "stderr": ("param", [0.1, 0.2, 1e-6]),
+         "covariance": (("free", "free_2"), np.diag([0.01, 0.04, 1e-12])),
+         "impedance": ("frequency", np.array([25.0 - 1j, 5.0 - 0.1j])), "initial": ("free", [4.0, 18.0, 2e-4])},
+        coords={"param": names, "free": free, "free_2": free, "frequency": [1.0, 1e4]},
+        attrs={"circuit": "R0-p(R1,C1)", "success": True, "message": "converged", "chi2": 0.1, "aic": -10.0,
+               "bic": -9.0, "weighting": "modulus", "names": {}, "warnings": [], "nfev": 12, "n_starts": 1,
+               "constants": {}, "units": "ohm", "solver": "lm"},
+    )
+    fit = CircuitFit.from_dataset(old)
+    assert isinstance(fit, CircuitFit) and fit.params == {"R0": 5.0, "R1": 20.0, "C1": 1e-4}
+    assert fit.quality.level == "suspect" and fit.quality.codes == ["input"]
+    assert fit.initial_guess["R1"] == 18.0 and fit.units["C1"] == "F"
+    np.testing.assert_allclose(fit.predict([1e-9])[0].real, 25.0)

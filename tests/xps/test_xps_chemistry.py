@@ -90,7 +90,9 @@ def test_ni_lmm_under_mn2p_is_source_aware():
     spec = synthetic_spectrum("Mn 2p", fractions={"Mn4+": 0.5, "Mn3+": 0.2, "Ni LMM": 0.3}, area=2e6, seed=1)
     res = ns.xps.fit(spec, "Mn 2p", background="active-shirley")
     v, e = res.fraction("Mn4+", among=["Mn4+", "Mn3+"])
-    assert abs(v - 0.5 / 0.7) < 4 * e  # generator truth; within 0.03 needs more counts (see the report)
+    # generator truth; the two Mn doublets share one width (with two free widths the share was unbiased but
+    # not determined: stderr 0.054 at this area, the 0.06 miss of this seed was 1.1 sigma)
+    assert abs(v - 0.5 / 0.7) < min(0.03, 4 * e)
     mg_spec = synthetic_spectrum("Mn 2p", fractions={"Mn4+": 0.7, "Mn3+": 0.3}, seed=1, excitation_energy=1253.6)
     assert "Ni LMM" not in ns.xps.fit(mg_spec, "Mn 2p").areas
 
@@ -116,14 +118,20 @@ def test_real_nio_and_metallic_ni_with_the_multiplet_model():
 
 @pytest.mark.shared_data
 def test_arxps_al_foil_o1s_is_not_carbonate():
+    # the study-facing route: O 1s jointly with Al 2p (Al-O tied to Al2O3 by O/Al = 1.5) and C 1s (one charge
+    # shift), at all five emission angles (the insulated foil charges by about 4 eV; the spectra go in raw)
     spectra = ns.read_xps(shared_file("xps", "ARXPS.vms"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ChargeReferenceWarning)  # the insulated foil charges by about 4 eV
-        for k in range(3):  # emission angles 0, 40, 55 degrees
-            o1s, c1s, al2p = ns.xps.charge_correct(spectra[3 * k: 3 * k + 3])
-            res = ns.xps.fit(o1s, "O 1s")
-            assert res.fraction("carbonate")[0] < 0.2
-            assert res.fraction("Al-O")[0] > res.fraction("carbonate")[0]
+    for k in range(5):  # emission angles 0, 40, 55, 63, 70 degrees
+        block = spectra[3 * k: 3 * k + 3]
+        if k == 2:
+            v, e, q = ns.xps.carbonate_share(block)
+            assert 0.0 <= v < 0.2, (k, v, e)
+            assert q.level == "suspect"  # the Al 2p metal/oxide and O 1s lines are not fully modelled: said so
+        res = ns.xps.coated_o1s_fit(block)  # what carbonate_share reads
+        assert 0.0 <= res.fraction("O 1s", "carbonate")[0] < 0.2
+        assert res.charge_shift[0] == pytest.approx(-3.9, abs=0.2)
+        al_o = res.fraction("O 1s", "Al-O")[0]
+        assert al_o > 0.7 and all(al_o > res.fraction("O 1s", n)[0] for n in ("lattice", "carbonate", "C-O"))
 
 
 # ------------------------------------------------------------------ joint fits

@@ -1,0 +1,100 @@
+"""The report marks every suspect and failed fit: on its figure, in the metrics table and in the verdict table."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ncmsurf as ns
+from ncmsurf.core.results import Quality
+
+pytest.importorskip("matplotlib")
+
+
+class _Verdict:
+    """A study result with another verdict (a FitResult's quality, or a failed optimiser)."""
+
+    def __init__(self, result: Any, level: str, reason: str) -> None:
+        self._result = result
+        self.success = level != "failed"
+        self.message = reason if level == "failed" else ""
+        self.quality = Quality(level, [("not_converged" if level == "failed" else "at_bound", reason)])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._result, name)
+
+
+MARKED = {"A(3)-NCM": ("failed", "maximum number of function evaluations reached"),
+          "F(1)-NCM@100": ("suspect", "CPE1_1 at its upper bound 1")}
+
+
+class MarkedStudy(ns.Study):
+    """The demo impedance study with two fits given a suspect and a failed verdict."""
+
+    def result(self, sample: Any, kind: str, name: str) -> Any:
+        res = super().result(sample, kind, name)
+        label = sample if isinstance(sample, str) else sample.label
+        if res is not None and kind == "eis" and label in MARKED:
+            return _Verdict(res, *MARKED[label])
+        return res
+
+    def results(self, sample: Any = None, kind: str | None = None) -> dict[str, Any]:
+        out = super().results(sample, kind)
+        for key, res in out.items():
+            label, knd, _ = key.split("|", 2)
+            if knd == "eis" and label in MARKED:
+                out[key] = _Verdict(res, *MARKED[label])
+        return out
+
+
+@pytest.fixture(scope="module")
+def marked_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    from ncmsurf.report import build_report
+
+    root = tmp_path_factory.mktemp("marked")
+    folder = ns.datasets.demo_study(root / "demo", kinds=["eis"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        study = MarkedStudy.from_folder(folder).analyze(progress=False)
+        rep = build_report(study, root / "out" / "report.html", figures=["S4_nyquist", "bode", "metrics_vs_n"])
+    return rep.path, rep
+
+
+def test_marks_in_the_tables_and_the_verdict_list(marked_report: tuple[Path, Any]) -> None:
+    path, rep = marked_report
+    html = path.read_text()
+    assert ("A(3)-NCM", "eis_fit", "failed", "maximum number of function evaluations reached") in rep.verdicts
+    assert ("F(1)-NCM@100", "eis_fit", "suspect", "CPE1_1 at its upper bound 1") in rep.verdicts
+    assert "maximum number of function evaluations reached" in html and "CPE1_1 at its upper bound 1" in html
+    # the metrics table: the R_ct cell of each marked sample carries its mark and reason
+    row = re.search(r"<tr><th class='l'>A\(3\)-NCM</th>(.*?)</tr>", html)
+    assert row is not None and row.group(1).count("class='failed'") >= 3  # r_s, r_sei, r_ct, c_sei
+    row = re.search(r"<tr><th class='l'>F\(1\)-NCM@100</th>(.*?)</tr>", html)
+    assert row is not None and "class='suspect'" in row.group(1)
+    row = re.search(r"<tr><th class='l'>P-NCM</th>(.*?)</tr>", html)
+    assert row is not None and "class='suspect'" not in row.group(1) and "class='failed'" not in row.group(1)
+
+
+def test_marks_on_the_figures(marked_report: tuple[Path, Any]) -> None:
+    _, rep = marked_report
+    notes = " ".join(rep.notes["S4_nyquist"])
+    assert "A(3)-NCM circuit fit failed: maximum number of function evaluations reached" in notes
+    assert "F(1)-NCM@100 circuit fit suspect: CPE1_1 at its upper bound 1" in notes
+    assert rep.layout["S4_nyquist"] == []
+
+
+def test_marks_are_visible_in_headless_chromium(marked_report: tuple[Path, Any], tmp_path: Path) -> None:
+    from test_report_cli import _chromium, run_probe
+
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("no chromium binary (Debian package 'chromium') on this machine")
+    line = run_probe(exe, marked_report[0], tmp_path / "profile")
+    m = re.search(r"IMAGES (\d+)/(\d+) .* MARKS (\d+) FAILED (\d+) SUSPECT (\d+)", line)
+    assert m is not None, line
+    assert m.group(1) == m.group(2) and int(m.group(2)) >= 2
+    assert int(m.group(4)) >= 4 and int(m.group(5)) >= 2  # marks in the metrics and verdict tables are shown
