@@ -142,19 +142,34 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
 # -------------------------------------------------------------------- info
 def _cmd_info(args: argparse.Namespace) -> int:
-    from ncmsurf.io.registry import choose_reader, read
+    from ncmsurf.io.registry import choose_reader, read, sniff_scores
 
     path = Path(args.file)
-    reader = choose_reader(path, kind=args.kind)
-    models = read(path, kind=args.kind)
+    if args.format is not None:
+        reader = choose_reader(path, kind=args.kind, fmt=args.format)
+        scores: list[tuple[float, Any]] = []
+        why = "chosen by --format"
+    else:
+        scores = sniff_scores(path, kind=args.kind)
+        if not scores:
+            reader = choose_reader(path, kind=args.kind)  # raises the "not recognised" error
+        reader = scores[0][1]
+        runner_up = f"; next: {scores[1][1].name} {scores[1][0]:.2f}" if len(scores) > 1 else ""
+        why = f"confidence {scores[0][0]:.2f} (content sniffing{runner_up})"
+    models = read(path, kind=args.kind, format=reader.name)
     print(f"file:   {path}")
     print(f"reader: {reader.name} ({reader.kind}) - {getattr(reader, 'description', '')}")
+    print(f"        {why}")
+    if len(scores) > 1:
+        others = ", ".join(f"{r.name} {sc:.2f}" for sc, r in scores[1:6])
+        print(f"        other candidates: {others}")
     print(f"models: {len(models)}")
     rows = []
     for i, m in enumerate(models):
         meta = m.meta
-        keys = [k for k in ("region", "technique", "format", "instrument", "date", "source_file") if k in meta]
-        extra = ", ".join(f"{k}={str(meta[k])[:30]}" for k in keys if k != "source_file")
+        keys = [k for k in ("region", "technique", "format", "instrument", "date", "cycle", "spectrum")
+                if k in meta]
+        extra = ", ".join(f"{k}={str(meta[k])[:30]}" for k in keys)
         rows.append([i, type(m).__name__, repr(m)[1 + len(type(m).__name__):-1].strip()[:70], extra[:60]])
     print(_table(rows, ["#", "model", "content", "metadata"]))
     return 0
@@ -507,6 +522,7 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="which reader a file needs, the models in it and their metadata")
     i.add_argument("file")
     i.add_argument("--kind", choices=["xps", "eis", "cycling", "sims", "eds"], default=None)
+    i.add_argument("--format", default=None, help="force a reader by name (see the list in the docs)")
     f = sub.add_parser("fit", help="fit files and print tables (or --json); exit 1 when a fit failed")
     f.add_argument("kind", choices=["xps", "eis", "cycling"])
     f.add_argument("files", nargs="+")

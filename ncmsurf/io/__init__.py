@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ncmsurf.io._table import max_read_bytes, read_limit, set_max_read_bytes
 from ncmsurf.io.netcdf import load, register_storable, save, storable_types
 from ncmsurf.io.registry import (
     KINDS,
@@ -15,8 +16,10 @@ from ncmsurf.io.registry import (
     read_sims,
     read_tem,
     read_xps,
+    reader_options,
     readers,
     register_reader,
+    sniff_scores,
 )
 
 __all__ = [
@@ -25,16 +28,21 @@ __all__ = [
     "SimpleReader",
     "choose_reader",
     "load",
+    "max_read_bytes",
     "read",
     "read_cycling",
     "read_eds",
     "read_eis",
     "read_sims",
+    "read_limit",
     "read_tem",
     "read_xps",
+    "reader_options",
     "readers",
     "register_reader",
     "register_storable",
     "save",
+    "set_max_read_bytes",
+    "sniff_scores",
     "storable_types",
 ]

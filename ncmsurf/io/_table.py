@@ -353,6 +353,7 @@ def split_lines(text: str) -> list[str]:
 
 
 _EOL = re.compile(r"\r\n|\r|\n")
+_EOL_B = re.compile(rb"\r\n|\r|\n")
 
 
 class TextFile:
@@ -386,12 +387,27 @@ class TextFile:
             if b"\x00" in raw[:4096]:
                 self._nul_error(raw.find(b"\x00"))
             raise ReadError(self.path, None, "binary content where a text file was expected")
-        self.text, self.encoding, self.bom = _decode(raw)
+        # an ASCII file (the common case, and every large export) is looked at through slices of its
+        # bytes: the whole text is only decoded when all of its lines are needed
+        self._ascii = raw.isascii()
+        if self._ascii:
+            self.encoding, self.bom = "utf-8", 0
+            if nul == "reject" and (k := raw.find(b"\x00")) >= 0:
+                self._nul_error(k)
+            self.terminated = raw.endswith((b"\n", b"\r"))
+            return
+        text, self.encoding, self.bom = _decode(raw)
+        self.__dict__["text"] = text
         if nul == "reject":
-            k = self.text.find("\x00")
+            k = text.find("\x00")
             if k >= 0:
                 self._nul_error_text(k)
-        self.terminated = self.text.endswith(("\n", "\r"))
+        self.terminated = text.endswith(("\n", "\r"))
+
+    @cached_property
+    def text(self) -> str:
+        """The decoded text."""
+        return self.raw.decode("ascii")
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, nul: str = "reject", max_bytes: int | None = None) -> TextFile:
@@ -408,6 +424,13 @@ class TextFile:
         line = t.count("\n", 0, k) + t.count("\r", 0, k) - t.count("\r\n", 0, k) + 1
         raise ReadError(self.path, line, "NUL byte in a text file (padded or damaged file)")
 
+    def __len__(self) -> int:
+        """Characters of the text (bytes for an ASCII file)."""
+        return len(self.raw) if self._ascii else len(self.text)
+
+    def _slice(self, a: int | None, b: int | None) -> str:
+        return self.raw[a:b].decode("ascii") if self._ascii else self.text[a:b]
+
     @cached_property
     def lines(self) -> list[str]:
         """All lines (0-based list; file line ``i + 1`` is ``lines[i]``)."""
@@ -415,9 +438,9 @@ class TextFile:
 
     def head_lines(self, max_chars: int = 1 << 20) -> tuple[list[str], bool]:
         """The lines of the first ``max_chars`` characters (whole lines only) and whether that is the whole file."""
-        if len(self.text) <= max_chars or "lines" in self.__dict__:
+        if len(self) <= max_chars or "lines" in self.__dict__:
             return self.lines, True
-        cut = self.text[:max_chars]
+        cut = self._slice(None, max_chars)
         lines = split_lines(cut)
         if lines and not cut.endswith(("\n", "\r")):
             lines.pop()
@@ -431,15 +454,19 @@ class TextFile:
         With ``n_lines`` the window grows until it holds at least that many lines (or the whole file).
         """
         while True:
-            if len(self.text) <= max_chars:
+            if len(self) <= max_chars:
                 return list(self.lines)
-            lines = split_lines(self.text[-max_chars:])[1:]
+            lines = split_lines(self._slice(-max_chars, None))[1:]
             if len(lines) >= n_lines:
                 return lines
             max_chars *= 4
 
     def line_count(self) -> int:
         """Number of lines (as :attr:`lines` counts them) without splitting the text."""
+        if self._ascii:
+            r = self.raw
+            n = r.count(b"\n") + r.count(b"\r") - r.count(b"\r\n")
+            return n if self.terminated or not r else n + 1
         t = self.text
         n = t.count("\n") + t.count("\r") - t.count("\r\n")
         return n if self.terminated or not t else n + 1
@@ -448,19 +475,19 @@ class TextFile:
         """Character offset where line ``line_index`` (0-based) starts."""
         if line_index <= 0:
             return 0
-        pos = 0
-        for k, m in enumerate(_EOL.finditer(self.text), start=1):
-            pos = m.end()
+        ends = (m.end() for m in _EOL_B.finditer(self.raw)) if self._ascii else \
+            (m.end() for m in _EOL.finditer(self.text))
+        for k, e in enumerate(ends, start=1):
             if k == line_index:
-                return pos
-        return len(self.text)
+                return e
+        return len(self)
 
     def byte_offset(self, line_index: int) -> int | None:
         """Byte offset where line ``line_index`` starts (``None`` for UTF-16, which the fast path does not take)."""
         if self.encoding == "utf-16":
             return None
         c = self.char_offset(line_index)
-        if self.encoding in ("cp1252", "latin-1"):
+        if self._ascii or self.encoding in ("cp1252", "latin-1"):
             return c
         prefix = self.text[:c]
         return self.bom + (len(prefix.encode("utf-8")) if not prefix.isascii() else len(prefix))
@@ -683,6 +710,7 @@ class Table:
     _tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _text_loader: Callable[[str], list[str]] | None = field(default=None, repr=False)
     dropped: dict[str, int] = field(default_factory=dict)
+    last_row_unverified: bool = False
     _given: set[str] = field(default_factory=set, repr=False)
 
     # ------------------------------------------------------------------ access
@@ -960,20 +988,28 @@ def _sample(rows: Sequence[Any], k: int = 50) -> list[Any]:
     return list(rows[:k]) + list(rows[k:][-k:]) if len(rows) > k else list(rows)
 
 
-def _shape(tok: str) -> tuple[int, bool, int] | None:
-    """(mantissa digits, has exponent, exponent digits) of a number token."""
+def _shape(tok: str) -> tuple[int, bool, int, bool, int] | None:
+    """(mantissa digits, has exponent, exponent digits, has a decimal mark, fraction digits) of a number."""
     m = _SHAPE.match(tok)
     if not m:
         return None
-    return len(m.group(1)) + len(m.group(2)), m.group(4) is not None, len(m.group(4) or "")
+    point = "." in tok or "," in tok
+    return (len(m.group(1)) + len(m.group(2)), m.group(4) is not None, len(m.group(4) or ""), point,
+            len(m.group(2)))
 
 
 _NUM_PREFIX = re.compile(r"[-+]?[0-9]*[.,]?[0-9]*(?:[eE][-+]?)?")
 
 
 def _check_last_row(path: Path, last: Sequence[str], previous: Sequence[Sequence[str]], kinds: Sequence[str],
-                    line: int, names: Sequence[str]) -> None:
-    """The last row has no line end: each number must look like the same column's numbers above."""
+                    line: int, names: Sequence[str]) -> bool:
+    """The last row has no line end: each number must look like the same column's numbers above.
+
+    A number cut short loses digits: of its exponent, of its fraction, its decimal mark. Raises for a
+    number that is shorter than the column's format; returns whether some column's format was constant
+    enough to tell (``False``: nothing in the file can show the row complete).
+    """
+    verified = False
     for j, tok in enumerate(last):
         if j >= len(kinds) or kinds[j] != "number":
             continue
@@ -988,12 +1024,21 @@ def _check_last_row(path: Path, last: Sequence[str], previous: Sequence[Sequence
             continue
         exps = {s[1] for s in shapes}
         edig = {s[2] for s in shapes}
+        points = {s[3] for s in shapes}
+        fdig = {s[4] for s in shapes}
         cut = (len(exps) == 1 and me[1] != next(iter(exps))) \
             or (len(edig) == 1 and me[1] and me[2] != next(iter(edig))) \
-            or me[0] < min(s[0] for s in shapes)
+            or me[0] < min(s[0] for s in shapes) \
+            or (points == {True} and not me[3]) \
+            or (not me[1] and me[4] < min(s[4] for s in shapes))
         if cut:
             raise ReadError(path, line, f"last line has no line end and column {names[j]!r} holds {tok!r}, "
                                         "shorter than the numbers above it (file cut short?)")
+        # a cut always shortens the last number: a column printed with a fixed exponent or fixed decimals
+        # shows that the row is whole
+        if (len(exps) == 1 and True in exps and len(edig) == 1) or (len(fdig) == 1 and points == {True}):
+            verified = True
+    return verified
 
 
 def _row_error(path: Path, line: int, nf: int, ncols: int, header_line: int | None, fields: Sequence[str]) -> None:
@@ -1105,14 +1150,29 @@ def _content_end(raw: bytes) -> int:
 
 
 def _finish_table(table: Table, *, nrows: int, kinds: Sequence[str], last_fields: Sequence[str],
-                  prev: Sequence[Sequence[str]], last_line: int) -> None:
-    if not table.terminated and len(last_fields) == len(table.names):
-        _check_last_row(table.path, last_fields, prev, kinds, last_line, table.names)
+                  prev: Sequence[Sequence[str]], last_line: int, unterminated: str = "check") -> None:
+    """Check a last row without a line end (see :func:`find_table`'s ``unterminated``)."""
+    if table.terminated or unterminated == "trust":
+        return
+    if unterminated == "error":
+        raise ReadError(table.path, last_line, "the file ends inside a data row (no line end after the last row: "
+                                               "file cut short?)")
+    if len(last_fields) != len(table.names):
+        return
+    if nrows == 1 and any(k == "number" for k in kinds):
+        raise ReadError(table.path, last_line, "the only data row has no line end: it cannot be told "
+                                               "complete (file cut short?)")
+    if not _check_last_row(table.path, last_fields, prev, kinds, last_line, table.names) \
+            and unterminated != "lenient":
+        warnings.warn(f"{table.path}: line {last_line}, the last row, has no line end and its numbers are printed "
+                      "with varying digits, so a cut in its last number cannot be seen (file cut short?)",
+                      TableWarning, stacklevel=4)
+        table.last_row_unverified = True
 
 
 def _big_fast(tf: TextFile, *, body_start: int, width: int, delimiter: str | None, names: list[str],
               make: Callable[[list[list[str]], int, bool], tuple[Table, list[str]]],
-              fast_rows: int) -> Table | None:
+              fast_rows: int, unterminated: str = "check") -> Table | None:
     """The fast path for a large file without splitting all its lines; None when the checked path must run."""
     if delimiter is None or len(delimiter) != 1:
         return None
@@ -1138,8 +1198,6 @@ def _big_fast(tf: TextFile, *, body_start: int, width: int, delimiter: str | Non
         return None
     trail_lines = rows_head[:20] + tail[-20:]
     trailing_all = all(ln.rstrip(" \r\t" if delimiter != "\t" else " \r").endswith(delimiter) for ln in trail_lines)
-    if tf.raw.count(b"\n", b0, end) + 1 < fast_rows:
-        return None
     table, kinds = make(srows, 0, trailing_newline)
     # pyarrow makes one row per line (CR, LF or CRLF; no quoting; an empty line is an error), so its row
     # count is the body's line count
@@ -1151,7 +1209,7 @@ def _big_fast(tf: TextFile, *, body_start: int, width: int, delimiter: str | Non
     last_fields = split_fields(tail[-1], delimiter)
     prev = [split_fields(ln, delimiter) for ln in tail[-101:-1]]
     _finish_table(table, nrows=nrows, kinds=kinds, last_fields=last_fields, prev=prev,
-                  last_line=body_start + nrows)
+                  last_line=body_start + nrows, unterminated=unterminated)
     table._values = vals
     table.fast = True
     w = width + (1 if trailing_all else 0)
@@ -1171,7 +1229,7 @@ def _build(tf: TextFile, *, body_start: int, body_stop: int | None,
            end: Callable[[str], bool] | None, delimiter: str | None, names: Sequence[str],
            header_names: Sequence[str], units: Sequence[str | None], header_line: int | None,
            units_line: int | None, header_lines: list[str], decimal: str, fast_rows: int,
-           surplus_names: str, blank: str) -> Table:
+           surplus_names: str, blank: str, unterminated: str = "check") -> Table:
     """Check and parse the body rows ``body_start..`` (0-based) against ``len(names)`` fields."""
     path = tf.path
     ncols = len(names)
@@ -1189,13 +1247,19 @@ def _build(tf: TextFile, *, body_start: int, body_stop: int | None,
         return table, kinds
 
     if end is None and body_stop is None and surplus_names == "error" and "lines" not in tf.__dict__ \
-            and len(tf.text) > HEAD_CHARS:
-        got = _big_fast(tf, body_start=body_start, width=ncols, delimiter=delimiter, names=list(names),
-                        make=lambda r, n, t: make(r, n, t), fast_rows=fast_rows)
-        if got is not None:
-            return got
+            and len(tf) > HEAD_CHARS:
+        # (a file ending in blanks without a line end goes to the checked path, which names it)
+        if tf.terminated or tf.raw[-1:] not in (b" ", b"\t"):
+            got = _big_fast(tf, body_start=body_start, width=ncols, delimiter=delimiter, names=list(names),
+                            make=lambda r, n, t: make(r, n, t), fast_rows=fast_rows, unterminated=unterminated)
+            if got is not None:
+                return got
     whole = tf.lines
     stop = len(whole) if body_stop is None else min(body_stop, len(whole))
+    if stop == len(whole) and whole and not tf.terminated and whole[-1] and not whole[-1].strip(" \t") \
+            and unterminated != "trust":
+        raise ReadError(path, len(whole), "the file ends with a line of blanks without a line end (a row cut "
+                                          "short?)")
     if end is not None:
         for i in range(body_start, stop):
             if end(whole[i]):
@@ -1233,7 +1297,8 @@ def _build(tf: TextFile, *, body_start: int, body_stop: int | None,
     table.line_numbers = np.asarray(idx, dtype=np.int64) + 1
     table.first_line = idx[0] + 1
     _finish_table(table, nrows=nrows, kinds=kinds, last_fields=split_fields(whole[last_i], delimiter),
-                  prev=[split_fields(whole[i], delimiter) for i in idx[-101:-1]], last_line=last_i + 1)
+                  prev=[split_fields(whole[i], delimiter) for i in idx[-101:-1]], last_line=last_i + 1,
+                  unterminated=unterminated)
     # ---- fast path (the rows are contiguous lines)
     if nrows >= fast_rows and delimiter is not None and idx[-1] - idx[0] + 1 == nrows:
         b0, b1 = tf.byte_offset(idx[0]), tf.byte_offset(last_i + 1)
@@ -1364,6 +1429,7 @@ def find_table(
     stop: int | None = None,
     units_line: bool = True,
     fast_rows: int = FAST_ROWS,
+    unterminated: str = "check",
 ) -> Table:
     r"""Find and read the data table of a text file, the header decided by content and position.
 
@@ -1383,6 +1449,13 @@ def find_table(
         Recognise a line of units under the header.
     fast_rows : int
         Data rows from which the pyarrow fast path is tried.
+    unterminated : {"check", "lenient", "error", "trust"}
+        A last row without a line end: ``"check"`` its numbers against the
+        format of their columns above (a shorter number is an error; when no
+        column has a fixed format a :class:`TableWarning` says the row cannot
+        be told complete), ``"lenient"`` the same without the warning,
+        ``"error"`` for formats whose writers end every line, ``"trust"`` to
+        accept it.
 
     Returns
     -------
@@ -1485,7 +1558,7 @@ def find_table(
     return _build(tf, body_start=first, body_stop=stop, end=None, delimiter=delim, names=names,
                   header_names=list(header_names), units=units, header_line=header_line, units_line=units_ln,
                   header_lines=header_lines, decimal=decimal, fast_rows=fast_rows, surplus_names="error",
-                  blank="skip")
+                  blank="skip", unterminated=unterminated)
 
 
 def table_at(
@@ -1502,6 +1575,7 @@ def table_at(
     blank: str = "skip",
     surplus_names: str = "error",
     fast_rows: int = FAST_ROWS,
+    unterminated: str = "check",
 ) -> Table:
     """Read a table whose header and body lines are known (instrument formats).
 
@@ -1531,6 +1605,8 @@ def table_at(
         read with the rows' columns (the surplus names are in
         ``Table.surplus_names``); the caller states it in ``meta``.
     fast_rows : int
+    unterminated : {"check", "lenient", "error", "trust"}
+        A last row without a line end (see :func:`find_table`).
 
     Raises
     ------
@@ -1568,7 +1644,7 @@ def table_at(
     return _build(tf, body_start=start, body_stop=stop, end=end, delimiter=delimiter, names=uniq,
                   header_names=list(header_names), units=unit_list, header_line=header + 1 if header is not None
                   else None, units_line=units_ln, header_lines=list(hl), decimal=decimal, fast_rows=fast_rows,
-                  surplus_names=surplus_names, blank=blank)
+                  surplus_names=surplus_names, blank=blank, unterminated=unterminated)
 
 
 def parse_table(
@@ -1582,7 +1658,10 @@ def parse_table(
     """Read a text file's table with :func:`find_table`, every numeric column required complete.
 
     The older interface: ``Table.columns`` holds every numeric column and
-    a bad cell anywhere is a :class:`ReadError` here.
+    a bad cell anywhere is a :class:`ReadError` here. A last row without a
+    line end is checked against its columns' format but, as before, not
+    warned about when nothing in the file can show it whole
+    (``unterminated="lenient"``).
 
     Raises
     ------
@@ -1592,7 +1671,7 @@ def parse_table(
     """
     del max_header_lines
     tf = TextFile(path, text.encode("utf-8")) if text is not None else TextFile.open(path)
-    table = find_table(tf, min_columns=min_columns)
+    table = find_table(tf, min_columns=min_columns, unterminated="lenient")
     if expected_columns is not None and len(table.names) != expected_columns:
         raise ReadError(path, table.first_line, f"expected {expected_columns} columns, found {len(table.names)}")
     _ = table.columns  # raise on the first bad cell

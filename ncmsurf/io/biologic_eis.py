@@ -1,10 +1,13 @@
 """BioLogic EC-Lab impedance files: .mpt (ASCII) reader and writer, binary .mpr (own parser).
 
 A .mpt file may hold several sweeps (PEIS/GEIS loops, or impedance steps in a
-longer technique sequence); they are split by the ``cycle number`` column
-(or ``z cycle``), and within one cycle wherever the frequency jumps back up,
-and each spectrum keeps its cycle in ``meta["cycle"]``. Rows with
-``freq/Hz`` = 0 (non-impedance steps) are counted in ``meta["non_eis_rows"]``.
+longer technique sequence); they are split only where EC-Lab's own ``cycle
+number`` (or ``z cycle``) column changes, never on a frequency jump or two
+swapped rows, and each spectrum keeps its cycle in ``meta["cycle"]``. Rows
+with ``freq/Hz`` = 0 (non-impedance steps) are counted in
+``meta["non_eis_rows"]``. The text is read by the strict table core
+(:mod:`ncmsurf.io._table`): field counts, decimal commas per file, NUL tails
+and cut last lines are checked.
 
 Examples
 --------
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,8 +34,8 @@ import numpy as np
 
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import ImpedanceSpectrum
-from ncmsurf.io._table import decode_text, looks_binary
-from ncmsurf.io.eis_instruments import make_spectra, parse_rows
+from ncmsurf.io._table import Table, TextFile, looks_binary, split_fields, table_at
+from ncmsurf.io.eis_instruments import EISReadWarning, make_spectra
 from ncmsurf.io.registry import SimpleReader
 
 __all__ = ["READERS", "read_mpr", "read_mpt", "write_mpt"]
@@ -48,22 +52,48 @@ def _sniff_mpt(path: Path, head: bytes) -> float:
     return 0.3  # an EC-Lab file without impedance in the visible header (cycling)
 
 
-def _split_points(f: np.ndarray, cyc: np.ndarray | None) -> list[tuple[int, int]]:
-    n = f.size
-    cuts = {0, n}
-    if cyc is not None:
-        cuts |= {i + 1 for i in range(n - 1) if cyc[i + 1] != cyc[i]}
-    # a new sweep where the frequency rises again after falling (descending sweeps)
-    for i in range(1, n - 1):
-        if f[i + 1] > f[i] and f[i] < f[i - 1]:
-            cuts.add(i + 1)
-    s = sorted(cuts)
-    return [(a, b) for a, b in zip(s[:-1], s[1:], strict=True) if b > a]
+_CYCLE_COLUMNS = ("cycle number", "z cycle")
 
 
-def read_mpt(path: str | Path, *, sample: Any = None, area: Any = None, normalize: bool = True,
-             **_: Any) -> list[ImpedanceSpectrum]:
+def _check_surplus(path: Path, table: Table, header_line: int) -> str:
+    """Rows hold fewer fields than the header names: accept only if |Z| and Phase(Z) agree with Re/Im."""
+    names = table.names
+    need = ("freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm", "|Z|/Ohm", "Phase(Z)/deg")
+    if not all(n in names for n in need):
+        raise ReadError(path, header_line, f"the header names {len(names) + len(table.surplus_names)} columns but "
+                                           f"the rows hold {len(names)}, and |Z|/Ohm and Phase(Z)/deg are not among "
+                                           "them to show which columns the rows hold")
+    zr, mzi = table.column("Re(Z)/Ohm"), table.column("-Im(Z)/Ohm")
+    mod, ph = table.column("|Z|/Ohm"), table.column("Phase(Z)/deg")
+    f = table.column("freq/Hz")
+    eis = f > 0
+    z = zr - 1j * mzi
+    # EC-Lab writes 8 significant digits: allow a few units in the last of them
+    ok_mod = np.abs(np.abs(z[eis]) - mod[eis]) <= 1e-6 * np.maximum(mod[eis], 1e-300) + 1e-12
+    ok_ph = np.abs(np.degrees(np.angle(z[eis])) - ph[eis]) <= 1e-4 * np.maximum(np.abs(ph[eis]), 1.0)
+    bad = np.flatnonzero(~(ok_mod & ok_ph))
+    if bad.size:
+        j = int(np.flatnonzero(eis)[bad[0]])
+        raise ReadError(path, int(table.line_numbers[j]),
+                        f"the header names {len(names) + len(table.surplus_names)} columns but the rows hold "
+                        f"{len(names)}, and |Z|/Phase(Z) do not match Re(Z)/-Im(Z) in this row: the columns "
+                        "cannot be told apart")
+    return (f"the header names {len(names) + len(table.surplus_names)} columns, the rows hold {len(names)}: "
+            f"read as the first {len(names)} names (|Z| and Phase(Z) agree with Re(Z) and -Im(Z) on every row); "
+            f"not in the rows: {table.surplus_names}")
+
+
+def read_mpt(path: str | Path, *, sample: Any = None, area: Any = None,
+             normalize: bool = True) -> list[ImpedanceSpectrum]:
     """EC-Lab ASCII (.mpt) PEIS/GEIS export → one spectrum per cycle/loop.
+
+    Spectra are split only where EC-Lab's own ``cycle number`` (or ``z
+    cycle``) column changes, never on a frequency jump; without such a
+    column the file is one spectrum. A header that names more columns than
+    every row holds (EC-Lab 11.x exports with Ece columns) is read with the
+    rows' columns when ``|Z|`` and ``Phase(Z)`` agree with ``Re(Z)`` and
+    ``-Im(Z)`` on every row, with an :class:`EISReadWarning` and
+    ``meta["surplus_header_names"]``; otherwise it is a :class:`ReadError`.
 
     Parameters
     ----------
@@ -78,18 +108,19 @@ def read_mpt(path: str | Path, *, sample: Any = None, area: Any = None, normaliz
     ------
     ReadError
         Missing ``freq/Hz``, ``Re(Z)/Ohm`` or ``-Im(Z)/Ohm`` column, a
-        truncated row, a non-numeric value, duplicate frequencies in a sweep.
+        truncated row, a non-numeric value, a NUL tail, duplicate frequencies
+        in a sweep.
     """
     path = Path(path)
-    text = decode_text(path)
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if not lines[0].startswith("EC-Lab ASCII FILE"):
+    tf = TextFile.open(path)
+    lines = tf.lines
+    if not lines or not lines[0].startswith("EC-Lab ASCII FILE"):
         raise ReadError(path, 1, "not an EC-Lab ASCII file (first line is not 'EC-Lab ASCII FILE')")
     m = re.match(r"Nb header lines\s*:\s*(\d+)", lines[1] if len(lines) > 1 else "")
     if not m:
         raise ReadError(path, 2, "no 'Nb header lines : N' line")
     nh = int(m.group(1))
-    if nh < 2 or nh > len(lines):
+    if nh < 3 or nh > len(lines):
         raise ReadError(path, 2, f"header declares {nh} lines but the file has {len(lines)}")
     meta: dict[str, Any] = {"format": "biologic-mpt", "instrument": "BioLogic EC-Lab"}
     tech = lines[3].strip() if len(lines) > 3 else ""
@@ -100,32 +131,55 @@ def read_mpt(path: str | Path, *, sample: Any = None, area: Any = None, normaliz
                       r"Comments)\s*:\s*(.*)$", ln)
         if mm:
             meta[mm.group(1).strip()] = mm.group(2).strip()
-    header = lines[nh - 1].rstrip("\n").split("\t")
-    header = [h.strip() for h in header]
-    if header and header[-1] == "":
-        header = header[:-1]
+    header = split_fields(lines[nh - 1], "\t")
     for col in ("freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm"):
         if col not in header:
             raise ReadError(path, nh, f'"{col}" not found in column headers')
-    ci = [header.index("freq/Hz"), header.index("Re(Z)/Ohm"), header.index("-Im(Z)/Ohm")]
-    cyc_name = next((c for c in ("cycle number", "z cycle", "loop") if c in header), None)
-    cols = ci + ([header.index(cyc_name)] if cyc_name else [])
-    first = lines[nh] if nh < len(lines) else ""
-    dec = "," in first and "." not in first
-    vals, nums = parse_rows(path, lines, nh, len(lines), lambda s: s.split("\t"), cols,
-                            [header[c] for c in cols], min_fields=len(header), decimal_comma=dec)
-    if vals.shape[0] == 0:
+    if nh >= len(lines) or not any(ln.strip() for ln in lines[nh:]):
         raise ReadError(path, nh + 1, "no data rows after the column header")
-    eis = vals[:, 0] > 0
-    f, z = vals[eis, 0], vals[eis, 1] - 1j * vals[eis, 2]
-    cyc = vals[eis, 3] if cyc_name else None
-    nums = nums[eis]
-    if f.size == 0:
+    table = table_at(tf, header=nh - 1, start=nh, delimiter="\t", surplus_names="allow")
+    if table.surplus_names:
+        note = _check_surplus(path, table, nh)
+        meta["surplus_header_names"] = list(table.surplus_names)
+        meta["columns_note"] = note
+        warnings.warn(f"{path}: {note}", EISReadWarning, stacklevel=2)
+    for col in ("freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm"):
+        if col not in table.names:
+            raise ReadError(path, nh, f'"{col}" is named in the header but the rows do not hold it')
+    f_all = table.column("freq/Hz")
+    zr_all, mzi_all = table.column("Re(Z)/Ohm"), table.column("-Im(Z)/Ohm")
+    cyc_name = next((c for c in _CYCLE_COLUMNS if c in table.names), None)
+    cyc_all = table.column(cyc_name) if cyc_name else None
+    if cyc_all is not None and not np.all(cyc_all == np.round(cyc_all)):
+        j = int(np.flatnonzero(cyc_all != np.round(cyc_all))[0])
+        raise ReadError(path, int(table.line_numbers[j]), f"{cyc_name!r} holds a non-integer {float(cyc_all[j])!r}")
+    eis = f_all > 0
+    if not eis.any():
         raise ReadError(path, nh + 1, "no rows with freq/Hz > 0 (no impedance data)")
+    f, z = f_all[eis], zr_all[eis] - 1j * mzi_all[eis]
+    nums = table.line_numbers[eis]
+    cyc = cyc_all[eis] if cyc_all is not None else None
+    meta["table"] = table.layout()
+    if cyc_name:
+        meta["split_by"] = cyc_name
+    cuts = [0] + ([i + 1 for i in range(f.size - 1) if cyc[i + 1] != cyc[i]] if cyc is not None else []) + [f.size]
+    if cyc is not None and len(cuts) > 2:
+        # the cycle counter only grows, and each of its sweeps runs one way in frequency: a damaged counter
+        # cell would otherwise move points between spectra or split one
+        back = np.flatnonzero(np.diff(cyc) < 0)
+        if back.size:
+            j = int(back[0]) + 1
+            raise ReadError(path, int(nums[j]), f"{cyc_name!r} goes back from {int(cyc[j - 1])} to {int(cyc[j])}")
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            d = np.diff(f[a:b])
+            if d.size and not (np.all(d < 0) or np.all(d > 0)):
+                j = a + 1 + int(np.flatnonzero(np.sign(d) != np.sign(d[0]))[0])
+                raise ReadError(path, int(nums[j]), f"the sweep of {cyc_name} {int(cyc[a])} does not run one way in "
+                                                    "frequency: the cycle column and the frequencies disagree")
     out = []
-    for k, (a, b) in enumerate(_split_points(f, cyc)):
+    for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
         mt = dict(meta)
-        mt["cycle"] = int(cyc[a]) if cyc is not None else k + 1
+        mt["cycle"] = int(cyc[a]) if cyc is not None else 1
         mt["sweep"] = k + 1
         mt["non_eis_rows"] = int((~eis).sum())
         out.append(make_spectra(path, f[a:b], z[a:b], nums[a:b], mt, sample=sample, area=area, normalize=normalize))
@@ -186,6 +240,20 @@ def write_mpt(spectra: ImpedanceSpectrum | Sequence[ImpedanceSpectrum], path: st
 
 
 # ---------------------------------------------------------------------- .mpr
+def _split_points(f: np.ndarray, cyc: np.ndarray | None) -> list[tuple[int, int]]:
+    """Sweep bounds for the .mpr records (cycle changes, and where the frequency rises again)."""
+    n = f.size
+    cuts = {0, n}
+    if cyc is not None:
+        cuts |= {i + 1 for i in range(n - 1) if cyc[i + 1] != cyc[i]}
+    for i in range(1, n - 1):
+        if f[i + 1] > f[i] and f[i] < f[i - 1]:
+            cuts.add(i + 1)
+    s = sorted(cuts)
+    return [(a, b) for a, b in zip(s[:-1], s[1:], strict=True) if b > a]
+
+
+
 def _sniff_mpr(path: Path, head: bytes) -> float:
     if not head.startswith(b"BIO-LOGIC MODULAR FILE"):
         return 0.0

@@ -2,11 +2,23 @@
 
 Every reader returns ``list[ImpedanceSpectrum]`` with the instrument's
 frequencies and complex impedance (Z′ + jZ″, ohm) in file order, and the
-header in ``meta``. With ``area=`` (cm² or a Quantity) the spectra are
-returned area-normalised in ohm·cm² (``normalize=False`` keeps ohm and only
-records the area). Malformed content raises :class:`ReadError` naming the
-line; a data block with fewer rows than its header declares is read but
-flagged with :class:`EISReadWarning` and ``meta["declared_points"]``.
+header in ``meta``. Columns are chosen by the names in the file's own column
+header (never by position), and every data row goes through the strict table
+core (:mod:`ncmsurf.io._table`): its field count is checked against the
+header, the decimal mark is decided once per file, a row cut short, a cell
+that is not a number, a NUL tail or trailing text is a
+:class:`~ncmsurf.core.errors.ReadError` naming the line.
+
+With ``area=`` (cm² or a Quantity) the spectra are returned area-normalised
+in ohm·cm² (``normalize=False`` keeps ohm and only records the area). A data
+block with fewer rows than its header declares is read but flagged with
+:class:`EISReadWarning` and ``meta["declared_points"]``. A file holding
+several sweeps is split only on the file's own markers (Gamry tables, NOVA's
+``Index`` restarting at 1, VersaStudio segments), never on a frequency jump.
+
+Gamry files with drift correction (``DRIFTCOR`` on, ``ZrealDrCor`` and
+``ZimagDrCor`` columns) give two spectra: the drift-corrected one first
+(``meta["drift_corrected"] = True``), then the uncorrected one.
 
 Examples
 --------
@@ -31,12 +43,15 @@ import numpy as np
 
 from ncmsurf.core.errors import NcmsurfWarning, ReadError, ValidationError
 from ncmsurf.core.models import ImpedanceSpectrum
-from ncmsurf.io._table import decode_text, looks_binary
+from ncmsurf.io._table import Table, TextFile, looks_binary, split_fields, split_lines, table_at
 from ncmsurf.io.registry import SimpleReader
+from ncmsurf.io.text import eis_columns, name_unit
 
 __all__ = [
     "READERS",
     "EISReadWarning",
+    "make_spectra",
+    "parse_rows",
     "read_autolab",
     "read_chi",
     "read_gamry",
@@ -44,6 +59,7 @@ __all__ = [
     "read_powersuite",
     "read_versastudio",
     "read_zplot",
+    "table_spectrum",
     "write_dta",
 ]
 
@@ -52,32 +68,16 @@ class EISReadWarning(NcmsurfWarning):
     """An impedance file was readable but not as its header promised (e.g. fewer points)."""
 
 
-_NUM = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
-
-
 # ----------------------------------------------------------------- helpers
-def _lines(path: Path) -> list[str]:
-    text = decode_text(path)
-    # mixed CR / CRLF line ends (PowerSuite): treat CR as a line end, drop the empty lines CRCR makes later
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
 def _head_text(head: bytes) -> str:
     if looks_binary(head):
         return ""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", errors="replace")
     try:
-        return head.decode("utf-8-sig", errors="replace")
-    except Exception:  # pragma: no cover
-        return ""
-
-
-def _field_float(path: Path, lineno: int, tok: str, what: str, decimal_comma: bool = False) -> float:
-    t = tok.strip().strip('"')
-    if decimal_comma:
-        t = t.replace(",", ".")
-    if not _NUM.match(t):
-        raise ReadError(path, lineno, f"{what}: {tok.strip()!r} is not a number")
-    return float(t)
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return head.decode("cp1252", errors="replace")
 
 
 def parse_rows(
@@ -93,12 +93,22 @@ def parse_rows(
     decimal_comma: bool = False,
     skip_blank: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric values of ``columns`` from ``lines[start:stop]`` (0-based indices).
+    """Numeric values of ``columns`` from ``lines[start:stop]`` (0-based indices); the older interface.
 
-    Returns the (rows, len(columns)) array and the 1-based line numbers.
-    Raises ReadError for a short (truncated) row or a non-numeric field.
+    Every non-blank row must have exactly as many fields as the first one
+    (at least ``min_fields``); returns the (rows, len(columns)) array and the
+    1-based line numbers. New code uses :func:`ncmsurf.io._table.table_at`.
+
+    Raises
+    ------
+    ReadError
+        For a short or long row, a non-numeric field or a decimal mark
+        other than the file's.
     """
+    rx = re.compile(r"[-+]?(?:[0-9]+(?:,[0-9]*)?|,[0-9]+)(?:[eE][-+]?[0-9]+)?" if decimal_comma
+                    else r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
     need = (max(columns) + 1) if min_fields is None else min_fields
+    width: int | None = None
     rows: list[list[float]] = []
     nums: list[int] = []
     for i in range(start, min(stop, len(lines))):
@@ -108,9 +118,18 @@ def parse_rows(
                 continue
             break
         toks = split(ln)
-        if len(toks) < need:
-            raise ReadError(path, i + 1, f"truncated data row: expected at least {need} fields, found {len(toks)}")
-        rows.append([_field_float(path, i + 1, toks[c], names[k], decimal_comma) for k, c in enumerate(columns)])
+        if width is None:
+            width = len(toks)
+        if len(toks) < need or len(toks) != width:
+            what = "truncated data row: " if len(toks) < max(need, width) else ""
+            raise ReadError(path, i + 1, f"{what}expected {max(need, width)} columns, found {len(toks)}")
+        vals = []
+        for k, c in enumerate(columns):
+            t = toks[c].strip().strip('"')
+            if not rx.fullmatch(t):
+                raise ReadError(path, i + 1, f"{names[k]}: {toks[c].strip()!r} is not a number")
+            vals.append(float(t.replace(",", ".")))
+        rows.append(vals)
         nums.append(i + 1)
     return np.array(rows, dtype=float).reshape(-1, len(columns)), np.array(nums, dtype=np.int64)
 
@@ -133,12 +152,16 @@ def make_spectra(
     bad = np.flatnonzero(~(f > 0))
     if bad.size:
         raise ReadError(path, int(lines[bad[0]]), f"frequency must be > 0 Hz, got {f[bad[0]]}")
+    bad = np.flatnonzero(~np.isfinite(z))
+    if bad.size:
+        raise ReadError(path, int(lines[bad[0]]), f"impedance is not finite: {z[bad[0]]}")
     order = np.argsort(f, kind="stable")
     dup = np.flatnonzero(np.diff(f[order]) == 0)
     if dup.size:
         k = int(max(order[dup[0]], order[dup[0] + 1]))
         first = int(min(order[dup[0]], order[dup[0] + 1]))
-        raise ReadError(path, int(lines[k]), f"duplicate frequency {f[k]} Hz (also on line {int(lines[first])})")
+        raise ReadError(path, int(lines[k]), f"duplicate frequency {f[k]} Hz (also on line {int(lines[first])}); "
+                                             "sweeps are split only on the file's own cycle/loop markers")
     if declared is not None and declared != f.size:
         meta["declared_points"] = int(declared)
         warnings.warn(f"{path}: header declares {declared} points, {f.size} data rows found "
@@ -154,12 +177,76 @@ def make_spectra(
     return spec
 
 
+def _columns(path: Path, table: Table, f_name: str | None = None, re_name: str | None = None,
+             im_name: str | None = None) -> tuple[int, int, int, bool]:
+    """Frequency, Z′, Z″ columns of a table: the given names, else found from the header names."""
+    names = table.names
+    if f_name is not None and re_name is not None and im_name is not None:
+        for n in (f_name, re_name, im_name):
+            if n not in names:
+                raise ReadError(path, table.header_line, f"column {n!r} not found in the header {names}")
+        return names.index(f_name), names.index(re_name), names.index(im_name), False
+    got = eis_columns(table.header_names)
+    if got is None:
+        raise ReadError(path, table.header_line, f"frequency, Z' and Z'' columns not found (or not unique) in the "
+                                                 f"header {names}")
+    return got
+
+
+_OHM = ("ohm", "Ohm", "ohms", "Ohms", "Ω", "ohm.", "Ohm.")
+
+
+def table_spectrum(path: Path, table: Table, meta: dict[str, Any], *, sample: Any = None, area: Any = None,
+                   normalize: bool = True, declared: int | None = None, rows: np.ndarray | None = None,
+                   f_name: str | None = None, re_name: str | None = None, im_name: str | None = None,
+                   negate_im: bool | None = None) -> ImpedanceSpectrum:
+    """One spectrum from a checked table: columns by header name, units from the names, ``-Z''`` negated."""
+    i_f, i_re, i_im, neg = _columns(path, table, f_name, re_name, im_name)
+    if negate_im is not None:
+        neg = negate_im
+    f = table.column(i_f)
+    zr = table.column(i_re)
+    zi = table.column(i_im)
+    lines = table.line_numbers
+    if rows is not None:
+        f, zr, zi, lines = f[rows], zr[rows], zi[rows], lines[rows]
+
+    def unit(i: int, allowed: tuple[str, ...]) -> None:
+        u = table.units[i] if table.units_line is not None else (
+            name_unit(table.header_names[i])[1] if table.header_line is not None else None)
+        if u is not None and u.strip() not in allowed:
+            raise ReadError(path, table.units_line or table.header_line,
+                            f"column {table.names[i]!r}: unit {u!r}, where this format writes {allowed[0]}")
+
+    # instruments write fixed units: any other unit is a damaged header, never a conversion
+    unit(i_f, ("Hz",))
+    unit(i_re, _OHM)
+    unit(i_im, _OHM)
+    if neg:
+        zi = -zi
+    meta.setdefault("columns", list(table.header_names))
+    meta["impedance_columns"] = [table.names[i_f], table.names[i_re], table.names[i_im]]
+    if neg:
+        meta["imaginary_sign"] = f"column {table.names[i_im]!r} holds -Z'' (negated)"
+    meta["table"] = table.layout()
+    return make_spectra(path, f, zr + 1j * zi, lines, meta, sample=sample, area=area, normalize=normalize,
+                        declared=declared)
+
+
 def _require(path: Path, cond: bool, line: int | None, reason: str) -> None:
     if not cond:
         raise ReadError(path, line, reason)
 
 
 # ------------------------------------------------------------------- Gamry
+_GAMRY_KEY = re.compile(r"^[A-Z][A-Z0-9_]*\t[A-Z][A-Z0-9_]*(\t|$)")
+
+
+def _gamry_keyword(line: str) -> bool:
+    """A Gamry keyword line (``KEY<TAB>TYPE...``) or the abort flag: the end of a table."""
+    return line.startswith("EXPERIMENTABORTED") or _GAMRY_KEY.match(line) is not None
+
+
 def _sniff_gamry(path: Path, head: bytes) -> float:
     t = _head_text(head)
     if not t.startswith("EXPLAIN"):
@@ -169,42 +256,59 @@ def _sniff_gamry(path: Path, head: bytes) -> float:
     return 0.3
 
 
-def read_gamry(path: str | Path, *, sample: Any = None, area: Any = None, normalize: bool = True,
-               **_: Any) -> list[ImpedanceSpectrum]:
-    """Gamry Framework .DTA (EISPOT/EISGALV): the ZCURVE table; aborted runs end at EXPERIMENTABORTED."""
+def read_gamry(path: str | Path, *, sample: Any = None, area: Any = None,
+               normalize: bool = True) -> list[ImpedanceSpectrum]:
+    """Gamry Framework .DTA (EISPOT/EISGALV): the ZCURVE table, drift-corrected and raw spectra when both.
+
+    The table ends at the next keyword line (``KEY<TAB>TYPE``) or at
+    ``EXPERIMENTABORTED`` (aborted runs, ``meta["aborted"]``); every line
+    before it must be a complete row. With drift correction the
+    drift-corrected spectrum (``ZrealDrCor``/``ZimagDrCor``) comes first,
+    labelled ``meta["drift_corrected"] = True``, then the uncorrected one.
+    """
     path = Path(path)
-    lines = _lines(path)
+    tf = TextFile.open(path)
+    lines = tf.lines
     _require(path, bool(lines) and lines[0].startswith("EXPLAIN"), 1, "not a Gamry .DTA file (no EXPLAIN line)")
     meta: dict[str, Any] = {"format": "gamry-dta", "instrument": "Gamry"}
-    start = end = None
+    start = None
     for i, ln in enumerate(lines):
         toks = ln.split("\t")
-        if start is None and toks[0] in ("TAG", "TITLE", "DATE", "TIME", "PSTAT", "VDC", "VAC", "IDC", "IAC",
-                                         "AREA", "FREQINIT", "FREQFINAL", "PTSPERDEC") and len(toks) >= 3:
-            meta[toks[0].lower()] = toks[2].strip()
-        if toks[0] == "ZCURVE":
+        if toks[0] in ("TAG", "TITLE", "DATE", "TIME", "PSTAT", "VDC", "VAC", "IDC", "IAC", "AREA", "FREQINIT",
+                       "FREQFINAL", "PTSPERDEC", "DRIFTCOR") and len(toks) >= 3:
+            meta.setdefault(toks[0].lower(), toks[2].strip())
+        if toks[0] == "ZCURVE" and len(toks) >= 2 and toks[1].strip() == "TABLE":
             start = i
-        elif start is not None and toks[0] == "EXPERIMENTABORTED":
-            end = i
-            meta["aborted"] = True
-            break
-        elif start is not None and i > start + 2 and ln and not ln.startswith("\t") and toks[0].isupper():
-            end = i  # the next table or keyword
             break
     _require(path, start is not None, None, "no ZCURVE table (not an impedance measurement)")
     assert start is not None
-    _require(path, start + 2 < len(lines), start + 1, "ZCURVE table header is incomplete (file truncated)")
-    header = [h.strip() for h in lines[start + 1].split("\t")]
+    _require(path, start + 3 <= len(lines), start + 1, "ZCURVE table header is incomplete (file truncated)")
+    declared = None
+    ztoks = lines[start].split("\t")
+    if len(ztoks) >= 3 and ztoks[2].strip().isdigit():
+        declared = int(ztoks[2].strip())
+    header = split_fields(lines[start + 1], "\t")
     for col in ("Freq", "Zreal", "Zimag"):
         _require(path, col in header, start + 2, f"column {col!r} not found in the ZCURVE header {header[1:]}")
-    ci = [header.index("Freq"), header.index("Zreal"), header.index("Zimag")]
-    dec = "," in lines[start + 3] if start + 3 < len(lines) else False
-    vals, nums = parse_rows(path, lines, start + 3, len(lines) if end is None else end,
-                            lambda s: s.split("\t"), ci, ["Freq", "Zreal", "Zimag"], decimal_comma=dec)
-    meta["columns"] = header[1:]
-    meta.setdefault("aborted", False)
-    return [make_spectra(path, vals[:, 0], vals[:, 1] + 1j * vals[:, 2], nums, meta, sample=sample, area=area,
-                         normalize=normalize)]
+    end = next((j for j in range(start + 3, len(lines)) if _gamry_keyword(lines[j])), None)
+    aborted = end is not None and lines[end].startswith("EXPERIMENTABORTED")
+    meta["aborted"] = aborted
+    if start + 3 >= len(lines) or (end is not None and end == start + 3):
+        raise ReadError(path, start + 3, "no impedance data rows found")
+    table = table_at(tf, header=start + 1, units=start + 2, start=start + 3, stop=end, delimiter="\t",
+                     unterminated="error")
+    drift = "ZrealDrCor" in table.names and "ZimagDrCor" in table.names
+    out = []
+    if drift:
+        m = dict(meta, drift_corrected=True, spectrum="drift-corrected")
+        out.append(table_spectrum(path, table, m, sample=sample, area=area, normalize=normalize, declared=declared,
+                                  f_name="Freq", re_name="ZrealDrCor", im_name="ZimagDrCor"))
+    m = dict(meta, drift_corrected=False)
+    if drift:
+        m["spectrum"] = "uncorrected"
+    out.append(table_spectrum(path, table, m, sample=sample, area=area, normalize=normalize, declared=declared,
+                              f_name="Freq", re_name="Zreal", im_name="Zimag"))
+    return out
 
 
 def write_dta(spectrum: ImpedanceSpectrum, path: str | Path) -> Path:
@@ -247,44 +351,66 @@ def _sniff_zplot(path: Path, head: bytes) -> float:
     return 0.0
 
 
-def _zplot_split(s: str) -> list[str]:
-    return re.split(r"\t|,\s*", s.strip())
+def _quoted_names(line: str) -> list[str]:
+    """Column names of a ZPlot/Z60W header: one quoted string, names separated by tabs or runs of spaces."""
+    s = line.strip().strip("'").strip('"').strip()
+    return [t.strip() for t in re.split(r"\t| {2,}", s) if t.strip()]
 
 
-def read_zplot(path: str | Path, *, sample: Any = None, area: Any = None, normalize: bool = True,
-               **_: Any) -> list[ImpedanceSpectrum]:
-    """Scribner ZPlot/ZView .z: "ZPLOT2 ASCII" (data after "End Comments") and "ZPlotW Data File" exports."""
+def _rows_delimiter(line: str) -> str:
+    return "\t" if "\t" in line else ","
+
+
+def read_zplot(path: str | Path, *, sample: Any = None, area: Any = None,
+               normalize: bool = True) -> list[ImpedanceSpectrum]:
+    """Scribner ZPlot/ZView .z: "ZPLOT2 ASCII" (data after "End Comments") and "ZPlotW Data File" exports.
+
+    The columns are taken by their names in the column header (``Freq(Hz)``,
+    ``Z'(a)``, ``Z''(b)``); a block with fewer rows than ``Data Points``
+    declares is read with an :class:`EISReadWarning`.
+    """
     path = Path(path)
-    lines = _lines(path)
+    tf = TextFile.open(path)
+    lines = tf.lines
     meta: dict[str, Any] = {"format": "zplot", "instrument": "Scribner ZPlot"}
     declared = None
     start = None
+    hdr = None
     if lines and lines[0].startswith("ZPLOT2 ASCII"):
         for i, ln in enumerate(lines):
-            m = re.match(r"\s*([^:]+?):\s*(.*)$", ln)
-            if m and start is None and i > 0:
-                meta[m.group(1).strip()] = m.group(2).strip()
-                if m.group(1).strip() == "Data Points" and m.group(2).strip().isdigit():
-                    declared = int(m.group(2).strip())
             if ln.strip() == "End Comments":
                 start = i + 1
                 break
+            m = re.match(r"\s*([^:]+?):\s*(.*)$", ln)
+            if m and i > 0:
+                meta[m.group(1).strip()] = m.group(2).strip()
+                if m.group(1).strip() == "Data Points" and m.group(2).strip().isdigit():
+                    declared = int(m.group(2).strip())
         _require(path, start is not None, None, "no 'End Comments' line before the data")
+        assert start is not None
+        hdr = start - 2
+        _require(path, hdr >= 1 and "Freq" in lines[hdr], hdr + 1,
+                 "no column header (Freq(Hz) ... Z'(a) Z''(b)) above 'End Comments'")
     else:
         for i, ln in enumerate(lines[:200]):
-            if re.search(r"Freq\(Hz\)", ln):
+            if re.search(r"Freq ?\(Hz\)", ln):
                 start = i + 1
-                if i >= 1 and lines[i - 1].strip().isdigit():
-                    declared = int(lines[i - 1].strip())
+                hdr = i
+                _require(path, i >= 1 and lines[i - 1].strip().isdigit(), i,
+                         "no point count on the line before the column header (lines moved or damaged?)")
+                declared = int(lines[i - 1].strip())
                 break
             if i > 0 and ln.strip():
                 meta.setdefault("header", []).append(ln.strip().strip('"'))
         _require(path, start is not None, None, "no 'Freq(Hz)' column header line")
-    assert start is not None
-    vals, nums = parse_rows(path, lines, start, len(lines), _zplot_split, [0, 4, 5], ["Freq", "Z'", "Z''"],
-                            min_fields=6)
-    return [make_spectra(path, vals[:, 0], vals[:, 1] + 1j * vals[:, 2], nums, meta, sample=sample, area=area,
-                         normalize=normalize, declared=declared)]
+    assert start is not None and hdr is not None
+    names = _quoted_names(lines[hdr])
+    if start >= len(lines) or not any(ln.strip() for ln in lines[start:]):
+        raise ReadError(path, start + 1 if start < len(lines) else None, "no impedance data rows found")
+    first = next(i for i in range(start, len(lines)) if lines[i].strip())
+    table = table_at(tf, header=hdr, start=start, delimiter=_rows_delimiter(lines[first]), names=names,
+                     unterminated="error")
+    return [table_spectrum(path, table, meta, sample=sample, area=area, normalize=normalize, declared=declared)]
 
 
 # ------------------------------------------------------------------ Autolab
@@ -292,21 +418,23 @@ def _sniff_autolab(path: Path, head: bytes) -> float:
     t = _head_text(head)
     if re.match(r'^\ufeff?"?Z60W Data File', t):
         return 0.9
-    first = t.splitlines()[0] if t else ""
+    first = split_lines(t)[0] if t else ""
     if re.search(r"Frequency \(Hz\)", first) and re.search(r"Z' \(", first) and re.search(r"-Z'' \(", first):
         return 0.85  # NOVA ASCII export
     return 0.0
 
 
-def read_autolab(path: str | Path, *, sample: Any = None, area: Any = None, normalize: bool = True,
-                 **_: Any) -> list[ImpedanceSpectrum]:
+def read_autolab(path: str | Path, *, sample: Any = None, area: Any = None,
+                 normalize: bool = True) -> list[ImpedanceSpectrum]:
     """Metrohm Autolab exports: FRA "Z60W Data File" (comma-separated) and NOVA ASCII tables.
 
-    A NOVA table with a ``-Z''`` column is negated to Z″; several
-    frequency sweeps in one NOVA file are split where the frequency rises again.
+    A NOVA table with a ``-Z''`` column is negated to Z″. Several frequency
+    sweeps in one NOVA file are split where its own ``Index`` column starts
+    again at its first value; without such a column a file is one spectrum.
     """
     path = Path(path)
-    lines = _lines(path)
+    tf = TextFile.open(path)
+    lines = tf.lines
     _require(path, bool(lines), None, "empty file")
     first = lines[0].lstrip("\ufeff")
     if "Z60W Data File" in first:
@@ -315,68 +443,78 @@ def read_autolab(path: str | Path, *, sample: Any = None, area: Any = None, norm
         for i, ln in enumerate(lines[:200]):
             if "Freq" in ln:
                 start = i + 1
-                if i >= 1 and lines[i - 1].strip().isdigit():
-                    declared = int(lines[i - 1].strip())
+                _require(path, i >= 1 and lines[i - 1].strip().isdigit(), i,
+                         "no point count on the line before the column header (lines moved or damaged?)")
+                declared = int(lines[i - 1].strip())
                 break
         _require(path, start is not None, None, "no 'Freq' column header line")
         assert start is not None
-        vals, nums = parse_rows(path, lines, start, len(lines), lambda s: s.split(","), [0, 4, 5],
-                                ["Freq", "Z'", "Z''"], min_fields=6)
-        return [make_spectra(path, vals[:, 0], vals[:, 1] + 1j * vals[:, 2], nums, meta, sample=sample, area=area,
-                             normalize=normalize, declared=declared)]
+        table = table_at(tf, header=start - 1, start=start, delimiter=",", names=_quoted_names(lines[start - 1]),
+                         unterminated="error")
+        return [table_spectrum(path, table, meta, sample=sample, area=area, normalize=normalize, declared=declared)]
     delim = ";" if first.count(";") >= 2 else ("\t" if first.count("\t") >= 2 else ",")
-    header = [h.strip() for h in first.split(delim)]
-    idx_f = next((i for i, h in enumerate(header) if h.startswith("Frequency")), None)
-    idx_r = next((i for i, h in enumerate(header) if h.startswith("Z' (")), None)
-    idx_i = next((i for i, h in enumerate(header) if h.startswith("-Z'' (") or h.startswith("Z'' (")), None)
-    _require(path, None not in (idx_f, idx_r, idx_i), 1, f"Frequency / Z' / Z'' columns not found in {header}")
-    assert idx_f is not None and idx_r is not None and idx_i is not None
-    vals, nums = parse_rows(path, lines, 1, len(lines), lambda s: s.split(delim), [idx_f, idx_r, idx_i],
-                            ["Frequency", "Z'", "Z''"], decimal_comma=(delim == ";"))
-    sign = -1.0 if header[idx_i].startswith("-") else 1.0
-    cuts = [0] + [i + 1 for i in range(vals.shape[0] - 1) if vals[i + 1, 0] > vals[i, 0] and
-                  (i == 0 or vals[i, 0] < vals[i - 1, 0])] + [vals.shape[0]]
-    cuts = sorted(set(cuts))
+    table = table_at(tf, header=0, start=1, delimiter=delim, unterminated="error")
+    _require(path, table.header_line == 1, 1, "no column header")
+    idx_name = next((n for n in table.names if n.lower() == "index"), None)
     out = []
-    for k in range(len(cuts) - 1):
-        a, b = cuts[k], cuts[k + 1]
-        meta = {"format": "autolab-nova", "instrument": "Autolab", "columns": header, "sweep": k + 1}
-        out.append(make_spectra(path, vals[a:b, 0], vals[a:b, 1] + 1j * sign * vals[a:b, 2], nums[a:b], meta,
-                                sample=sample, area=area, normalize=normalize))
+    if idx_name is None:
+        meta = {"format": "autolab-nova", "instrument": "Autolab", "sweep": 1}
+        return [table_spectrum(path, table, meta, sample=sample, area=area, normalize=normalize)]
+    index = table.column(idx_name)
+    starts = [0] + [i for i in range(1, index.size) if index[i] == index[0] and index[i] < index[i - 1]]
+    bounds = [*starts, index.size]
+    for k in range(len(bounds) - 1):
+        meta = {"format": "autolab-nova", "instrument": "Autolab", "sweep": k + 1,
+                "split": "where the file's Index column starts again"}
+        rows = np.arange(bounds[k], bounds[k + 1])
+        out.append(table_spectrum(path, table, meta, sample=sample, area=area, normalize=normalize, rows=rows))
     return out
 
 
 # ------------------------------------------------------------------ Parstat
 def _sniff_parstat(path: Path, head: bytes) -> float:
     t = _head_text(head)
-    first = t.splitlines()[0] if t else ""
+    first = split_lines(t)[0] if t else ""
     if "Frequency (Hz)" in first and "Zre (ohms)" in first and "Zim (ohms)" in first:
         return 0.9
     return 0.0
 
 
-def read_parstat(path: str | Path, *, sample: Any = None, area: Any = None, normalize: bool = True,
-                 **_: Any) -> list[ImpedanceSpectrum]:
+def read_parstat(path: str | Path, *, sample: Any = None, area: Any = None,
+                 normalize: bool = True) -> list[ImpedanceSpectrum]:
     """PARSTAT text export (Potential, Current, ..., Frequency, Zre, Zim).
 
     Rows with Frequency = 0 (DC segments) are counted in ``meta["dc_rows"]``
-    and are not part of the spectrum.
+    and are not part of the spectrum; every other column is kept in
+    ``meta["extra_columns"]`` for the spectrum's rows.
     """
     path = Path(path)
-    lines = _lines(path)
-    header = [h.strip() for h in lines[0].split("\t")]
-    _require(path, "Frequency (Hz)" in header and "Zre (ohms)" in header and "Zim (ohms)" in header, 1,
-             f"Frequency (Hz) / Zre (ohms) / Zim (ohms) columns not found in {header}")
-    cols = [header.index("Frequency (Hz)"), header.index("Zre (ohms)"), header.index("Zim (ohms)")]
-    extra = [i for i, h in enumerate(header) if h and i not in cols]
-    allc = cols + extra
-    vals, nums = parse_rows(path, lines, 1, len(lines), lambda s: s.split("\t"), allc,
-                            [header[i] for i in allc], min_fields=max(allc) + 1)
-    eis = vals[:, 0] != 0
-    meta: dict[str, Any] = {"format": "parstat", "instrument": "PARSTAT", "dc_rows": int((~eis).sum()),
-                            "extra_columns": {header[i]: vals[eis, 3 + k] for k, i in enumerate(extra)}}
-    return [make_spectra(path, vals[eis, 0], vals[eis, 1] + 1j * vals[eis, 2], nums[eis], meta, sample=sample,
-                         area=area, normalize=normalize)]
+    tf = TextFile.open(path)
+    table = table_at(tf, header=0, start=1, delimiter="\t", unterminated="error")
+    for col in ("Frequency (Hz)", "Zre (ohms)", "Zim (ohms)"):
+        _require(path, col in table.names, 1, f"column {col!r} not found in the header {table.names}")
+    f = table.column("Frequency (Hz)")
+    zr, zi = table.column("Zre (ohms)"), table.column("Zim (ohms)")
+    eis = np.flatnonzero(f != 0)
+    # the DC rows (frequency 0, no impedance) come first, the sweep after them in one block
+    dc_z = np.flatnonzero((f == 0) & ((zr != 0) | (zi != 0)))
+    if dc_z.size:
+        j = int(dc_z[0])
+        raise ReadError(path, int(table.line_numbers[j]), "a row with frequency 0 and an impedance: "
+                                                          "neither a DC row nor a point of the sweep")
+    if eis.size and eis[-1] - eis[0] + 1 != eis.size:
+        j = int(eis[np.flatnonzero(np.diff(eis) != 1)[0]])
+        raise ReadError(path, int(table.line_numbers[j]), "a row with a frequency among the DC rows (frequency 0): "
+                                                          "the sweep is not one block of rows")
+    bad = eis[(zr[eis] == 0) & (zi[eis] == 0)]
+    if bad.size:
+        raise ReadError(path, int(table.line_numbers[bad[0]]), "a sweep row with an impedance of exactly 0")
+    used = ["Frequency (Hz)", "Zre (ohms)", "Zim (ohms)"]
+    extra = {n: v[eis] for n, v in table.optional(exclude=used).items()}
+    meta: dict[str, Any] = {"format": "parstat", "instrument": "PARSTAT", "dc_rows": int(f.size - eis.size),
+                            "extra_columns": extra}
+    return [table_spectrum(path, table, meta, sample=sample, area=area, normalize=normalize, rows=eis,
+                           f_name="Frequency (Hz)", re_name="Zre (ohms)", im_name="Zim (ohms)")]
 
 
 # -------------------------------------------------------------- VersaStudio
@@ -389,11 +527,12 @@ def _sniff_versastudio(path: Path, head: bytes) -> float:
     return 0.0
 
 
-def read_versastudio(path: str | Path, *, sample: Any = None, area: Any = None, normalize: bool = True,
-                     **_: Any) -> list[ImpedanceSpectrum]:
+def read_versastudio(path: str | Path, *, sample: Any = None, area: Any = None,
+                     normalize: bool = True) -> list[ImpedanceSpectrum]:
     """VersaStudio .par: every ``<SegmentN>`` whose Definition has Frequency(Hz), Z Real, Z Imag."""
     path = Path(path)
-    lines = _lines(path)
+    tf = TextFile.open(path)
+    lines = tf.lines
     out: list[ImpedanceSpectrum] = []
     skipped: list[int] = []
     i = 0
@@ -411,16 +550,25 @@ def read_versastudio(path: str | Path, *, sample: Any = None, area: Any = None, 
         assert dline is not None
         header = [h.strip() for h in lines[dline][len("Definition="):].split(",")]
         if "Frequency(Hz)" in header and "Z Real" in header and "Z Imag" in header:
-            cols = [header.index("Frequency(Hz)"), header.index("Z Real"), header.index("Z Imag")]
-            vals, nums = parse_rows(path, lines, dline + 1, end, lambda s: s.split(","), cols,
-                                    ["Frequency(Hz)", "Z Real", "Z Imag"])
+            first = next((j for j in range(dline + 1, end) if lines[j].strip()), None)
+            _require(path, first is not None, dline + 2, f"<Segment{seg}> has no data rows")
+            assert first is not None
+            width = len(split_fields(lines[first], ","))
+            if len(header) == width + 1 and not header[-1].replace(".", "").isalpha():
+                header = header[:width]  # some versions end the Definition line with a stray field
+            table = table_at(tf, header=dline, start=dline + 1, stop=end, delimiter=",", names=header)
             meta = {"format": "versastudio-par", "instrument": "VersaSTAT", "segment": seg}
-            out.append(make_spectra(path, vals[:, 0], vals[:, 1] + 1j * vals[:, 2], nums, meta, sample=sample,
-                                    area=area, normalize=normalize))
+            out.append(table_spectrum(path, table, meta, sample=sample, area=area, normalize=normalize,
+                                      f_name="Frequency(Hz)", re_name="Z Real", im_name="Z Imag"))
         else:
             skipped.append(seg)
         i = end + 1
-    _require(path, bool(out), None, "no <SegmentN> with Frequency(Hz), Z Real and Z Imag columns")
+        # after a segment only blank lines until the next <section>: a data row there was moved out of it
+        j = i
+        while j < len(lines) and not lines[j].lstrip().startswith("<"):
+            if lines[j].strip():
+                raise ReadError(path, j + 1, f"text after </Segment{seg}> outside any section: {lines[j][:40]!r}")
+            j += 1
     return [s.with_meta(skipped_segments=skipped) for s in out] if skipped else out
 
 
@@ -432,11 +580,12 @@ def _sniff_chi(path: Path, head: bytes) -> float:
     return 0.0
 
 
-def read_chi(path: str | Path, *, sample: Any = None, area: Any = None, normalize: bool = True,
-             **_: Any) -> list[ImpedanceSpectrum]:
-    """CH Instruments (CHI6xx/7xx) "A.C. Impedance" text export."""
+def read_chi(path: str | Path, *, sample: Any = None, area: Any = None,
+             normalize: bool = True) -> list[ImpedanceSpectrum]:
+    """CH Instruments (CHI6xx/7xx) "A.C. Impedance" text export (columns by name: Freq/Hz, Z'/ohm, Z"/ohm)."""
     path = Path(path)
-    lines = _lines(path)
+    tf = TextFile.open(path)
+    lines = tf.lines
     meta: dict[str, Any] = {"format": "chi", "instrument": "CH Instruments"}
     start = None
     for i, ln in enumerate(lines):
@@ -448,37 +597,34 @@ def read_chi(path: str | Path, *, sample: Any = None, area: Any = None, normaliz
             meta[m.group(1).strip()] = m.group(2).strip()
     _require(path, start is not None, None, "no 'Freq/Hz' column header line")
     assert start is not None
-    header = [h.strip() for h in lines[start].split(",")]
-    _require(path, len(header) >= 3, start + 1, f"expected Freq, Z', Z'' columns, found {header}")
-    vals, nums = parse_rows(path, lines, start + 1, len(lines), lambda s: s.split(","), [0, 1, 2],
-                            header[:3], min_fields=len(header))
-    return [make_spectra(path, vals[:, 0], vals[:, 1] + 1j * vals[:, 2], nums, meta, sample=sample, area=area,
-                         normalize=normalize)]
+    table = table_at(tf, header=start, start=start + 1, delimiter=",", unterminated="error")
+    return [table_spectrum(path, table, meta, sample=sample, area=area, normalize=normalize)]
 
 
 # ---------------------------------------------------------------- PowerSuite
 def _sniff_powersuite(path: Path, head: bytes) -> float:
     t = _head_text(head)
-    first = t.replace("\r", "\n").split("\n")[0] if t else ""
+    first = split_lines(t)[0] if t else ""
     toks = [x.strip() for x in first.split("\t")]
     if toks[:3] == ["Frequency", "Zre", "Zimg"]:
         return 0.85
     return 0.0
 
 
-def read_powersuite(path: str | Path, *, sample: Any = None, area: Any = None, normalize: bool = True,
-                    **_: Any) -> list[ImpedanceSpectrum]:
-    """PowerSuite (Princeton Applied Research) three-column text: Frequency, Zre, Zimg."""
+def read_powersuite(path: str | Path, *, sample: Any = None, area: Any = None,
+                    normalize: bool = True) -> list[ImpedanceSpectrum]:
+    """PowerSuite (Princeton Applied Research) three-column text: Frequency, Zre, Zimg.
+
+    The files end lines with CR CR LF; line numbers count a lone CR as a line end.
+    """
     path = Path(path)
-    lines = _lines(path)
-    toks = [x.strip() for x in lines[0].split("\t")]
-    _require(path, toks[:3] == ["Frequency", "Zre", "Zimg"], 1, f"expected Frequency, Zre, Zimg header, found {toks}")
-    # line numbers count a lone CR as a line end (the files mix CR and CRLF)
-    vals, nums = parse_rows(path, lines, 1, len(lines), lambda s: s.split("\t"), [0, 1, 2],
-                            ["Frequency", "Zre", "Zimg"])
+    tf = TextFile.open(path)
+    table = table_at(tf, header=0, start=1, delimiter="\t", unterminated="error")
+    _require(path, table.names[:3] == ["Frequency", "Zre", "Zimg"], 1,
+             f"expected Frequency, Zre, Zimg header, found {table.names}")
     meta = {"format": "powersuite", "instrument": "PowerSuite"}
-    return [make_spectra(path, vals[:, 0], vals[:, 1] + 1j * vals[:, 2], nums, meta, sample=sample, area=area,
-                         normalize=normalize)]
+    return [table_spectrum(path, table, meta, sample=sample, area=area, normalize=normalize,
+                           f_name="Frequency", re_name="Zre", im_name="Zimg")]
 
 
 READERS = [

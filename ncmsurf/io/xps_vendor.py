@@ -32,7 +32,7 @@ import numpy as np
 
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import AL_KALPHA, XPSSpectrum
-from ncmsurf.io._table import decode_text, looks_binary
+from ncmsurf.io._table import TextFile, looks_binary, split_fields, table_at
 from ncmsurf.io.registry import SimpleReader
 
 __all__ = ["READERS", "read_specs_xy"]
@@ -61,7 +61,7 @@ def _region(name: str) -> str | None:
     return f"{m.group(1)} {m.group(2)}" if m else None
 
 
-def read_specs_xy(path: str | os.PathLike[str], *, sample: Any = None, **_: Any) -> list[XPSSpectrum]:
+def read_specs_xy(path: str | os.PathLike[str], *, sample: Any = None) -> list[XPSSpectrum]:
     """Read every curve of a SPECS ``.xy`` export.
 
     Returns
@@ -75,51 +75,32 @@ def read_specs_xy(path: str | os.PathLike[str], *, sample: Any = None, **_: Any)
     ------
     ReadError
         With the line number on a malformed row or a curve without data.
+
+    Notes
+    -----
+    Rows are read by the strict table core (:mod:`ncmsurf.io._table`): every
+    row of a curve has the same number of fields, and the decimal mark (point
+    or comma) is decided once for the whole file, so ``870,5  1234,5`` is
+    energy 870.5 and intensity 1234.5, and a cell written with the other mark
+    is an error.
     """
     p = Path(path)
-    lines = decode_text(p).splitlines()
+    tf = TextFile.open(p)
+    lines = tf.lines
     header: dict[str, Any] = {}
-    out: list[XPSSpectrum] = []
-    rows: list[list[float]] = []
-    start_line = 0
+    # curves: the runs of data lines between comment lines (blank lines inside a run are skipped)
+    curves: list[tuple[int, int, dict[str, Any]]] = []
+    cur_start: int | None = None
     cur_header: dict[str, Any] = {}
-
-    def flush(end_line: int) -> None:
-        if not rows:
-            return
-        ncol = len(rows[0])
-        arr = np.asarray(rows, dtype=float)
-        meta = dict(cur_header)
-        announced = meta.get("values_per_curve")
-        if announced is not None and int(announced) != len(rows):
-            raise ReadError(p, end_line, f"curve starting at line {start_line} has {len(rows)} rows but the "
-                            f"header announces Values/Curve: {announced} (truncated file?)")
-        meta["excitation_energy_source"] = "file" if "excitation_energy" in meta else "default"
-        hv = float(meta.get("excitation_energy", AL_KALPHA))
-        labels = [str(x) for x in meta.get("column_labels", [])]
-        axis = str(meta.get("energy_axis", "")).lower()
-        kinetic = "kinetic" in axis or (bool(labels) and "kinetic" in labels[0].lower())
-        x = arr[:, 0]
-        be = hv - x if kinetic else x
-        t = None
-        if ncol > 2 and labels and any("transmission" in lab.lower() for lab in labels[2:]):
-            t = arr[:, 2 + [i for i, lab in enumerate(labels[2:]) if "transmission" in lab.lower()][0]]
-        units = "counts/s" if labels[1:2] and "/s" in labels[1] else "counts"
-        name = str(meta.get("region_name", ""))
-        try:
-            out.append(XPSSpectrum(be, arr[:, 1], region=_region(name), sample=sample, meta=meta,
-                                   excitation_energy=hv, transmission=t, units=units))
-        except ValidationError as exc:
-            raise ReadError(p, start_line, f"curve ending at line {end_line}: {exc}") from exc
-        rows.clear()
-
-    for i, raw in enumerate(lines, start=1):
-        s = raw.strip()
+    last_data = -1
+    for i, raw in enumerate(lines):
+        s = raw.strip(" \t")
         if not s:
             continue
         if s.startswith("#"):
-            if rows:
-                flush(i - 1)
+            if cur_start is not None:
+                curves.append((cur_start, last_data + 1, cur_header))
+                cur_start = None
             m = _KEY.match(s)
             if not m:
                 continue
@@ -138,32 +119,63 @@ def read_specs_xy(path: str | os.PathLike[str], *, sample: Any = None, **_: Any)
                 header["column_labels"] = val.split()
             elif low in _NUMKEYS:
                 try:
-                    num = float(val.split()[0])
+                    num = float(val.split()[0].replace(",", "."))
                 except (ValueError, IndexError):
-                    raise ReadError(p, i, f"expected a number for {key!r}, got {val!r}") from None
+                    raise ReadError(p, i + 1, f"expected a number for {key!r}, got {val!r}") from None
+                if not np.isfinite(num):
+                    raise ReadError(p, i + 1, f"expected a finite number for {key!r}, got {val!r}")
                 header[_NUMKEYS[low]] = int(num) if _NUMKEYS[low] in ("scans", "values_per_curve",
                                                                     "curves_per_scan") else num
             else:
                 header[low.replace(" ", "_").replace(".", "").replace("/", "_")] = val
             continue
-        if not rows:
+        if cur_start is None:
+            cur_start = i
             cur_header = dict(header)
-            start_line = i
-        toks = s.replace(",", " ").split()
-        try:
-            vals = [float(t) for t in toks]
-        except ValueError:
-            raise ReadError(p, i, f"expected numbers, got {s[:60]!r}") from None
-        if len(vals) < 2:
-            raise ReadError(p, i, f"expected at least 2 columns (energy, intensity), found {len(vals)}")
-        if rows and len(vals) != len(rows[0]):
-            raise ReadError(p, i, f"expected {len(rows[0])} columns as in line {start_line}, found {len(vals)}")
-        if not all(np.isfinite(vals)):
-            raise ReadError(p, i, f"non-finite value in {s[:60]!r}")
-        rows.append(vals)
-    flush(len(lines))
-    if not out:
+        last_data = i
+    if cur_start is not None:
+        curves.append((cur_start, last_data + 1, cur_header))
+    if not curves:
         raise ReadError(p, None, "no data rows found in the SPECS .xy file")
+    # one decimal mark for the whole file (a ".xy" written with decimal commas keeps them in every curve)
+    sample_rows = [split_fields(lines[i], None) for a, b, _h in curves for i in range(a, b)
+                   if lines[i].strip(" \t")][:400]
+    dots = sum(1 for r in sample_rows for t in r if "." in t)
+    commas = sum(1 for r in sample_rows for t in r if "," in t)
+    decimal = "," if commas > dots else "."
+    out: list[XPSSpectrum] = []
+    for a, b, meta0 in curves:
+        table = table_at(tf, header=None, start=a, stop=b, delimiter=None, decimal=decimal)
+        meta = dict(meta0)
+        if len(table.names) < 2:
+            raise ReadError(p, a + 1, f"expected at least 2 columns (energy, intensity), found {len(table.names)}")
+        announced = meta.get("values_per_curve")
+        if announced is not None and int(announced) != table.nrows:
+            raise ReadError(p, b, f"curve starting at line {a + 1} has {table.nrows} rows but the "
+                            f"header announces Values/Curve: {announced} (truncated file?)")
+        meta["excitation_energy_source"] = "file" if "excitation_energy" in meta else "default"
+        hv = float(meta.get("excitation_energy", AL_KALPHA))
+        labels = [str(x) for x in meta.get("column_labels", [])]
+        axis = str(meta.get("energy_axis", "")).lower()
+        kinetic = "kinetic" in axis or (bool(labels) and "kinetic" in labels[0].lower())
+        x = table.column(0)
+        y = table.column(1)
+        be = hv - x if kinetic else x
+        t = None
+        if len(table.names) > 2 and labels and any("transmission" in lab.lower() for lab in labels[2:]):
+            k = 2 + [i for i, lab in enumerate(labels[2:]) if "transmission" in lab.lower()][0]
+            if k >= len(table.names):
+                raise ReadError(p, a + 1, f"ColumnLabels name a transmission column {k + 1}, the rows hold "
+                                          f"{len(table.names)}")
+            t = table.column(k)
+        units = "counts/s" if labels[1:2] and "/s" in labels[1] else "counts"
+        meta["decimal"] = decimal
+        name = str(meta.get("region_name", ""))
+        try:
+            out.append(XPSSpectrum(be, y, region=_region(name), sample=sample, meta=meta,
+                                   excitation_energy=hv, transmission=t, units=units))
+        except ValidationError as exc:
+            raise ReadError(p, a + 1, f"curve ending at line {b}: {exc}") from exc
     return out
 
 

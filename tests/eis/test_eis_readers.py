@@ -142,16 +142,17 @@ def test_write_mpt_round_trip_and_impedance_py_reads_it(tmp_path: Path) -> None:
     np.testing.assert_allclose(z[: a.frequency.size], a.impedance, rtol=1e-10)
 
 
-def test_mpt_split_by_frequency_restart_without_cycle_column(tmp_path: Path) -> None:
+def test_mpt_without_cycle_column_is_never_split_on_a_frequency_jump(tmp_path: Path) -> None:
     from ncmsurf.datasets.eis import synthetic_spectrum
 
     s = synthetic_spectrum("R0-p(R1,C1)", {"R0": 1.0, "R1": 5.0, "C1": 1e-3}, noise=0.0)
     p = write_mpt([s, s], tmp_path / "loops.mpt")
-    text = p.read_text(encoding="latin-1").replace("\tcycle number", "")
+    text = p.read_bytes().decode("latin-1").replace("\tcycle number", "")
     lines = [ln.rsplit("\t", 1)[0] if i > 11 else ln for i, ln in enumerate(text.split("\r\n"))]
-    p.write_text("\r\n".join(lines), encoding="latin-1")
-    back = read_mpt(p)
-    assert len(back) == 2 and [x.meta["sweep"] for x in back] == [1, 2]
+    p.write_bytes("\r\n".join(lines).encode("latin-1"))
+    # two sweeps with no cycle column of EC-Lab's own: the repeated frequencies are an error, not a split
+    with pytest.raises(ReadError, match="duplicate frequency .* split only on the file's own cycle/loop markers"):
+        read_mpt(p)
 
 
 def test_mpr_through_galvani() -> None:

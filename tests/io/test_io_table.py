@@ -156,7 +156,7 @@ def test_cp1252_ellipsis_and_form_feed_in_header(tmp_path: Path) -> None:
 
 
 def test_mixed_line_ends(tmp_path: Path) -> None:
-    t = find_table(write(tmp_path, b"a,b\r\n1,2\r3,4\n5,6\r\n7,8\r\r\n9,10"))
+    t = find_table(write(tmp_path, b"a,b\r\n1,2\r3,4\n5,6\r\n7,8\r\r\n9,10\n"))
     assert cols(t)["a"] == [1.0, 3.0, 5.0, 7.0, 9.0] and t.line_numbers.tolist() == [2, 3, 4, 5, 7]
 
 
@@ -175,6 +175,25 @@ def test_last_line_cut_inside_number(tmp_path: Path, cut: str, ok: bool) -> None
     else:
         with pytest.raises(ReadError, match="line 4: last line has no line end"):
             find_table(p)
+
+
+def test_last_line_without_line_end_and_varying_digits_is_flagged(tmp_path: Path) -> None:
+    p = write(tmp_path, "a\tb\n1\t0.25\n2\t0.5\n3\t0.125")
+    with pytest.warns(TableWarning, match="line 4, the last row, has no line end"):
+        t = find_table(p)
+    assert t.last_row_unverified
+    with pytest.raises(ReadError, match="line 4: the file ends inside a data row"):
+        find_table(p, unterminated="error")
+    assert find_table(p, unterminated="trust").column("b")[-1] == 0.125
+    # fixed decimals show the row whole: no warning
+    assert find_table(write(tmp_path, "a\tb\n1\t0.250\n2\t0.500\n3\t0.125")).column("b")[-1] == 0.125
+    with pytest.raises(ReadError, match="shorter than the numbers above"):
+        find_table(write(tmp_path, "a\tb\n1\t0.250\n2\t0.500\n3\t0.12"))
+
+
+def test_file_ending_in_blanks_without_line_end(tmp_path: Path) -> None:
+    with pytest.raises(ReadError, match="line 4: the file ends with a line of blanks"):
+        find_table(write(tmp_path, "a\tb\n1\t2\n3\t4\n\t"))
 
 
 def test_last_line_with_line_end_is_complete(tmp_path: Path) -> None:
