@@ -263,14 +263,29 @@ def _threshold_sd(values: np.ndarray, min_counts: float, n_boot: int = 24) -> fl
     return float(thr.std(ddof=1))
 
 
+def _class_mean(values: np.ndarray, cls: np.ndarray, size: int = 5) -> np.ndarray:
+    """Each pixel's expected count: the mean over its ``size`` x ``size`` neighbours of the same class."""
+    c = cls.astype(float)
+    out = np.empty(values.shape)
+    for sel, w in ((cls, c), (~cls, 1.0 - c)):
+        num = ndimage.uniform_filter(values * w, size, mode="nearest")
+        den = ndimage.uniform_filter(w, size, mode="nearest")
+        out[sel] = num[sel] / den[sel]
+    return out
+
+
 def _coverage_stderr(v: np.ndarray, pm: np.ndarray, present: np.ndarray, thr: float, auto: bool,
-                     min_counts: float, substrate: np.ndarray | None, mask_thr: float) -> float:
-    """Standard error of the covered fraction k/n (see :func:`coverage`)."""
+                     min_counts: float, substrate: np.ndarray | None, mask_thr: float) -> tuple[float, float]:
+    """Standard error of the covered fraction k/n and the expected excess of false over missed pixels."""
     n = int(pm.sum())
     f = float((present & pm).sum()) / n
-    # 1. each particle pixel's classification: covered with probability P(Poisson(counts) > thr)
-    p = _p_above(v[pm], thr)
+    # 1. each particle pixel's classification: covered with probability P(Poisson(lambda) > thr), lambda the
+    #    local mean count of its class
+    lam = _class_mean(v, present)
+    p = _p_above(lam[pm], thr)
     var_k = float(np.sum(p * (1.0 - p)))
+    cov_pm = present[pm]
+    excess = float(np.sum(p[~cov_pm]) - np.sum(1.0 - p[cov_pm]))  # E[false positives] - E[missed]
     # 2. the automatic threshold's own scatter, through the number of particle pixels whose counts it crosses
     if auto:
         sd_t = _threshold_sd(v, min_counts)
@@ -282,11 +297,12 @@ def _coverage_stderr(v: np.ndarray, pm: np.ndarray, present: np.ndarray, thr: fl
     var_f = var_k / n**2
     # 3. the particle mask's pixels: a pixel gained or lost moves the fraction by (covered - f) / n
     if substrate is not None:
-        q = _p_above(substrate, mask_thr)
+        in_mask = substrate > mask_thr
+        q = _p_above(_class_mean(substrate, in_mask), mask_thr)
         var_f += float(np.sum(q * (1.0 - q) * (present.astype(float) - f) ** 2)) / n**2
     # 4. whole-pixel resolution: the covered area is a whole number of pixels (uniform error of +-1/2 pixel)
     var_f += 1.0 / (12.0 * n**2)
-    return math.sqrt(var_f)
+    return math.sqrt(var_f), excess
 
 
 def coverage(emap: ElementMap, element: str, *, mask: Any = None, threshold: Any = None,
@@ -328,8 +344,9 @@ def coverage(emap: ElementMap, element: str, *, mask: Any = None, threshold: Any
         return Coverage.make(element, float("nan"), 0, 0, thr, reason="the particle mask is empty: no particle pixels "
                         "to measure coverage on")
     k = int((present & pm).sum())
-    se = _coverage_stderr(v, pm, present, thr, threshold is None, min_counts, substrate, mask_thr)
-    return Coverage.make(element, k / n, n, k, thr, stderr=se)
+    se, excess = _coverage_stderr(v, pm, present, thr, threshold is None, min_counts, substrate, mask_thr)
+    frac = min(max((k - excess) / n, 0.0), 1.0)
+    return Coverage.make(element, frac, n, k, thr, stderr=se)
 
 
 class Uniformity(ScalarResult):
