@@ -154,7 +154,9 @@ class CoatingThickness(FitResult):
     """Coating thickness measured on a TEM image: the distribution along the particle edge and a verdict.
 
     The one parameter ``thickness`` is the mean over the usable profiles with
-    the standard error of the mean (nm). Per-profile values, their positions
+    its standard error (nm): the profiles' scatter over their effective
+    number and the core-boundary error common to the image, in quadrature
+    (:func:`coating_thickness`, Notes). Per-profile values, their positions
     along the edge and on the image, and the image itself are kept, so the
     result can be plotted, saved and loaded.
 
@@ -163,6 +165,10 @@ class CoatingThickness(FitResult):
     thickness : (float, float)
         Mean thickness and its standard error, nm (what the study's
         ``thickness_tem`` metric takes).
+    n_effective, common_sd, blur : float
+        The terms of that standard error: effective number of independent
+        profiles, the common core-boundary error (nm), and the measured
+        point-spread sd (nm) the boundary model takes.
     profile_thickness : ndarray
         Thickness of each profile, nm (NaN where the profile was unusable).
     position : ndarray
@@ -200,8 +206,23 @@ class CoatingThickness(FitResult):
 
     @property
     def stderr_mean(self) -> float:
-        """Standard error of the mean, nm."""
+        """Standard error of the mean thickness, nm (see :func:`coating_thickness`, Notes)."""
         return self.stderr["thickness"]
+
+    @property
+    def n_effective(self) -> float:
+        """Effective number of independent profiles behind the mean (NaN without an answer)."""
+        return float(self._attrs.get("n_effective", math.nan))
+
+    @property
+    def common_sd(self) -> float:
+        """Standard deviation of the core-boundary error common to all profiles of the image, nm."""
+        return float(self._attrs.get("common_sd", math.nan))
+
+    @property
+    def blur(self) -> float:
+        """Gaussian sd of the point-spread function, from the width of the surface step, nm."""
+        return float(self._attrs.get("blur", math.nan))
 
     @property
     def median(self) -> float:
@@ -432,8 +453,9 @@ def _step_width(steps: np.ndarray, u: np.ndarray) -> float:
     """Gaussian sd (nm) of the mean surface step: least squares of A + B Φ((u − u0)/σ) over a grid of σ, u0."""
     from scipy.special import ndtr
 
-    y = np.nanmean(steps, axis=0)
-    ok = np.isfinite(y)
+    cnt = np.isfinite(steps).sum(axis=0)
+    y = np.where(cnt > 0, np.nansum(steps, axis=0) / np.maximum(cnt, 1), np.nan)
+    ok = cnt > 0
     if ok.sum() < 8:
         return math.nan
     y, uu = y[ok], u[ok]
@@ -446,6 +468,22 @@ def _step_width(steps: np.ndarray, u: np.ndarray) -> float:
             if r < best:
                 best, best_sig = r, float(sig)
     return best_sig
+
+
+def _overlap_correlation(sep: np.ndarray, width: float, kernel: float) -> np.ndarray:
+    """Correlation of the noise of two profiles ``sep`` nm apart along the edge.
+
+    Each profile averages a strip ``width`` nm wide of a noise field smoothed by a Gaussian of sd
+    ``kernel`` nm (the filters'): the correlation is the overlap of the two strips' box functions
+    convolved with the noise's own correlation (a Gaussian of sd √2 ``kernel``), normalised at 0.
+    """
+    x = np.linspace(-4.0 * (width + kernel) - 1e-9, 4.0 * (width + kernel), 2001)
+    dx = x[1] - x[0]
+    box = (np.abs(x) <= width / 2.0).astype(float) if width > 0 else (np.abs(x) < dx).astype(float)
+    g = np.exp(-(x**2) / (4.0 * kernel**2)) if kernel > 0 else (np.abs(x) < dx).astype(float)
+    prof = np.convolve(np.convolve(box, box, mode="same"), g, mode="same")
+    prof /= prof.max()
+    return np.asarray(np.interp(np.abs(sep), x, prof, right=0.0))
 
 
 def _n_effective(x: np.ndarray) -> float:
@@ -735,7 +773,13 @@ def coating_thickness(
             w_hi = pos - lo_i
             offs = grid[lo_i] * (1.0 - w_hi) + grid[(lo_i + 1) % ng] * w_hi
             mean_off = offs.mean(axis=1)  # over the profiles, for each absolute phase
+            t_old = t[modelled].copy()
             t[modelled] += float(grid.mean())
+            # the drawn core-boundary points move with the thickness, along their profile
+            scale = np.where(t_old > 0, t[modelled] / np.where(t_old > 0, t_old, 1.0), 1.0)
+            for key in ("x", "y"):
+                o, i_ = vals[f"outer_{key}"][modelled], vals[f"inner_{key}"][modelled]
+                vals[f"inner_{key}"][modelled] = o + (i_ - o) * scale
             common = float(mean_off.std())
     med = float(np.median(t[valid]))
     mad = 1.4826 * float(np.median(np.abs(t[valid] - med)))
@@ -744,7 +788,14 @@ def coating_thickness(
     tu = t[used]
     mean = float(tu.mean())
     sd = float(tu.std(ddof=1)) if tu.size > 1 else nan
-    n_eff = _n_effective(tu)
+    # independent profiles: the data's autocorrelation along the edge, and at least the correlation the
+    # overlap of neighbouring profiles' strips (and the filters' reach) gives their noise
+    ex_u, ey_u = vals["edge_x"][used], vals["edge_y"][used]
+    sep = np.hypot(ex_u[:, None] - ex_u[None, :], ey_u[:, None] - ey_u[None, :])
+    kernel = max(1.0 / (2.0 * np.pi * 0.3 * f0_abs), sig_i * px)
+    rho = _overlap_correlation(sep, nlines * px, kernel)
+    n_geo = float(tu.size**2 / rho.sum())
+    n_eff = min(_n_effective(tu), n_geo)
     se = math.sqrt(sd**2 / n_eff + common**2) if tu.size > 1 else nan
     extra.update(blur=blur, n_effective=n_eff, common_sd=common,
                  profile_sd_of_mean=sd / math.sqrt(n_eff) if tu.size > 1 else nan)
