@@ -177,7 +177,8 @@ def _discs(shape: tuple[int, int], rng: np.random.Generator, n: int, rmin: float
 
 
 _CLIP = 2.5
-_CLIPPED_SD = math.sqrt(math.erf(_CLIP / math.sqrt(2.0)) - 2.0 * _CLIP * math.exp(-_CLIP**2 / 2.0) / math.sqrt(2.0 * math.pi)
+_CLIPPED_SD = math.sqrt(math.erf(_CLIP / math.sqrt(2.0))
+                        - 2.0 * _CLIP * math.exp(-_CLIP**2 / 2.0) / math.sqrt(2.0 * math.pi)
                         + _CLIP**2 * math.erfc(_CLIP / math.sqrt(2.0)))
 """Standard deviation of a standard normal variable clipped at +-_CLIP."""
 

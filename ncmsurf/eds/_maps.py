@@ -490,7 +490,7 @@ def uniformity(emap: ElementMap, element: str, *, reference: str = "Ni", bin_siz
     >>> from ncmsurf.datasets.coating import synthetic_map
     >>> m = synthetic_map(coverage=0.9, cv=0.15, seed=3)
     >>> u = uniformity(m, "Al")
-    >>> abs(u.cv - m.meta["truth"]["cv"]) < 2 * u.value_stderr
+    >>> bool(abs(u.cv - m.meta["truth"]["cv"]) < 3 * u.value_stderr)
     True
     """
     m = _emap(emap)

@@ -16,15 +16,23 @@ the coating ends where the image turns to vacuum (or embedding resin).
    edge. Normals are the gradient of the smoothed particle mask.
 4. **Profiles.** At ``n_profiles`` points evenly spaced along the edge, a
    profile of ``width`` nm is taken along the normal, of the intensity and of
-   the fringe amplitude. The outer surface (shell to vacuum/resin) is the
-   outermost strong rise of the intensity, the core boundary the outermost
-   strong fall of the fringe amplitude; both are located at the steepest
-   point of the step (sub-sample, by a parabola), which a symmetric blur does
-   not move. The thickness is their distance.
-5. **Statistics and verdict.** Outlying profiles are set aside (3.5 robust
+   the fringe power. The outer surface (shell to vacuum/resin) is the
+   outermost strong rise of the intensity, located at the steepest point of
+   the step (sub-sample, by a parabola), which a symmetric blur does not
+   move. The core boundary is first found at the outermost strong fall of
+   the fringe amplitude, then placed where the fringe power, less its shot
+   noise floor, falls to a quarter of the core's (half the amplitude).
+5. **Boundary model.** The blur of the image (measured on the surface step)
+   smears fringes that run along the edge outward, and the mean-level steps
+   at the core boundary and the surface leak into the Bragg filter; a 1-D
+   model of the filter over the fringe phase gives the mean offset of the
+   measured core boundary (added back to every profile) and the spread of
+   the offset over the unknown absolute phase (an error common to the image).
+6. **Statistics and verdict.** Outlying profiles are set aside (3.5 robust
    sigmas); the result gives each profile's thickness and position along the
-   edge, the mean with the standard error of the mean, the median and the
-   standard deviation. The verdict is failed without fringes, without an edge,
+   edge, the mean with its standard error (the profiles' scatter over their
+   effective number, and the common term), the median and the standard
+   deviation. The verdict is failed without fringes, without an edge,
    with fewer than 3 usable profiles, without a pixel size, or when no shell
    thicker than ``min_thickness`` is resolved (reason ``no_shell``); suspect
    when many profiles are unusable or the profiles scatter widely.
@@ -550,6 +558,51 @@ def coating_thickness(
     CoatingThickness
         ``.thickness`` → (mean, stderr) in nm, the per-profile values, the
         verdict; ``.plot()`` draws the measured points on the image.
+
+    Notes
+    -----
+    **Core boundary.** The Bragg filter's complex output has, in
+    expectation, the power a² E(s)² + σ² across the crystal's termination,
+    with E the filter's envelope (½ at the edge for a symmetric filter and
+    blur) and σ² the shot-noise power at the fringe frequency (read outside
+    the particle and scaled to the shell by the intensity ratio, as Poisson
+    noise power goes with the counts). The boundary is where the power less
+    σ² falls to a quarter of the core's; the steepest fall of the amplitude,
+    used before, is pulled about 0.05 nm into the core by the rectified noise.
+
+    **Bias from the blur and the steps.** Two effects move that point
+    outward when the fringes run along the edge (their wave vector along the
+    normal, component f0n of |f0|): the point-spread function (a Gaussian of
+    sd b, measured as the width of the surface's intensity step) smears the
+    truncated fringes over the first fraction of a nanometre of shell, and
+    the mean-level steps at the core boundary and at the surface (heights
+    read on the smoothed intensity profile) leak into the filter, adding or
+    removing power at the boundary according to the fringe phase φ there. A
+    1-D model along the normal — fringes exp(2πi (f0n u + φ)) for u < 0,
+    the two steps, blur b, the same filter, power averaged over the
+    profile's width (along which the phase advances by 2π f0t per nm), the
+    same quarter-power point — gives the offset δ(φ). Its mean over φ is
+    added back to every profile's thickness (up to 0.1 nm at b = 0.12 nm
+    for fringes along the edge, 0 across it).
+
+    **Standard error.** Two parts, in quadrature:
+
+    * *the profiles' scatter*, sd² / n_eff. Neighbouring profiles share
+      noise: their strips (``width`` wide, smoothed by the filters' reach)
+      overlap, and roughness or fringe-phase errors vary slowly along the
+      edge. n_eff is the smaller of n / (1 + 2 Σ ρₖ) from the thicknesses'
+      autocorrelation along the edge (summed while positive) and n² / Σᵢⱼ
+      ρ(dᵢⱼ) from the strips' overlap at the profiles' distances dᵢⱼ;
+    * *the error common to the image*: the absolute fringe phase is
+      unknown, so the mean of δ over the profiles' own phases (known relative
+      to each other from where their boundaries lie, 2π f0·x) is uncertain;
+      its standard deviation over the absolute phase is the common term.
+      It is largest for fringes along a straight edge (every profile at the
+      same phase) and averages out when the edge crosses many fringes.
+
+    Over 100 seeds per thickness (1–10 nm, dose 400 e/px, blur 0.12 nm,
+    0.1 nm pixels, ``ncmsurf.datasets.tem``) the 95 % interval covers the
+    truth in 90–95 % of images (vacuum outside; 88–97 % in resin).
 
     Examples
     --------
