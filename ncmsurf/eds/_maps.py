@@ -174,7 +174,8 @@ class Coverage(ScalarResult):
 
     @classmethod
     def make(cls, element: str, fraction: float, n_particle: int, n_covered: int, threshold: float,
-             reason: str = "", stderr: float | None = None) -> Coverage:
+             reason: str = "", stderr: float | None = None,
+             suspect: list[tuple[str, str]] | None = None) -> Coverage:
         """Build a coverage result.
 
         ``stderr`` defaults to the whole-pixel resolution of the fraction,
@@ -186,7 +187,8 @@ class Coverage(ScalarResult):
         else:
             se = 1.0 / (n_particle * math.sqrt(12.0)) if n_particle and math.isfinite(fraction) else math.nan
         return cls.build(names=["fraction"], values=[fraction], stderr=[se], covariance=[[se * se]], units=[""],
-                         success=not reason, message=reason, quality=_quality(reason), model="otsu-coverage",
+                         success=not reason, message=reason, quality=_quality(reason, suspect),
+                         model="otsu-coverage",
                          citations=["otsu1979"],
                          attrs={"element": element, "n_particle": int(n_particle), "n_covered": int(n_covered),
                                 "threshold": float(threshold)})
@@ -275,8 +277,9 @@ def _class_mean(values: np.ndarray, cls: np.ndarray, size: int = 5) -> np.ndarra
 
 
 def _coverage_stderr(v: np.ndarray, pm: np.ndarray, present: np.ndarray, thr: float, auto: bool,
-                     min_counts: float, substrate: np.ndarray | None, mask_thr: float) -> tuple[float, float]:
-    """Standard error of the covered fraction k/n and the expected excess of false over missed pixels."""
+                     min_counts: float, substrate: np.ndarray | None,
+                     mask_thr: float) -> tuple[float, float, float]:
+    """Stderr of the covered fraction; the expected excess of false over missed pixels; their expected share."""
     n = int(pm.sum())
     f = float((present & pm).sum()) / n
     # 1. each particle pixel's classification: covered with probability P(Poisson(lambda) > thr), lambda the
@@ -286,6 +289,7 @@ def _coverage_stderr(v: np.ndarray, pm: np.ndarray, present: np.ndarray, thr: fl
     var_k = float(np.sum(p * (1.0 - p)))
     cov_pm = present[pm]
     excess = float(np.sum(p[~cov_pm]) - np.sum(1.0 - p[cov_pm]))  # E[false positives] - E[missed]
+    doubt = float(np.sum(p[~cov_pm]) + np.sum(1.0 - p[cov_pm])) / n
     # 2. the automatic threshold's own scatter, through the number of particle pixels whose counts it crosses
     if auto:
         sd_t = _threshold_sd(v, min_counts)
@@ -302,7 +306,7 @@ def _coverage_stderr(v: np.ndarray, pm: np.ndarray, present: np.ndarray, thr: fl
         var_f += float(np.sum(q * (1.0 - q) * (present.astype(float) - f) ** 2)) / n**2
     # 4. whole-pixel resolution: the covered area is a whole number of pixels (uniform error of +-1/2 pixel)
     var_f += 1.0 / (12.0 * n**2)
-    return math.sqrt(var_f), excess
+    return math.sqrt(var_f), excess, doubt
 
 
 def coverage(emap: ElementMap, element: str, *, mask: Any = None, threshold: Any = None,
@@ -314,17 +318,62 @@ def coverage(emap: ElementMap, element: str, *, mask: Any = None, threshold: Any
     below ``min_counts``). The particle pixels are ``mask`` (default
     :func:`particle_mask` on all the other elements, i.e. the substrate).
 
+    Parameters
+    ----------
+    emap : ElementMap
+    element : str
+        The coating element.
+    mask : array of bool, optional
+        Particle pixels (default: :func:`particle_mask` of the substrate elements).
+    threshold : float, optional
+        Counts above which a pixel is covered (default: automatic, see above).
+    min_counts : float
+        Lowest automatic threshold.
+
     Returns
     -------
     Coverage
         Falsy with ``reason`` for an empty mask.
 
+    Notes
+    -----
+    k of the n particle pixels are counted as covered. The stated standard
+    error is that of the *measurement* of the mapped area, from four
+    independent terms, var(f) = (V₁ + V₂) / n² + V₃ + 1 / (12 n²):
+
+    1. *Counting noise* (V₁ = Σ p (1 − p) over the particle pixels): a pixel is
+       counted as covered with probability p = P(Poisson(λ) > t), t the
+       threshold and λ its expected count, estimated as the mean count of
+       its 5 × 5 neighbours of the same class (covered or bare). Pixels far
+       from t add nothing; pixels near it add up to ¼ each.
+    2. *The threshold's sensitivity* (V₂, automatic threshold only): the
+       sampling standard deviation σₜ of Otsu's threshold (bootstrap over the
+       map's pixels, fixed seed) times the number of particle pixels it
+       crosses, V₂ = (½ [k(t − σₜ) − k(t + σₜ)])²; zero when the covered and
+       bare classes are separated by empty counts.
+    3. *The particle mask* (V₃, default mask only): each pixel's probability
+       q of being taken as particle (its substrate counts against the mask's
+       threshold, as in 1) moves f by (covered − f) / n, V₃ = Σ q (1 − q)
+       (covered − f)² / n².
+    4. *Whole-pixel resolution*: k is a whole number, so the covered area is
+       known to ± ½ pixel, a uniform error of variance 1/12 pixel².
+
+    Neighbouring pixels' classifications are independent given their
+    expected counts (the counts are), so the terms add. The fraction itself
+    is (k − E[false] + E[missed]) / n with the probabilities of 1, and the
+    result is ``suspect`` (``unidentifiable``) when more than 2 % of the
+    particle pixels are expected on the wrong side of the threshold (there
+    the threshold itself is unsure). Not included: the *sampling* of the
+    sample's surface by the few particles of one map (a map measures their
+    coverage; compare several maps for the sample's).
+
     Examples
     --------
     >>> from ncmsurf.datasets.coating import synthetic_map
     >>> m = synthetic_map(coverage=0.7, cv=0.1, shape=(64, 64), seed=2)
-    >>> round(coverage(m, "Al").fraction, 2)
-    0.7
+    >>> c = coverage(m, "Al")
+    >>> round(c.fraction, 2), bool(c.value_stderr < 0.01)
+    (0.7, True)
     """
     m = _emap(emap)
     v = _element(m, element)
@@ -344,9 +393,13 @@ def coverage(emap: ElementMap, element: str, *, mask: Any = None, threshold: Any
         return Coverage.make(element, float("nan"), 0, 0, thr, reason="the particle mask is empty: no particle pixels "
                         "to measure coverage on")
     k = int((present & pm).sum())
-    se, excess = _coverage_stderr(v, pm, present, thr, threshold is None, min_counts, substrate, mask_thr)
+    se, excess, doubt = _coverage_stderr(v, pm, present, thr, threshold is None, min_counts, substrate, mask_thr)
     frac = min(max((k - excess) / n, 0.0), 1.0)
-    return Coverage.make(element, frac, n, k, thr, stderr=se)
+    # beyond a few per cent of doubtful pixels the first-order correction and the threshold itself are unsure
+    suspect = ([("unidentifiable", f"{100 * doubt:.1f} % of the particle pixels are expected on the wrong side of "
+                                   f"the threshold ({thr:.3g} counts): the coating's counts overlap the bare "
+                                   "surface's")] if doubt > 0.02 else [])
+    return Coverage.make(element, frac, n, k, thr, stderr=se, suspect=suspect)
 
 
 class Uniformity(ScalarResult):
