@@ -64,3 +64,12 @@ def test_coverage_interval_at_high_counts_is_the_whole_pixel_resolution() -> Non
         assert c.value_stderr < 1.1 / (c.n_particle * np.sqrt(12))
         hits += _covers(c.fraction, c.value_stderr, 0.7)
     assert hits >= 38
+
+
+def test_coverage_is_suspect_when_the_counts_overlap_the_threshold() -> None:
+    # 20 counts per pixel: the covered pixels' Al counts reach down to the threshold
+    levels = [ns.eds.coverage(synthetic_map(coverage=0.8, cv=0.1, shape=(64, 64), seed=s, counts=20.0), "Al")
+              .quality.level for s in range(10)]
+    assert levels.count("suspect") >= 8
+    clear = ns.eds.coverage(synthetic_map(coverage=0.8, cv=0.1, shape=(64, 64), seed=0), "Al")
+    assert clear.quality.level == "good"
