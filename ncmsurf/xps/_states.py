@@ -213,7 +213,7 @@ def al_ni_ratio(al_fit: Any, ni_fit: Any = None, *, imfp_exponent: float = 0.75,
     c2 = g @ cov @ g.T
     a_ke = al_f.excitation_energy - al_f.params["Al2O3.center"][0] if "Al2O3.center" in al_f.params else None
     _, _, ni_be = _fit_total(ni_f)
-    ke = {"Ni 2p": ni_f.excitation_energy - ni_be}
+    ke = {"Ni 2p": ni_f.excitation_energy - (ni_be if ni_be is not None else float("nan"))}
     if a_ke is not None:
         ke["Al 2p"] = a_ke
     # the sensitivity factors are exact numbers: quantify gives the ratio's scale, the areas' covariance its error
