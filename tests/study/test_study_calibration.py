@@ -20,7 +20,7 @@ import ncmsurf as ns
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-CALIBRATED = ("ni2_fraction", "lif_share", "ni2p_area", "thickness_xps", "r_s", "r_sei", "r_ct", "c_sei",
+CALIBRATED = ("ni2_fraction", "lif_share", "carbonate_share", "al_ni_ratio", "ni2p_area", "thickness_xps", "r_s", "r_sei", "r_ct", "c_sei",
               "first_capacity", "first_ce", "capacity_0p1c", "capacity_1c", "capacity_5c", "rate_5c_01c",
               "retention_100", "cycles_to_80", "thickness_sims")
 
@@ -33,7 +33,7 @@ def test_stated_intervals_cover_the_truth(tmp_path: Path) -> None:
     for seed in (900, 901):
         folder = ns.datasets.demo_study(tmp_path / f"s{seed}", seed=seed, kinds=["xps", "eis", "cycling", "sims"])
         st = ns.Study.from_folder(folder)
-        st.analysis_options["xps_regions"] = ["Ni 2p", "F 1s", "C 1s"]
+        st.analysis_options["xps_regions"] = ["Ni 2p", "F 1s", "C 1s", "O 1s", "Al 2p"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ds = st.analyze(progress=False).metrics()
