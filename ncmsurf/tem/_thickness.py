@@ -51,6 +51,7 @@ from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.results import FitResult, Quality, register_citation, register_reason_code
 from ncmsurf.core.tem import TEMImage
 from ncmsurf.core.units import magnitude
+from ncmsurf.eds import otsu_threshold
 
 __all__ = ["CoatingThickness", "coating_thickness", "line_profile"]
 
@@ -286,21 +287,6 @@ class CoatingThickness(FitResult):
 
 
 # --------------------------------------------------------------------------- algorithm
-def _otsu(values: np.ndarray) -> float:
-    hist, edges = np.histogram(values, bins=256)
-    centers = 0.5 * (edges[1:] + edges[:-1])
-    w0 = np.cumsum(hist).astype(float)
-    w1 = w0[-1] - w0
-    m0 = np.cumsum(hist * centers)
-    mt = m0[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu0 = m0 / w0
-        mu1 = (mt - m0) / w1
-        between = w0 * w1 * (mu0 - mu1) ** 2
-    between[~np.isfinite(between)] = -1
-    return float(centers[int(np.argmax(between))])
-
-
 def _fringe_peak(img: np.ndarray, px: float, spacing: float | None) -> tuple[np.ndarray, float, float]:
     """(peak frequency vector (fy, fx) in 1/nm, spacing nm, peak-to-background ratio)."""
     ny, nx = img.shape
@@ -665,7 +651,7 @@ def coating_thickness(
     power = amp**2
     # coarse particle mask
     smooth = ndimage.gaussian_filter(img, 1.0 / px)
-    thr = _otsu(smooth.ravel())
+    thr = otsu_threshold(smooth)
     low = smooth < thr
     side = low if amp[low].mean() > amp[~low].mean() else ~low
     lab, nlab = ndimage.label(side)
