@@ -148,7 +148,7 @@ def _nda_29(path: Path, raw: bytes) -> dict[str, np.ndarray]:
                    ("range", "<i4"), ("tail", "<u4")])
     assert dt.itemsize == rl
     rec = np.frombuffer(raw, dt, count=n, offset=start)
-    zero = ~np.frombuffer(raw, np.uint8, count=n * rl, offset=start).reshape(n, rl).any(axis=1)
+    zero = np.asarray(~np.frombuffer(raw, np.uint8, count=n * rl, offset=start).reshape(n, rl).any(axis=1), bool)
     while n and zero[n - 1]:  # empty (all-zero) slots at the end of the file
         n -= 1
     rec = rec[:n]
@@ -212,18 +212,18 @@ def _nda_130(path: Path, raw: bytes) -> dict[str, np.ndarray]:
         # every slot up to the footer (tag 0x81) is a record: tag 0x55 and the first record's fixed bytes
         fixed = np.r_[1, 4:8]
         ok = (tab[:, 0] == 0x55) & (tab[:, fixed] == tab[0, fixed]).all(axis=1)
-        stop = int(np.argmin(ok)) if not ok.all() else n
-        if stop == n:
+        end_slot = int(np.argmin(ok)) if not ok.all() else n
+        if end_slot == n:
             tail = len(raw) - 1024 - n * rl
             raise _slot_error(path, 1024 + n * rl, "the .nda (BTS 9.1) ends " + (
                 f"inside a record ({tail} of {rl} bytes)" if tail else "after a whole record") +
                 " without its footer: the file is cut")
-        if tab[stop, 0] != 0x81:
-            raise _slot_error(path, int(offsets[stop]), f"record slot {stop + 1} is neither a data record (tag 0x55, "
+        if tab[end_slot, 0] != 0x81:
+            raise _slot_error(path, int(offsets[end_slot]), f"record slot {end_slot + 1} is neither a data record (tag 0x55, "
                                                         f"fixed bytes {tab[0, fixed].tolist()}) nor the footer (tag "
                                                         f"0x81): the record is damaged or bytes were added or lost "
                                                         "before it")
-        rec, offsets = rec[:stop], offsets[:stop]
+        rec, offsets = rec[:end_slot], offsets[:end_slot]
         _consecutive(path, rec["index"], offsets, ".nda")
         _known_status(path, rec["status"], offsets)
         cap = rec["capacity"].astype(float)
@@ -237,7 +237,7 @@ def _nda_130(path: Path, raw: bytes) -> dict[str, np.ndarray]:
                "charge_energy": np.where(en < 0, 0.0, en) / 3600.0,
                "discharge_energy": np.where(en > 0, 0.0, np.abs(en)) / 3600.0,
                "unix_time": rec["date"] + 1e-9 * rec["date_ns"]}
-        if "temperature" in rec.dtype.names:
+        if "temperature" in (rec.dtype.names or ()):
             out["temperature"] = rec["temperature"].astype(float)
         out["offset"] = offsets
         return out
