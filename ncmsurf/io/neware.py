@@ -219,7 +219,8 @@ def _nda_130(path: Path, raw: bytes) -> dict[str, np.ndarray]:
                 f"inside a record ({tail} of {rl} bytes)" if tail else "after a whole record") +
                 " without its footer: the file is cut")
         if tab[end_slot, 0] != 0x81:
-            raise _slot_error(path, int(offsets[end_slot]), f"record slot {end_slot + 1} is neither a data record (tag 0x55, "
+            raise _slot_error(path, int(offsets[end_slot]), f"record slot {end_slot + 1} is neither a data record "
+                                                        "(tag 0x55, "
                                                         f"fixed bytes {tab[0, fixed].tolist()}) nor the footer (tag "
                                                         f"0x81): the record is damaged or bytes were added or lost "
                                                         "before it")
