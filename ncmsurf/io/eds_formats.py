@@ -218,8 +218,24 @@ def _read_tiff(path: Path, *, sample: Any = None, pixel_size: Any = None, elemen
 _META = re.compile(r"^#\s*([A-Za-z][A-Za-z ()/]*?)\s*[:=]\s*(.+?)\s*$")
 
 
+#: Header keys of other formats' text files (SPECS .xy, XPS and SIMS exports): such a file is not a map.
+_FOREIGN_KEYS = ("created by", "region", "values/curve", "columnlabels", "excitation energy", "kinetic energy",
+                 "binding energy", "acquisition date", "analysis method", "analyzer", "scan mode", "curves/scan",
+                 "energy axis", "sputter", "mass")
+_MAP_KEYS = ("element", "pixel size (nm)", "pixel size (um)", "pixel size (µm)", "sample")
+_MATRIX_NUM = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _matrix_delimiter(line: str) -> str | None:
+    """The delimiter of a matrix row: tab, semicolon or comma where present, else whitespace (None)."""
+    for d in ("\t", ";", ","):
+        if d in line:
+            return d
+    return None
+
+
 def _csv_matrix_head(text: str) -> tuple[dict[str, str], int, int]:
-    """Header keys, number of numeric rows and columns seen in the first lines."""
+    """Header keys, number of numeric rows and columns seen in the first lines (-1, -1: not a matrix)."""
     meta: dict[str, str] = {}
     nrows = 0
     ncols = -1
@@ -230,10 +246,14 @@ def _csv_matrix_head(text: str) -> tuple[dict[str, str], int, int]:
         if s.startswith("#"):
             m = _META.match(s)
             if m:
-                meta[m.group(1).strip().lower()] = m.group(2)
+                key = m.group(1).strip().lower()
+                if key in _FOREIGN_KEYS:
+                    return meta, -1, -1
+                meta[key] = m.group(2)
             continue
-        toks = [t for t in re.split(r"[,;\t ]+", s) if t]
-        if not toks or not all(re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", t) for t in toks):
+        d = _matrix_delimiter(s)
+        toks = [t.strip() for t in (s.split(d) if d is not None else s.split())]
+        if not toks or not all(_MATRIX_NUM.fullmatch(t) for t in toks):
             return meta, -1, -1
         if ncols not in (-1, len(toks)):
             return meta, -1, -1
@@ -256,13 +276,32 @@ def _sniff_csv(path: Path, head: bytes) -> float:
     return 0.3 if nrows >= 4 and ncols >= 4 else 0.0
 
 
+def _near_key(key: str) -> str | None:
+    """The map header key ``key`` is a damaged copy of (one or two characters off), else None."""
+    from difflib import SequenceMatcher
+
+    if key in _MAP_KEYS:
+        return None
+    for k in _MAP_KEYS:
+        if abs(len(k) - len(key)) <= 2 and SequenceMatcher(None, key, k).ratio() >= 0.8:
+            return k
+    return None
+
+
 def _csv_matrix(path: Path, text: str) -> tuple[np.ndarray, dict[str, str]]:
     table = parse_table(path, text, min_columns=2)
     meta = {}
     for ln in table.header_lines:
         m = _META.match(ln.strip())
         if m:
-            meta[m.group(1).strip().lower()] = m.group(2)
+            key = m.group(1).strip().lower()
+            near = _near_key(key)
+            if near is not None:  # a damaged "element" key would rename the map after the file
+                raise ReadError(path, None, f"header key {m.group(1).strip()!r} is not a known key but close to "
+                                f"{near!r}: the header is damaged")
+            meta[key] = m.group(2)
+    if "element" in meta and not re.fullmatch(r"[A-Za-z][A-Za-z0-9 ()_+-]*", meta["element"].strip()):
+        raise ReadError(path, None, f"element name {meta['element']!r} is not a name (damaged header?)")
     if table.header_line is not None:
         raise ReadError(path, table.header_line, "a CSV element map must be a plain matrix of numbers "
                         "(column names found; use the eds-text long format for x, y, element columns)")
