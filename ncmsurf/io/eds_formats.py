@@ -63,6 +63,7 @@ import numpy as np
 
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import ElementMap
+from ncmsurf.io._binary_checks import check_npy_size, check_tiff_extent
 from ncmsurf.io._table import decode_text, looks_binary, parse_table
 from ncmsurf.io.registry import SimpleReader
 
@@ -159,7 +160,12 @@ def _stack_to_maps(path: Path, arr: np.ndarray, elements: Any, element: Any) -> 
 def _read_npy(path: Path, *, sample: Any = None, pixel_size: Any = None, elements: Any = None, element: Any = None,
               **_: Any) -> list[ElementMap]:
     try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536 + 16)
+        check_npy_size(path, head, path.stat().st_size)
         arr = np.load(path, allow_pickle=False)
+    except ReadError:
+        raise
     except Exception as exc:  # numpy raises many kinds on corrupt headers
         raise ReadError(path, None, f"not a readable .npy file: {type(exc).__name__}: {exc}") from exc
     if not isinstance(arr, np.ndarray):
@@ -185,8 +191,11 @@ def _tiff_arrays(path: Path, data: bytes | None = None) -> tuple[np.ndarray, str
     try:
         src: Any = io.BytesIO(data) if data is not None else path
         with tifffile.TiffFile(src) as tf:
+            check_tiff_extent(path, data if data is not None else path.read_bytes())
             arr = tf.asarray()
             desc = tf.pages[0].description if tf.pages else ""  # type: ignore[union-attr]
+    except ReadError:
+        raise
     except Exception as exc:  # tifffile raises many kinds on corrupt files
         raise ReadError(path, None, f"not a readable TIFF file: {type(exc).__name__}: {exc}") from exc
     finally:
