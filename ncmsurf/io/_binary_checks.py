@@ -83,7 +83,8 @@ def check_tiff_extent(path: Path, raw: bytes) -> None:
     except struct.error as exc:
         raise ReadError(path, None, f"offset {size}: a TIFF directory reaches past the end of the file "
                                     f"({exc})") from exc
-    if size < end or (size > end + 1 and data_end == end):
+    pad_ok = size == end + 1 and end % 2 == 1 and raw[-1] == 0  # one NUL to an even size
+    if size < end or (size > end and data_end == end and not pad_ok):
         raise ReadError(path, None, f"offset {min(size, end)}: the TIFF's directories, tags and image data end "
                                     f"at byte {end} but the file has {size} bytes: bytes were added or lost")
 

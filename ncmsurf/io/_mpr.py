@@ -319,6 +319,34 @@ def _modules(path: Path, raw: bytes) -> list[MprModule]:
     return mods
 
 
+def _check_values(path: Path, cols: dict[str, np.ndarray]) -> None:
+    """Refuse values EC-Lab cannot write (damaged records).
+
+    A negative or non-finite frequency, a cycle number that is not a whole number or that goes back
+    (EC-Lab's cycle counter only grows).
+    """
+    f = cols.get("freq/Hz")
+    if f is not None:
+        bad = np.flatnonzero(~np.isfinite(f) | (f < 0))
+        if bad.size:
+            j = int(bad[0])
+            raise ReadError(path, j + 1, f"record {j + 1}: frequency {float(f[j])!r} Hz is not a frequency "
+                                         "(damaged record)")
+    c = cols.get("cycle number")
+    if c is not None and c.size:
+        cf = np.asarray(c, float)
+        bad = np.flatnonzero(~np.isfinite(cf) | (cf < 0) | (cf != np.round(cf)))
+        if bad.size:
+            j = int(bad[0])
+            raise ReadError(path, j + 1, f"record {j + 1}: cycle number {float(cf[j])!r} is not a whole number "
+                                         "(damaged record)")
+        back = np.flatnonzero(np.diff(cf) < 0)
+        if back.size:
+            j = int(back[0]) + 1
+            raise ReadError(path, j + 1, f"record {j + 1}: cycle number goes back from {int(cf[j - 1])} to "
+                                         f"{int(cf[j])} (damaged record)")
+
+
 def _ole_date(value: float) -> _dt.datetime | None:
     if not np.isfinite(value) or not 1.0 < value < 100_000.0:
         return None
@@ -429,6 +457,7 @@ def parse_mpr(path: str | Path, raw: bytes | None = None) -> MprFile:
         while name in cols:  # the same quantity stored twice (e.g. <Ewe> under two ids)
             name = f"{name} ({cid})"
         cols[name] = arr
+    _check_values(p, cols)
     if unknown_names:
         warnings.warn(f"{p}: column id(s) {unknown} are unknown; kept as {unknown_names} "
                       f"({dtype.itemsize}-byte records checked against the module length)", MprWarning,

@@ -15,7 +15,11 @@ unmutated seed:
     the same models with identical arrays;
 ``in_place``
     the same models and array lengths, values differing only in the rows the
-    mutation touched (a changed number, two swapped rows);
+    mutation touched (a changed number, two swapped rows), or only in an axis
+    computed from header numbers (a changed start or increment); for a binary
+    file whose size the mutation kept (bytes changed where they were, in a
+    format without a checksum), values differing anywhere with the same models,
+    names and shapes;
 ``warned``
     an optional column dropped, with an ncmsurf warning saying so;
 ``prefix``
@@ -72,6 +76,13 @@ class Seed:
     suffix: str
     models: list[Any] = field(repr=False)
     warnings: set[str] = field(default_factory=set, repr=False)
+
+    @property
+    def binary(self) -> bool:
+        """A binary file (NULs or mostly non-text bytes): its "lines" are not rows."""
+        from ncmsurf.io._table import looks_binary
+
+        return looks_binary(self.data[:4096]) or self.data[:4] in (b"PK\x03\x04", b"II*\x00", b"MM\x00*")
 
 
 def _synthetic(tmp: Path) -> list[Path]:
@@ -454,7 +465,7 @@ def canonical(m: Any) -> tuple[str, dict[str, np.ndarray], dict[str, np.ndarray]
     elif isinstance(m, ns.DepthProfile):
         prim = {"t": m.sputter_time, **{f"frag:{k}": np.asarray(v) for k, v in m.intensities.items()}}
     elif isinstance(m, ns.ElementMap):
-        prim = {f"map:{k}": np.asarray(v).ravel() for k, v in m.maps.items()}
+        prim = {f"map:{k}": np.asarray(v) for k, v in m.maps.items()}  # a file row is a map row (CSV matrix)
     elif hasattr(m, "energy") and hasattr(m, "counts"):  # EDS spectra
         prim = {"e": np.asarray(m.energy), "c": np.asarray(m.counts)}
     else:
@@ -520,6 +531,9 @@ def classify(seed: Seed, mut: Mutation, models: list[Any] | None, msgs: set[str]
     if len(a) != len(b) or any(x[0] != y[0] for x, y in zip(a, b, strict=False)):
         return _prefix_or_silent(a, b, mut, new_warning)
     budget = max(len(mut.touched_lines), 1)
+    # bytes of a binary file without a checksum changed where they were: only values can differ (a shift or
+    # a changed structure still shows as other shapes, names or models)
+    same_size_binary = seed.binary and len(mut.data) == len(seed.data)
     changed: list[frozenset[int]] = []
     dropped = False
     scalar_changes = sum(1 for m0, m1 in zip(seed.models, models, strict=True) if _scalars(m0) != _scalars(m1))
@@ -552,10 +566,12 @@ def classify(seed: Seed, mut: Mutation, models: list[Any] | None, msgs: set[str]
             if oa[k].shape != ob[k].shape:
                 return _prefix_or_silent(a, b, mut, new_warning)
             rows |= set(_rows_differ(oa[k], ob[k]).tolist())
-        if len(rows) > budget:
+        if len(rows) > budget and not same_size_binary:
             return _prefix_or_silent(a, b, mut, new_warning)
         if rows:
             changed.append(frozenset(rows))
+    if same_size_binary and (changed or scalar_changes) and not dropped:
+        return "in_place"
     # one file row may feed several models (raw and drift-corrected spectra): the same rows, then
     if len(set(changed)) > 1 or (changed and scalar_changes):
         return "silent"
