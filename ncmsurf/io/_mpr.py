@@ -322,8 +322,8 @@ def _modules(path: Path, raw: bytes) -> list[MprModule]:
 def _check_values(path: Path, cols: dict[str, np.ndarray]) -> None:
     """Refuse values EC-Lab cannot write (damaged records).
 
-    A negative or non-finite frequency, a cycle number that is not a whole number or that goes back
-    (EC-Lab's cycle counter only grows).
+    A negative or non-finite frequency, a time that is not finite or goes back, a cycle number that is
+    not a whole number or that goes back (EC-Lab's time and cycle counter only grow).
     """
     f = cols.get("freq/Hz")
     if f is not None:
@@ -332,6 +332,18 @@ def _check_values(path: Path, cols: dict[str, np.ndarray]) -> None:
             j = int(bad[0])
             raise ReadError(path, j + 1, f"record {j + 1}: frequency {float(f[j])!r} Hz is not a frequency "
                                          "(damaged record)")
+    t = cols.get("time/s")
+    if t is not None and t.size:
+        tf = np.asarray(t, float)
+        bad = np.flatnonzero(~np.isfinite(tf))
+        if bad.size:
+            j = int(bad[0])
+            raise ReadError(path, j + 1, f"record {j + 1}: time {float(tf[j])!r} s is not finite (damaged record)")
+        back = np.flatnonzero(np.diff(tf) < 0)
+        if back.size:  # EC-Lab's experiment time only grows: records moved or damaged
+            j = int(back[0]) + 1
+            raise ReadError(path, j + 1, f"record {j + 1}: time goes back from {float(tf[j - 1])!r} s to "
+                                         f"{float(tf[j])!r} s (damaged or moved record)")
     c = cols.get("cycle number")
     if c is not None and c.size:
         cf = np.asarray(c, float)

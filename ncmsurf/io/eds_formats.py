@@ -499,12 +499,10 @@ def _parse_jeol(path: Path, buf: bytes, at: int) -> dict[str, Any]:
                 value = arr[0].item() if arr.size == 1 else arr.copy()
             stack[-1][name] = value
             stack.append({})  # the value's own (empty) level, closed by the next mark
-        elif mark in (0xFF, 0):
+        elif mark == 0xFF or (mark == 0 and len(stack) == 1):
             if len(stack) == 1:
                 break  # a closing mark at the top level ends the tree
             stack.pop()
-            if mark == 0:
-                break
         else:
             raise ReadError(path, None, f"offset {at - 1}: unexpected tag mark {mark}")
     return root

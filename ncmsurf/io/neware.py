@@ -247,7 +247,7 @@ def _nda_130(path: Path, raw: bytes) -> dict[str, np.ndarray]:
     dt = np.dtype([("head", "V6"), ("_b6", "V3"), ("step_index", "u1"), ("status", "u1"), ("_b11", "V5"),
                    ("index", "<u4"), ("_b20", "V8"), ("time", "<u8"), ("voltage", "<f4"), ("current", "<f4"),
                    ("_b44", "V8"), ("cc", "<f4"), ("ce", "<f4"), ("dc", "<f4"), ("de", "<f4"), ("date", "<u8"),
-                   ("_rest", "V8")])
+                   ("_rest", "V12")])
     assert dt.itemsize == rl
     n = (len(raw) - 1024) // rl
     rec = np.frombuffer(raw, dt, count=n, offset=1024)

@@ -82,7 +82,8 @@ class Seed:
         """A binary file (NULs or mostly non-text bytes): its "lines" are not rows."""
         from ncmsurf.io._table import looks_binary
 
-        return looks_binary(self.data[:4096]) or self.data[:4] in (b"PK\x03\x04", b"II*\x00", b"MM\x00*")
+        return (looks_binary(self.data[:4096]) or b"\x00" in self.data
+                or self.data[:4] in (b"PK\x03\x04", b"II*\x00", b"MM\x00*"))
 
 
 def _synthetic(tmp: Path) -> list[Path]:
@@ -592,6 +593,7 @@ def _prefix_or_silent(a: list[Any], b: list[Any], mut: Mutation, new_warning: bo
     slack = 0 if mut.clean_cut else 1  # the last row of a cut file may hold a cut number (said in a warning)
 
     def is_prefix(x: np.ndarray, y: np.ndarray) -> bool:
+        x, y = x.reshape(-1), y.reshape(-1)  # a map's pixels in file order (rows of a long table or a matrix)
         if y.shape[0] > x.shape[0]:
             return False
         keep = y.shape[0] - slack
