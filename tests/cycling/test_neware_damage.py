@@ -105,3 +105,30 @@ def test_version_29_layout_checks(tmp_path: Path) -> None:
     bad[1019 + 2 * 86] = 0x44  # the third record's tag
     with pytest.raises(ReadError, match="record slot 3"):
         _read(tmp_path, bytes(bad))
+
+
+def _nda_bts90(n: int) -> bytes:
+    """A BTS 9.0 .nda (88-byte records after a 1024-byte header, NewareNDA's documented layout)."""
+    head = bytearray(b"NEWARE" + b"\x00" * 8 + bytes([130]) + b"\x00" * 1009)
+    body = bytearray()
+    for i in range(n):
+        r = bytearray(88)
+        r[0:6] = b"\x00\x00\x00\x00\x55\x00"
+        r[9], r[10] = 1, 4  # step 1, rest
+        struct.pack_into("<I", r, 16, i + 1)
+        struct.pack_into("<Q", r, 28, 1_000_000 * i)  # µs
+        struct.pack_into("<ff", r, 36, 3.5 + 0.01 * i, 0.0)
+        struct.pack_into("<Q", r, 68, 1_700_000_000_000_000 + 1_000_000 * i)
+        body += r
+    return bytes(head + body + b"\x81" + b"\x00" * 87)
+
+
+def test_bts_90_layout(tmp_path: Path) -> None:
+    rec = _read(tmp_path, _nda_bts90(5))
+    assert rec.meta["bts"] == "9.0" and len(rec) == 5
+    np.testing.assert_allclose(rec.voltage, 3.5 + 0.01 * np.arange(5), rtol=1e-6)
+    np.testing.assert_allclose(rec.time, np.arange(5.0))
+    raw = bytearray(_nda_bts90(5))
+    raw[1024 + 2 * 88 + 4] = 0x56  # the third record's head
+    with pytest.raises(ReadError, match="record slot 3"):
+        _read(tmp_path, bytes(raw))

@@ -86,3 +86,44 @@ def test_mpr_with_a_damaged_frequency_is_refused(tmp_path: Path) -> None:
     bad[start + 10 * step:start + 10 * step + 4] = np.float32(2.5e22).tobytes()  # a jump: not one sweep
     with pytest.raises(ReadError, match="one way in frequency"):
         ns.read(_put(tmp_path, "p.mpr", bytes(bad)), format="biologic-mpr-eis")
+
+
+def test_mpr_with_a_record_moved_back_in_time_is_refused(tmp_path: Path) -> None:
+    from ncmsurf.io._mpr import parse_mpr
+
+    p = shared_file("eis", "peis.issue_225.with_ece.mpr")
+    raw = p.read_bytes()
+    t = np.asarray(parse_mpr(p).columns["time/s"], "<f8")
+    at = raw.find(t[12:13].tobytes())
+    bad = raw[:at] + np.float64(t[3]).tobytes() + raw[at + 8:]
+    with pytest.raises(ReadError, match="record 13: time goes back"):
+        ns.read(_put(tmp_path, "p.mpr", bad), format="biologic-mpr-eis")
+
+
+def _jeol_bytes(img: np.ndarray) -> bytes:
+    import struct
+
+    def item(name: str, vtype: int, value: bytes) -> bytes:
+        nm = name.encode() + b"\x00"
+        return b"\x01" + struct.pack("<i", len(nm)) + nm + struct.pack("<ii", vtype, len(value)) + value + b"\xff"
+
+    def group(name: str, children: bytes) -> bytes:
+        nm = name.encode() + b"\x00"
+        return b"\x01" + struct.pack("<i", len(nm)) + nm + struct.pack("<ii", 0, 0) + children + b"\xff"
+
+    h, w = img.shape
+    tree = group("Image", item("Title", 12, b"Al K\x00") + item("Size", 3, struct.pack("<ii", w, h))
+                 + item("Bits", 2, img.astype("<u2").tobytes()))
+    tree += group("Instrument", item("ScanSize", 5, struct.pack("<d", 125.0)) + item("Mag", 3, struct.pack("<i", 5000)))
+    tree += b"\xff"
+    head = struct.pack("<I", 52) + b"EDS MAP".ljust(32, b"\x00") + struct.pack("<III", 48, 0, 48)
+    return head + b"\x00" * (48 + 12 - len(head)) + tree
+
+
+def test_jeol_map_with_a_byte_inserted_into_its_pixels_is_refused(tmp_path: Path) -> None:
+    img = (np.arange(20, dtype=np.uint16).reshape(4, 5) * 3) % 7
+    raw = _jeol_bytes(img)
+    np.testing.assert_array_equal(ns.read(_put(tmp_path, "a_Al.map", raw), format="eds-jeol-map")[0]["Al"], img)
+    at = raw.index(img.astype("<u2").tobytes()) + 7
+    with pytest.raises(ReadError, match="offset"):
+        ns.read(_put(tmp_path, "a_Al.map", raw[:at] + b"\x00" + raw[at:]), format="eds-jeol-map")
