@@ -55,6 +55,7 @@ import math
 import os
 import re
 import struct
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ import numpy as np
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import ElementMap
 from ncmsurf.io._binary_checks import check_npy_size, check_tiff_extent
-from ncmsurf.io._table import decode_text, looks_binary, parse_table
+from ncmsurf.io._table import TableWarning, decode_text, looks_binary, parse_table
 from ncmsurf.io.registry import SimpleReader
 
 __all__ = ["BCF", "CSV_MATRIX", "EMSA_SPECTRUM", "JEOL_MAP", "NPY", "NPZ", "READERS", "TIFF", "ZIP_MAPS",
@@ -297,8 +298,12 @@ def _near_key(key: str) -> str | None:
     return None
 
 
-def _csv_matrix(path: Path, text: str) -> tuple[np.ndarray, dict[str, str]]:
+def _csv_matrix(path: Path, text: str, *, checked: bool = False) -> tuple[np.ndarray, dict[str, str]]:
+    """The matrix and header of a CSV map (``checked``: a zip member, whose CRC shows it whole)."""
     table = parse_table(path, text, min_columns=2)
+    if not checked and text.strip() and not text.endswith(("\n", "\r")):
+        warnings.warn(f"{path}: the last line has no line end; the file may be cut and its last row "
+                      "incomplete", TableWarning, stacklevel=3)
     meta = {}
     for ln in table.header_lines:
         m = _META.match(ln.strip())
@@ -373,7 +378,7 @@ def _read_zip(path: Path, *, sample: Any = None, pixel_size: Any = None, **_: An
                 raise ReadError(where, None, f"cannot extract: {exc}") from exc
             suffix = Path(name).suffix.lower()
             if suffix in (".csv", ".txt", ".tsv", ".dat"):
-                arr, meta = _csv_matrix(where, decode_text(where, data))
+                arr, meta = _csv_matrix(where, decode_text(where, data), checked=True)
                 el = meta.get("element") or _element_from_name(name)
                 if pixel_size is None:
                     pixel_size = _pixel_size_from_meta(where, meta)
