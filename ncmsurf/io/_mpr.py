@@ -323,7 +323,8 @@ def _check_values(path: Path, cols: dict[str, np.ndarray]) -> None:
     """Refuse values EC-Lab cannot write (damaged records).
 
     A negative or non-finite frequency, a time that is not finite or goes back, a cycle number that is
-    not a whole number or that goes back (EC-Lab's time and cycle counter only grow).
+    not a whole number or that goes back (EC-Lab's time and cycle counters only grow); a half cycle or z cycle
+    counter that goes back.
     """
     f = cols.get("freq/Hz")
     if f is not None:
@@ -344,6 +345,14 @@ def _check_values(path: Path, cols: dict[str, np.ndarray]) -> None:
             j = int(back[0]) + 1
             raise ReadError(path, j + 1, f"record {j + 1}: time goes back from {float(tf[j - 1])!r} s to "
                                          f"{float(tf[j])!r} s (damaged or moved record)")
+    for name in ("half cycle", "z cycle"):  # EC-Lab's counters only grow
+        k = cols.get(name)
+        if k is not None and k.size:
+            back = np.flatnonzero(np.diff(np.asarray(k, np.int64)) < 0)
+            if back.size:
+                j = int(back[0]) + 1
+                raise ReadError(path, j + 1, f"record {j + 1}: {name} goes back from {int(k[j - 1])} to "
+                                             f"{int(k[j])} (damaged record)")
     c = cols.get("cycle number")
     if c is not None and c.size:
         cf = np.asarray(c, float)

@@ -127,3 +127,16 @@ def test_jeol_map_with_a_byte_inserted_into_its_pixels_is_refused(tmp_path: Path
     at = raw.index(img.astype("<u2").tobytes()) + 7
     with pytest.raises(ReadError, match="offset"):
         ns.read(_put(tmp_path, "a_Al.map", raw[:at] + b"\x00" + raw[at:]), format="eds-jeol-map")
+
+
+def test_mpr_counters_that_go_back_are_refused(tmp_path: Path) -> None:
+    from ncmsurf.io._mpr import _check_values
+
+    p = tmp_path / "x.mpr"
+    _check_values(p, {"half cycle": np.array([0, 0, 1, 1], np.uint32), "time/s": np.array([0.0, 1, 2, 3])})
+    for cols, what in (({"half cycle": np.array([0, 1074735947, 0], np.uint32)}, "half cycle goes back"),
+                       ({"z cycle": np.array([1, 2, 1], np.uint32)}, "z cycle goes back"),
+                       ({"cycle number": np.array([0.0, 0.5])}, "not a whole number"),
+                       ({"time/s": np.array([0.0, np.inf])}, "not finite")):
+        with pytest.raises(ReadError, match=what):
+            _check_values(p, cols)
