@@ -25,6 +25,15 @@ Layouts read
   from the last logged record and its logging interval, as NewareNDA does;
   ``meta["interpolated_records"]`` counts them.
 
+Damage
+------
+A .nda is read only when it is whole: every record slot from the first
+record to the end (BTS 9.1: to the footer, which must be there) is a record
+of the layout, records are numbered n, n + 1, ... in file order, step types
+are Neware's codes and no step number splits a step (see
+``_check_steps``); otherwise the ``ReadError`` names the record and its byte
+offset. A .ndax is a zip, whose CRCs show damage.
+
 Time
 ----
 Neware's record time is the step time in some files and the test time in
