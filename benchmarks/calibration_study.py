@@ -94,6 +94,16 @@ def run(seeds: list[int], regions: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def markdown(res: dict[str, Any]) -> str:
+    """The coverage table as Markdown (for docs/guide/study.md and docs/benchmarks.md)."""
+    lines = ["| metric | values | 95 % coverage | z mean | z sd |", "|---|---:|---:|---:|---:|"]
+    for m, r in res["metrics"].items():
+        zm = "" if r["z_mean"] is None else f"{r['z_mean']:.2f}"
+        zs = "" if r["z_std"] is None else f"{r['z_std']:.2f}"
+        lines.append(f"| `{m}` | {r['n']} | {100 * r['coverage']:.1f} % | {zm} | {zs} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=20)
@@ -101,6 +111,7 @@ def main() -> None:
     ap.add_argument("--regions", default="Ni 2p,O 1s,C 1s,F 1s,Al 2p",
                     help="XPS regions to fit (comma-separated; the metrics need these)")
     ap.add_argument("--out", default="")
+    ap.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     a = ap.parse_args()
     res = run(list(range(a.start, a.start + a.seeds)), [r.strip() for r in a.regions.split(",") if r.strip()])
     print(f"{'metric':24s} {'n':>5s} {'coverage':>9s} {'z mean':>7s} {'z sd':>6s}")
@@ -109,6 +120,8 @@ def main() -> None:
         zs = "" if r["z_std"] is None else f"{r['z_std']:6.2f}"
         flag = "" if 0.90 <= r["coverage"] <= 0.98 else "  <-- outside 90-98 %"
         print(f"{m:24s} {r['n']:5d} {100 * r['coverage']:8.1f}% {zm} {zs}{flag}")
+    if a.markdown:
+        print(markdown(res))
     if a.out:
         Path(a.out).write_text(json.dumps(res, indent=1))
 

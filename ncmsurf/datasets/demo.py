@@ -40,6 +40,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tempfile
@@ -185,17 +186,45 @@ def demo_truth() -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------- generators
-def _xps_spectra(s: Sample, t: dict[str, Any], seed: int) -> list[XPSSpectrum]:
+@functools.lru_cache(maxsize=1)
+def _ties() -> tuple[float, float, float]:
+    """The physics that links the demo's regions, as :func:`ncmsurf.xps.coated_o1s_fit` models it.
+
+    (O 1s Al-O area per Al 2p Al2O3 area at O/Al = 1.5, Ni 3p family area per Ni 2p total area, the Ni 3p
+    satellite's ratio), from the Scofield cross-sections and KE**0.75 (no transmission).
+    """
     from ncmsurf.datasets.xps import synthetic_spectrum
+    from ncmsurf.xps import preset_model
+    from ncmsurf.xps._joint import ni3p_tie, stoichiometric_tie
+
+    nominal = {r: synthetic_spectrum(r, noise=False) for r in ("O 1s", "Al 2p", "Ni 2p", "C 1s")}
+    models = {r: r for r in nominal}
+    models["Al 2p"] = "Al 2p:coating"
+    alo = stoichiometric_tie(nominal, models, ("O 1s", "Al-O"), ("Al 2p", "Al2O3"), atoms_ratio=1.5,
+                             imfp_exponent=0.75)
+    ni = ni3p_tie(nominal, models, imfp_exponent=0.75)
+    sat = float(next(c for c in preset_model("Al 2p") if c.name == "Ni sat 3p").ratio)  # type: ignore[attr-defined]
+    return float(alo.factor), float(ni.factor), sat
+
+
+def _xps_spectra(s: Sample, t: dict[str, Any], seed: int) -> list[XPSSpectrum]:
+    from ncmsurf.datasets.xps import synthetic_spectrum, synthetic_truth
 
     d = t["thickness_nm"]
     ni_area = 2.0e5 * math.exp(-d / ATTENUATION_NM)
-    al_area = 3.0e4 * (1.0 - math.exp(-d / ATTENUATION_NM))
+    al_area = 3.0e4 * (1.0 - math.exp(-d / ATTENUATION_NM)) if s.coated else 0.0
+    ni_fr = {"Ni2+": t["ni2_fraction"], "Ni3+": 1.0 - t["ni2_fraction"]}
+    al_o_per_al2o3, ni3p_per_ni2p, ni3p_sat = _ties()
+    al_o = al_o_per_al2o3 * 0.8 * al_area
+    o_total = 1.0e5 + al_o
+    carbonate = t["carbonate_share"] * o_total
+    o_areas = {"lattice": 1.0e5 - carbonate - 0.23e5, "Al-O": al_o, "carbonate": carbonate, "C-O": 0.2e5,
+               "H2O": 0.03e5}
     plan: list[tuple[str, dict[str, float], float]] = [
-        ("Ni 2p", {"Ni2+": t["ni2_fraction"], "Ni3+": 1.0 - t["ni2_fraction"]}, ni_area),
-        # O 1s: the coating's Al-O grows with coverage, adsorbed water is small; carbonate keeps its true share
-        ("O 1s", {"lattice": 1.0 - t["carbonate_share"] - 0.23 - 0.15 * t["coverage"], "Al-O": 0.15 * t["coverage"],
-                  "carbonate": t["carbonate_share"], "C-O": 0.2, "H2O": 0.03}, 1.0e5),
+        ("Ni 2p", ni_fr, ni_area),
+        # O 1s: the coating's Al-O holds 1.5 O per Al of the Al 2p Al2O3 line (below); adsorbed water is small;
+        # carbonate keeps its true share of the whole O 1s area
+        ("O 1s", o_areas, o_total),
         ("C 1s", {"C-C": 0.55, "C-O": 0.15, "O-C=O": 0.08, "CO3": 0.12, "CF2": 0.10}, 6.0e4),
         ("F 1s", {"LiF": t["lif_share"], "LixPOyFz": 0.3, "PVDF": 0.7 - t["lif_share"]}, 8.0e4),
     ]
@@ -212,7 +241,11 @@ def _xps_spectra(s: Sample, t: dict[str, Any], seed: int) -> list[XPSSpectrum]:
                    "Ni LMM": 1.0 / 3.0}, 3.0e4 * math.exp(-d / ATTENUATION_NM)),
     ]
     if s.coated:
-        plan.append(("Al 2p", {"Al2O3": 0.8, "AlF3": 0.2}, al_area))
+        # the Ni 3p lines of the cathode fall in the Al 2p window, in proportion to the Ni 2p area
+        ni_total = float(sum(synthetic_truth("Ni 2p", fractions=ni_fr, area=ni_area)["areas"].values()))
+        ni3p = ni3p_per_ni2p * ni_total / (1.0 + ni3p_sat)
+        al_fr = {"Al2O3": 0.8 * al_area, "AlF3": 0.2 * al_area, "Ni 3p": ni3p}
+        plan.append(("Al 2p", al_fr, float(sum(al_fr.values()))))
     out = []
     for k, (region, fr, area) in enumerate(plan):
         spec = synthetic_spectrum(region, fractions=fr, area=area, seed=seed * 10 + k, sample=s)
@@ -306,7 +339,9 @@ def _sims_profile(s: Sample, t: dict[str, Any], seed: int) -> DepthProfile:
 def _eds_map(s: Sample, t: dict[str, Any], seed: int) -> ElementMap:
     from ncmsurf.datasets.coating import synthetic_map
 
-    emap = synthetic_map(coverage=float(t["coverage"]), cv=0.1, shape=(64, 64), pixel_size=50.0, seed=seed, sample=s)
+    # 40 metal counts per pixel, as in a few minutes of mapping: the classification of pixels is then uncertain
+    emap = synthetic_map(coverage=float(t["coverage"]), cv=0.1, shape=(64, 64), pixel_size=50.0, seed=seed, sample=s,
+                         counts=40.0)
     return emap.with_meta(synthetic=True)
 
 

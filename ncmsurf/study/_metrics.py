@@ -375,6 +375,13 @@ class SampleInputs:
             raise MetricUnavailable(f"no {region} spectrum for this sample")
         return self.get(name, "xps", XPSFit)
 
+    def xps_joint(self) -> Any:
+        """The joint O 1s/Al 2p (+ C 1s, Ni 2p) fit of a coated sample (:func:`ncmsurf.xps.coated_o1s_fit`), or None."""
+        from ncmsurf.xps import JointFit
+
+        obj = self.results.get("xps_joint:O 1s")
+        return obj if isinstance(obj, JointFit) else None
+
     def has_xps(self, region: str) -> bool:
         """Whether the sample has a fit of ``region``."""
         return f"xps_fit:{region}" in self.results
@@ -500,8 +507,18 @@ def _share(region: str, component: str) -> Callable[[SampleInputs], MetricValue]
 
 
 def _carbonate_share(inp: SampleInputs) -> MetricValue:
+    joint = inp.xps_joint()
+    if joint is not None:
+        v, e = joint.fraction("O 1s", "carbonate")
+        return MetricValue(v, e, "1", joint.quality,
+                           note="O 1s fitted jointly with Al 2p (Al-O tied at O/Al = 1.5), C 1s and Ni 2p")
     if inp.has_xps("O 1s") or not inp.has_xps("C 1s"):
-        return _share("O 1s", "carbonate")(inp)
+        mv = _share("O 1s", "carbonate")(inp)
+        if inp.sample.coated:
+            why = ("coated sample without a joint O 1s/Al 2p fit: Al-O and carbonate overlap in a single "
+                   "O 1s fit")
+            return MetricValue(mv.value, mv.stderr, "1", mv.quality.with_reasons(suspect=[("unidentifiable", why)]))
+        return mv
     mv = _share("C 1s", "CO3")(inp)
     return MetricValue(mv.value, mv.stderr, "1", mv.quality, note="C 1s CO3 share where there is no O 1s")
 
@@ -522,9 +539,15 @@ def _al_ni_ratio(inp: SampleInputs) -> MetricValue:
 
     if not inp.sample.coated and not inp.has_xps("Al 2p"):
         raise MetricUnavailable("pristine sample without an Al 2p spectrum: no coating")
-    al, ni = inp.xps_fit("Al 2p"), inp.xps_fit("Ni 2p")
     expo = inp.option("imfp_exponent", "dimensionless", 0.75)
-    r, e, corrections = al_ni_ratio(al, ni, imfp_exponent=float(expo if expo is not None else 0.75))
+    expo_f = float(expo if expo is not None else 0.75)
+    joint = inp.xps_joint()
+    if joint is not None and "Ni 2p" in joint.regions:
+        r, e, corrections = al_ni_ratio(joint, imfp_exponent=expo_f)
+        return MetricValue(r, e, "1", joint.quality,
+                           note=f"areas of the joint O 1s/Al 2p/Ni 2p fit; corrections applied: {corrections}")
+    al, ni = inp.xps_fit("Al 2p"), inp.xps_fit("Ni 2p")
+    r, e, corrections = al_ni_ratio(al, ni, imfp_exponent=expo_f)
     return MetricValue(r, e, "1", quality_of(al, ni), note=f"corrections applied: {corrections}")
 
 
@@ -616,7 +639,8 @@ def _repeatability(values: np.ndarray, i0: int, summ: xr.Dataset) -> float:
     """One-measurement standard error from the scatter of the next complete cycles at the same C-rate.
 
     The scatter is the standard deviation of successive differences / √2 (insensitive to a slow trend);
-    it is multiplied by t(0.975, dof)/1.96 so that ±1.96 stderr is the 95 % t interval.
+    it is multiplied by t(0.975, ν)/1.96 so that ±1.96 stderr is the 95 % t interval, with ν = 2m²/(3m − 1)
+    the effective degrees of freedom of the mean square successive difference of m differences.
     """
     from ncmsurf.cycling import snap_c_rate
 
@@ -635,7 +659,10 @@ def _repeatability(values: np.ndarray, i0: int, summ: xr.Dataset) -> float:
         return NAN
     d = np.diff(x)
     s = float(np.sqrt(np.mean(d * d) / 2.0))
-    return s * _t_factor(d.size)
+    # successive differences share their points (correlation -1/2), so the estimate has fewer degrees of
+    # freedom than differences: Satterthwaite's 2 m^2 / (3 m - 1) for m differences (von Neumann, 1941)
+    m = d.size
+    return s * _t_factor(2.0 * m * m / (3.0 * m - 1.0))
 
 
 def _first_capacity(inp: SampleInputs) -> MetricValue:
@@ -809,9 +836,12 @@ _BUILTIN: list[dict[str, Any]] = [
     dict(name="lif_share", kind="xps", unit="1", compute=_share("F 1s", "LiF"),
          description="LiF share of the F 1s component area"),
     dict(name="carbonate_share", kind="xps", unit="1", compute=_carbonate_share,
-         description="carbonate share of the O 1s component area (C 1s CO3 share when there is no O 1s)"),
+         description="carbonate share of the O 1s component area; a coated sample's O 1s is fitted jointly with "
+                     "Al 2p (Al-O tied to Al2O3 at O/Al = 1.5), C 1s and Ni 2p (ncmsurf.xps.coated_o1s_fit), a bare "
+                     "one with the uncoated preset; C 1s CO3 share when there is no O 1s"),
     dict(name="al_ni_ratio", kind="xps", unit="1", compute=_al_ni_ratio, citations=("scofield1976",),
-         description="Al/Ni atomic ratio from the total fitted Al 2p and Ni 2p areas (full area covariance) "
+         description="Al/Ni atomic ratio from the Al components of Al 2p (without its Ni 3p lines) and the total "
+                     "Ni 2p area, from the joint O 1s/Al 2p/Ni 2p fit when there is one (full area covariance) "
                      "with Scofield cross-sections, the IMFP kinetic-energy correction (exponent 0.75 unless "
                      "imfp_exponent is set) and the files' transmission where both carry it"),
     dict(name="ni2p_area", kind="xps", unit="counts*eV", compute=_ni2p_area,
