@@ -247,10 +247,12 @@ def read_phi(path: str | os.PathLike[str], *, sample: Any = None, excitation_ene
     profile = file_type == "DEPTHPRO"
     hv_stated = None
     if "XraySource" in h:
-        for tok in h["XraySource"].split():
-            if re.fullmatch(r"\d+(?:\.\d*)?", tok) and 10 < float(tok) < 1e5:
-                hv_stated = float(tok)
-                break
+        energies = [float(t) for t in h["XraySource"].split()
+                    if re.fullmatch(r"\d+(?:\.\d*)?", t) and 10 < float(t) < 1e5]
+        if len(energies) > 1:
+            raise ReadError(p, multi["XraySource"][0][0], f"XraySource {h['XraySource']!r} states "
+                            f"{len(energies)} photon energies; which one is meant cannot be told")
+        hv_stated = energies[0] if energies else None
     hv, hv_source = excitation_energy_of(p, hv_stated, excitation_energy)
     if len(binary) < 4:
         raise ReadError(p, None, f"offset {bin_start}: the binary part has {len(binary)} bytes, no directory")
@@ -297,6 +299,15 @@ def read_phi(path: str | os.PathLike[str], *, sample: Any = None, excitation_ene
             j = int(bad[0])
             raise ReadError(p, None, f"offset {bin_start + off + j * np.dtype(dtype).itemsize}: value {j + 1} of "
                             f"{reg['region_name']} is not finite")
+        # a subnormal number is never a measured intensity: it is what bytes read out of step give
+        tiny = float(np.finfo(dtype).tiny)
+        flat = np.abs(vals.ravel())
+        bad = np.flatnonzero((flat > 0) & (flat < tiny))
+        if bad.size:
+            j = int(bad[0])
+            raise ReadError(p, None, f"offset {bin_start + off + j * np.dtype(dtype).itemsize}: value {j + 1} of "
+                            f"{reg['region_name']} is a subnormal number ({vals.ravel()[j]:.3g}): the data block "
+                            "does not start where the directory says (bytes added or lost)")
         if profile and times is None:
             if ncyc != ncyc_header:
                 warnings.warn(f"{p.name}: NoDPDataCyc says {ncyc_header} cycles, the data hold {ncyc}; the data "
