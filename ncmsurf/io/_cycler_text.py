@@ -23,7 +23,7 @@ from ncmsurf.core.models import CyclingData
 from ncmsurf.io._table import Table, split_name_unit
 
 __all__ = ["ROLES", "UNIT_FACTORS", "check_time", "clock_seconds", "extra_columns", "key_of", "labels", "make_record",
-           "match_roles", "normalise", "scaled"]
+           "match_roles", "normalise", "scaled", "table_labels"]
 
 #: (unit, target) -> factor.
 UNIT_FACTORS: dict[tuple[str, str], float] = {
@@ -146,13 +146,20 @@ def extra_columns(table: Table, used: Sequence[str], *, units: Mapping[str, str]
     skip = [n for n in used if n in table.names]
     if only is not None:
         skip += [n for n in table.names if n not in only and n not in skip]
+    # keys from every candidate column (kept or dropped), so that a dropped column never renames another
+    keys: dict[str, str] = {}
+    for n in table.names:
+        if n in skip or table.kinds[n] != "number":
+            continue
+        key = key_of(n, lower=lower)
+        while key in keys.values() or key in ("time", "voltage", "current", "cycle", "step"):
+            key += "_"
+        keys[n] = key
     got = table.optional(exclude=skip)
     extra: dict[str, np.ndarray] = {}
     out_units: dict[str, str] = {}
     for n, arr in got.items():
-        key = key_of(n, lower=lower)
-        while key in extra or key in ("time", "voltage", "current", "cycle", "step"):
-            key += "_"
+        key = keys[n]
         extra[key] = arr
         out_units[key] = (units or {}).get(n) or table.unit(n) or _IMPLIED_UNIT.get(normalise(n)) or "1"
     return extra, out_units
@@ -210,6 +217,16 @@ def match_roles(path: Path, table: Table, roles: Sequence[str], *, optional: Seq
         if found is not None:
             taken.add(found)
     return out
+
+
+def table_labels(table: Table, name: str) -> tuple[list[str], np.ndarray]:
+    """The distinct stripped labels of a text column of ``table`` and each row's index into them.
+
+    The same as ``labels(table.text(name))``; on the table core's fast path only the distinct cells
+    become Python strings.
+    """
+    cells, codes = table.labels(name)
+    return [c.strip() for c in cells], codes
 
 
 def labels(cells: Sequence[str]) -> tuple[list[str], np.ndarray]:

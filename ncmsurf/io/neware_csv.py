@@ -25,7 +25,7 @@ import pandas as pd
 
 from ncmsurf.core.errors import NcmsurfWarning, ReadError
 from ncmsurf.core.models import CyclingData
-from ncmsurf.io._cycler_text import check_time, clock_seconds, extra_columns, labels, make_record, scaled, unit_of
+from ncmsurf.io._cycler_text import check_time, clock_seconds, extra_columns, make_record, scaled, table_labels, unit_of
 from ncmsurf.io._table import Table, TextFile, looks_binary, split_fields, table_at
 from ncmsurf.io.maccor import sign_from_state
 from ncmsurf.io.registry import SimpleReader
@@ -103,7 +103,8 @@ def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: A
     """
     p = Path(path)
     tf = TextFile.open(p)
-    found = _neware_header(tf.lines)
+    head = tf.first_lines(22)
+    found = _neware_header(head)
     if found is None:
         raise ReadError(p, None, "no Neware column header (step type, current, voltage, time) in the first 20 lines")
     k, delim = found
@@ -130,7 +131,7 @@ def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: A
     assert iname is not None and vname is not None and sname is not None
     cur = scaled(p, table.column(iname), unit_of(table, iname), "A", iname, "A")
     volt = scaled(p, table.column(vname), unit_of(table, vname), "V", vname, "V")
-    uniq, inv = labels(table.text(sname))
+    uniq, inv = table_labels(table, sname)
     dis_u = np.array([("dchg" in u.lower() or "discharge" in u.lower() or "d_chg" in u.lower()) for u in uniq], bool)
     cur, sign_note = sign_from_state(cur, dis_u[inv], what="current (step type DChg = discharge)")
     stype = uniq
@@ -142,7 +143,7 @@ def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: A
     extra, units = extra_columns(table, used)
     meta: dict[str, Any] = {"source_file": str(p), "format": "neware-csv", "rows_read": int(table.nrows),
                             "current_sign": sign_note, "instrument_columns": list(table.header_names),
-                            "header": list(tf.lines[:k]), "step_types": sorted(set(stype)),
+                            "header": list(head[:k]), "step_types": sorted(set(stype)),
                             "text_columns": table.text_columns(), "table": table.layout()}
     if table.dropped:
         meta["dropped_columns"] = dict(table.dropped)
