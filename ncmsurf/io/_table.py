@@ -725,6 +725,7 @@ class Table:
     _tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _text_loader: Callable[[str], list[str]] | None = field(default=None, repr=False)
     _label_loader: Callable[[str], tuple[list[str], np.ndarray] | None] | None = field(default=None, repr=False)
+    _strings_loader: Callable[[str], Any] | None = field(default=None, repr=False)
     dropped: dict[str, int] = field(default_factory=dict)
     last_row_unverified: bool = False
     _given: set[str] = field(default_factory=set, repr=False)
@@ -869,6 +870,17 @@ class Table:
                 cells.append(c)
             codes[k] = m
         return cells, codes
+
+    def text_array(self, key: str | int) -> Any:
+        """The cells of a column as a pyarrow string array (stripped as :meth:`text`), or None.
+
+        Only on the fast path (a large clean file); ``None`` otherwise, and callers then use
+        :meth:`text`. Vectorised parsers of text cells (clock times) start from it.
+        """
+        name = self.name(key)
+        if name in self._tokens or self._strings_loader is None:
+            return None
+        return self._strings_loader(name)
 
     def is_complete(self, key: str | int) -> bool:
         """Whether a numeric column has a number in every row."""
@@ -1185,6 +1197,40 @@ def _arrow_text_range(tf: TextFile, b0: int, end: int, delimiter: str, width: in
     return [_unquote(s.strip(strip)) for s in table.column(0).to_pylist()]
 
 
+def _arrow_strings_range(tf: TextFile, b0: int, end: int, delimiter: str, width: int, j: int, nrows: int
+                         ) -> Any:
+    """Text column ``j`` as a pyarrow string array, stripped as :func:`split_fields` strips; None if not so.
+
+    None when pyarrow objects, the row count differs or a cell holds a double quote (unquoting is left
+    to the checked path).
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover
+        return None
+    cols = [f"c{k}" for k in range(width)]
+    enc = "utf8" if tf.encoding.startswith("utf-8") else tf.encoding
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(memoryview(tf.raw)[b0:end]),
+            read_options=pacsv.ReadOptions(column_names=cols, block_size=1 << 20, encoding=enc),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(include_columns=[cols[j]], column_types={cols[j]: pa.string()},
+                                                 null_values=[], strings_can_be_null=False),
+        )
+        col = table.column(0)
+        if table.num_rows != nrows or col.null_count:
+            return None
+        col = col.combine_chunks()
+        if pc.any(pc.match_substring(col, '"')).as_py():
+            return None
+        return pc.utf8_trim(col, characters=" " if delimiter == "\t" else " \t")
+    except (pa.ArrowException, ValueError, OSError, LookupError):
+        return None
+
+
 def _arrow_labels_range(tf: TextFile, b0: int, end: int, delimiter: str, width: int, j: int, nrows: int
                         ) -> tuple[list[str], np.ndarray] | None:
     """(distinct cells, each row's index into them) of text column ``j`` with pyarrow, or None.
@@ -1326,6 +1372,7 @@ def _big_fast(tf: TextFile, *, body_start: int, width: int, delimiter: str | Non
 
     table._text_loader = load
     table._label_loader = lambda name: _arrow_labels_range(tf, b0, end, delimiter, w, names.index(name), nrows)
+    table._strings_loader = lambda name: _arrow_strings_range(tf, b0, end, delimiter, w, names.index(name), nrows)
     return table
 
 
@@ -1427,6 +1474,8 @@ def _build(tf: TextFile, *, body_start: int, body_stop: int | None,
                 table._text_loader = load
                 table._label_loader = lambda name: _arrow_labels_range(tf, b0, e, d, w, use_names.index(name),
                                                                        nrows)
+                table._strings_loader = lambda name: _arrow_strings_range(tf, b0, e, d, w, use_names.index(name),
+                                                                          nrows)
                 return table
     # ---- checked path (block by block)
     numeric = [j for j, k in enumerate(kinds) if k == "number"]

@@ -25,7 +25,16 @@ import pandas as pd
 
 from ncmsurf.core.errors import NcmsurfWarning, ReadError
 from ncmsurf.core.models import CyclingData
-from ncmsurf.io._cycler_text import check_time, clock_seconds, extra_columns, make_record, scaled, table_labels, unit_of
+from ncmsurf.io._cycler_text import (
+    check_time,
+    clock_seconds,
+    extra_columns,
+    make_record,
+    scaled,
+    table_clock_seconds,
+    table_labels,
+    unit_of,
+)
 from ncmsurf.io._table import Table, TextFile, looks_binary, split_fields, table_at
 from ncmsurf.io.maccor import sign_from_state
 from ncmsurf.io.registry import SimpleReader
@@ -81,7 +90,7 @@ def _lookup(names: Sequence[str], *cands: str, prefix: bool = False) -> str | No
 def _time_column(path: Path, table: Table, name: str) -> np.ndarray:
     if table.kinds[name] == "number":
         return scaled(path, table.column(name), unit_of(table, name), "s", name, "s")
-    return clock_seconds(path, table.text(name), name, table.line_numbers)
+    return table_clock_seconds(path, table, name)
 
 
 def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
