@@ -20,10 +20,7 @@ from ncmsurf.io.registry import readers
 #: Readers of other parts of the package in which the long run finds silent changes (issue 13); they are
 #: fuzzed and reported here, and the test expects them to fail until their readers are fixed.
 KNOWN_SILENT = {
-    "maccor-text": "an incomplete optional column (Amp-hr, Watt-hr, VAR...) is dropped without a warning",
-    "biologic-mpt-cycling": "an incomplete optional column (half cycle, ...) is dropped without a warning",
     "neware-nda": "a damaged .nda gives a shorter record without an error",
-    "arbin-csv": "mixed CR/LF line ends, deleted bytes or a cut lose rows without an error",
     "surfacelab": "a cut profile reads to fewer points without an error",
     "vamas": "a flipped byte in a column label moves the transmission column to the extra columns",
 }
