@@ -12,8 +12,7 @@ Pro CSV, EC-Lab .mpt, Neware flat CSV (text ``Step Type``, clock ``Total Time``)
 "regular" export, Novonix, BaSyTec and BDF CSV. For each file, ``ns.read_cycling`` (sniffed, the
 strict table core) + ``ns.cycling.summary`` is timed against ``pandas.read_csv`` of the same file
 alone (the floor a user compares with; header lines skipped, default C parser), interleaved in one
-process after one warm-up call each; the table gives medians and the ratio, the file size and whether
-the table core's pyarrow fast path read the file.
+process after one warm-up call each; the table gives medians, the ratios and the file size.
 """
 
 from __future__ import annotations
@@ -73,8 +72,8 @@ def _write(fmt: str, rec: ns.CyclingData, tmp: Path) -> tuple[Path, dict[str, An
     """The file of ``fmt`` and the ``pandas.read_csv`` arguments that read it."""
     n = len(rec)
     step = _steps(rec)
-    cyc = np.maximum(np.cumsum(np.concatenate(([0], (np.sign(rec.current[1:]) > 0) & (np.sign(rec.current[:-1]) <= 0)))),
-                     0) + 1
+    starts = (np.sign(rec.current[1:]) > 0) & (np.sign(rec.current[:-1]) <= 0)  # a charge begins a cycle
+    cyc = np.cumsum(np.concatenate(([0], starts))) + 1
     ah = np.abs(np.concatenate(([0.0], np.cumsum(np.diff(rec.time) * rec.current[1:]) / 3600)))
     if fmt == "generic":
         p = tmp / "generic.csv"
@@ -165,8 +164,6 @@ def main() -> int:
             path, pd_kw = _write(fmt, rec, tmp)
             got = ns.read_cycling(path)
             reader = got.meta.get("format", "?")
-            fast = bool(got.meta.get("table", {}).get("fast", False)) if isinstance(got.meta.get("table"), dict) \
-                else None
 
             def ours(path: Path = path) -> Any:
                 return summary(ns.read_cycling(path))
@@ -183,7 +180,7 @@ def main() -> int:
                 t_ours.append(_timed(ours))
                 t_pd.append(_timed(theirs))
                 t_read.append(_timed(read_only))
-            rows.append((fmt, reader, len(got), path.stat().st_size / 1e6, med(t_ours), med(t_read), med(t_pd), fast))
+            rows.append((fmt, reader, len(got), path.stat().st_size / 1e6, med(t_ours), med(t_read), med(t_pd)))
             print(f"{fmt}: {med(t_ours):.3f} s vs {med(t_pd):.3f} s ({med(t_ours) / med(t_pd):.2f}x)", flush=True)
             path.unlink()
     finally:
@@ -193,8 +190,9 @@ def main() -> int:
            f"{args.repeats} interleaved runs, medians:\n\n"
            "| file | reader | rows | MB | read + summary s | read s | `pandas.read_csv` s | ratio (read + summary) "
            "| ratio (read) |\n|---|---|---|---|---|---|---|---|---|\n")
-    for fmt, reader, n, mb, a, r, b, _fast in rows:
-        out += f"| {fmt} | `{reader}` | {n:,} | {mb:.1f} | {a:.3f} | {r:.3f} | {b:.3f} | {a / b:.2f}x | {r / b:.2f}x |\n"
+    for fmt, reader, n, mb, a, r, b in rows:
+        out += (f"| {fmt} | `{reader}` | {n:,} | {mb:.1f} | {a:.3f} | {r:.3f} | {b:.3f} | {a / b:.2f}x "
+                f"| {r / b:.2f}x |\n")
     print(out)
     if args.out:
         Path(args.out).write_text(out, encoding="utf-8")
