@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
@@ -134,6 +135,10 @@ def read_mpt(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = No
     cur = table.column(iname) * (1e-3 if iname.endswith("/mA") else 1.0)
     used = [tn, vn, iname]
     cyc = stp = None
+    if "cycle number" not in names:
+        near = difflib.get_close_matches("cycle number", names, n=1, cutoff=0.8)
+        if near:  # a damaged label would silently turn the instrument's cycles into an extra column
+            raise ReadError(p, nhead, f"column {near[0]!r} in the header looks like a damaged 'cycle number'")
     if "cycle number" in names:
         cyc = table.integers("cycle number")
         used.append("cycle number")

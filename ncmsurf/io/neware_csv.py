@@ -178,11 +178,16 @@ def _sniff_regular(path: Path, head: bytes) -> float:
     return 0.97 if _regular_headers(_head_lines(head, 3)) else 0.0
 
 
-def _block(path: Path, lines: list[str], header: str, rows: list[tuple[int, str]]) -> Table:
-    """A table of ``rows`` (file line index, text) under ``header``, its line numbers those of the file."""
+def _block(path: Path, lines: list[str], header: str, rows: list[tuple[int, str]], terminated: bool = True) -> Table:
+    """A table of ``rows`` (file line index, text) under ``header``, its line numbers those of the file.
+
+    A block whose last row is the file's last line keeps the file's own ending (``terminated``), so that
+    the table core checks a last row without a line end for a cut.
+    """
     if not rows:
         raise ReadError(path, None, f"no rows for the table under {header[:60]!r}")
-    text = "\n".join([header] + [r for _, r in rows]) + "\n"
+    last = rows[-1][0] == len(lines) - 1 and not terminated
+    text = "\n".join([header] + [r for _, r in rows]) + ("" if last else "\n")
     numbers = np.array([i + 1 for i, _ in rows], dtype=np.int64)
     try:
         table = table_at(TextFile(path, text.encode("utf-8")), header=0, start=1, delimiter=",")
@@ -249,9 +254,9 @@ def read_neware_regular(path: str | os.PathLike[str], *, mass: Any = None, sampl
     def strip(h: str, k: int) -> str:  # the header without its empty leading fields
         return ",".join(split_fields(h, ",")[k:])
 
-    cycles = _block(p, lines, lines[0], cyc_rows)
-    steps = _block(p, lines, strip(lines[1], 1), step_rows)
-    recs = _block(p, lines, strip(lines[2], 2), rec_rows)
+    cycles = _block(p, lines, lines[0], cyc_rows, tf.terminated)
+    steps = _block(p, lines, strip(lines[1], 1), step_rows, tf.terminated)
+    recs = _block(p, lines, strip(lines[2], 2), rec_rows, tf.terminated)
     names = recs.names
     tname = _lookup(names, "total time")
     iname = _lookup(names, "current(a)", "current(ma)", "current", prefix=True)
