@@ -210,3 +210,32 @@ def test_fast_path_text_columns_and_clock_times(tmp_path: Path, monkeypatch: pyt
 
     np.testing.assert_array_equal(seconds(p, t, "TestTime"),
                                   clock_seconds(p, slow and t.text("TestTime"), "TestTime", t.line_numbers))
+
+
+# ------------------------------------------------------------------- damaged labels, cut blocks
+def test_mpt_damaged_cycle_number_label_is_an_error(tmp_path: Path) -> None:
+    raw = shared_file("cycling", "gcpl.issue_149.mpt").read_bytes()
+    assert raw.count(b"\tcycle number") == 1
+    p = tmp_path / "gcpl.mpt"
+    p.write_bytes(raw.replace(b"\tcycle number", b"\tcyclcle number"))  # three bytes duplicated
+    with pytest.raises(ReadError, match="damaged 'cycle number'") as err:
+        ns.read(p, format="biologic-mpt-cycling")
+    assert err.value.line == 81
+
+
+def test_neware_regular_cut_last_record_is_checked(tmp_path: Path) -> None:
+    src = shared_file("cycling", "nw_regular_export_ife_example.csv")
+    ref, _ = _read(src, "neware-regular")
+    assert ref.meta["rows_read"] == 9295
+    raw = src.read_bytes().rstrip(b"\r\n")
+    p = tmp_path / "cut.csv"
+    p.write_bytes(raw[:-1])  # the last record's last number loses a digit and the line end
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            got = ns.read(p, format="neware-regular")[0]
+        except ReadError as exc:
+            assert exc.line == raw.count(b"\n") + 1
+            return
+    assert any(issubclass(w.category, TableWarning) for w in caught), "a cut last row read without a word"
+    assert got.meta["rows_read"] == 9295
