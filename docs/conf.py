@@ -138,6 +138,23 @@ def _guide_figures(app):  # type: ignore[no-untyped-def]
         fig.savefig(png, dpi=150)
 
 
+def _metric_catalog(app):  # type: ignore[no-untyped-def]
+    """The study guide's metric list, written from the metric registry (ns.study.metric_catalog)."""
+    import ncmsurf as ns
+
+    out = _HERE / "guide" / "_generated"
+    out.mkdir(exist_ok=True)
+    cat = ns.study.metric_catalog()
+    rows = ["| metric | kind | unit | description | other units (NaN with this reason) |", "|---|---|---|---|---|"]
+    for name, r in cat.iterrows():
+        cells = [f"`{name}`", r["kind"], f"`{r['unit']}`", r["description"], r["alternatives"] or ""]
+        rows.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    text = "\n".join(rows) + "\n"
+    target = out / "metric_catalog.md"
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+
+
 def _notebooks(app):  # type: ignore[no-untyped-def]
     """Copy the executed notebooks into docs/notebooks/ (the pages of the notebooks section)."""
     import shutil
@@ -167,3 +184,4 @@ def setup(app):  # type: ignore[no-untyped-def]
     app.connect("autodoc-process-docstring", _docstring_text, priority=400)
     app.connect("builder-inited", _guide_figures)
     app.connect("builder-inited", _notebooks)
+    app.connect("builder-inited", _metric_catalog)

@@ -67,13 +67,14 @@ __all__ = [
     "register_method",
     "save",
     "sims",
+    "study",
     "tem",
     "thickness",
     "ureg",
     "xps",
 ]
 
-_SUBMODULES = {"xps", "eis", "cycling", "sims", "eds", "tem", "thickness", "datasets", "figures"}
+_SUBMODULES = {"xps", "eis", "cycling", "sims", "eds", "tem", "thickness", "datasets", "figures", "study"}
 
 
 def __getattr__(name: str) -> Any:

@@ -17,7 +17,7 @@ TOP_LEVEL = [
     "NcmsurfWarning", "Quality", "ReadError", "Sample", "Study", "TEMImage", "ValidationError", "XPSSpectrum",
     "__version__", "citations", "cycling", "datasets", "eds",
     "eis", "figures", "load", "methods", "read", "read_cycling", "read_eds", "read_eis", "read_sims", "read_tem",
-    "read_xps", "register_method", "save", "sims", "tem", "thickness", "ureg", "xps",
+    "read_xps", "register_method", "save", "sims", "study", "tem", "thickness", "ureg", "xps",
 ]
 
 # The API.md contract: names each subpackage must offer (more are allowed, listed in SNAPSHOT).
@@ -28,6 +28,7 @@ CONTRACT = {
     "ncmsurf.cycling": ["summary", "rate_capability", "fit_fade", "FadeFit", "dqdv", "gitt", "dcir"],
     "ncmsurf.sims": ["normalize", "interface"],
     "ncmsurf.eds": ["coverage", "uniformity", "correlation"],
+    "ncmsurf.study": ["Study", "metric_catalog", "metric_table", "register_metric"],
     "ncmsurf.thickness": ["imfp_tpp2m", "from_attenuation", "from_ratio", "from_arxps"],
     "ncmsurf.datasets": ["demo_study"],
     "ncmsurf.figures": ["eds_maps", "xps_panels", "nyquist", "rate_eis_cycling", "tem", "sims_profiles",
@@ -40,7 +41,11 @@ CONTRACT = {
 
 
 # The full public surface of each subpackage today (update on purpose when adding a name).
-SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitError', 'FitResult', 'FitStatus',
+SNAPSHOT = {'ncmsurf.study': ['Entry', 'InputPlausibilityWarning', 'KINDS', 'Manifest', 'ManifestEntry', 'Metric',
+                   'MetricUnavailable', 'MetricValue', 'SampleInputs', 'Study', 'kind_of', 'metric_catalog',
+                   'metric_names', 'metric_table', 'metrics_registry', 'rate_metric_name', 'read_manifest',
+                   'register_metric', 'shared_covariance', 'unregister_metric'],
+ 'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitError', 'FitResult', 'FitStatus',
                   'ImpedanceSpectrum', 'Measurement', 'NcmsurfError', 'NcmsurfWarning', 'Quality', 'Quantity',
                   'ReadError', 'Reason', 'Sample', 'TEMImage', 'ValidationError', 'XPSSpectrum', 'array_magnitude',
                   'citations', 'format_unit', 'group_by_method', 'magnitude', 'methods', 'quantity',
@@ -50,6 +55,7 @@ SNAPSHOT = {'ncmsurf.core': ['CyclingData', 'DepthProfile', 'ElementMap', 'FitEr
                      'dcir', 'dqdv', 'fade_law', 'fit_fade', 'gap_intervals', 'gitt', 'nominal_c_rate',
                      'rate_capability', 'read_bdf', 'segment', 'snap_c_rate', 'summary', 'surface_response',
                      'to_bdf', 'track_peaks', 'weppner_huggins_bias'],
+ 'ncmsurf.datasets': ['coating', 'cycling', 'demo_study', 'demo_truth', 'eis', 'gitt', 'tem', 'xps'],
  'ncmsurf.figures': ['ELEMENT_COLORS', 'OKABE_ITO', 'ROUTE_COLORS', 'SIFigure', 'SI_FIGURES', 'STYLES',
                      'SupplementarySet', 'axis_label', 'bode', 'check_layout', 'dqdv', 'eds_maps', 'figure_notes',
                      'metrics_vs_n', 'nyquist', 'rate_eis_cycling', 'rate_label', 'sample_color', 'save',

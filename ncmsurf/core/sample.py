@@ -289,9 +289,15 @@ class Sample:
         except pint.DimensionalityError:
             return float(self.n.magnitude)
 
+    @functools.cached_property
+    def _n_key(self) -> tuple[str, float]:
+        # the pint conversion is the slow part of a comparison; the sample is immutable, so it is done once
+        if self.n is None:
+            return "", -1.0
+        return str(self.n.dimensionality), self.n_minutes
+
     def _key(self) -> tuple[Any, ...]:
-        n = -1.0 if self.n is None else self.n_minutes
-        unit = "" if self.n is None else str(self.n.dimensionality)
+        unit, n = self._n_key
         return (_method_rank(self.method), self.method, unit, n, self.cathode, self.cycles)
 
     def __eq__(self, other: object) -> bool:

@@ -25,8 +25,8 @@ M→H2 and H2→H3 transitions of the NCM open-circuit curve
 fresh coated samples and for every sample after cycling (with a fluoride-rich
 surface film, ``cei_thickness_nm``); EDS maps (Al, Ni, Mn, Co) for the fresh
 coated samples; TEM images (calibrated TIFF, 0.1 nm pixels) of the fresh
-coated particles with a shell of the sample's thickness, listed in the
-manifest's ``[[images]]`` table (shells thinner than about 1 nm are not
+coated particles with a shell of the sample's thickness, study entries of
+kind ``"tem"`` (shells thinner than about 1 nm are not
 resolved: their measured thickness comes with a failed verdict).
 
 Examples
@@ -40,6 +40,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tempfile
@@ -63,7 +64,7 @@ SPUTTER_RATE = 0.01  # nm/s
 PROTECTION_NM = 1.0  # thickness scale of the coating's protective effect
 RATES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 LONG_RUN = 130  # cycles of the long-term 1C run
-DEMO_MARKER = ".ncmsurf-demo-v2"
+DEMO_MARKER = ".ncmsurf-demo-v3"
 CEI_NM = 1.2  # fluoride-rich surface film grown by 100 cycles on an uncoated surface, nm
 TEM_PIXEL_NM = 0.1  # pixel size of the demo TEM images
 
@@ -99,10 +100,18 @@ def _sample_truth(s: Sample) -> dict[str, Any]:
         "mn3_fraction": round(0.20 + (0.12 * (1.0 - prot) if cycled else 0.0), 6),
         "li1s_lif_share": round((0.10 if not cycled else 0.35) * (1.0 - 0.5 * prot), 6),
     }
+    # the study metrics' truths under their metric names (the calibration of ncmsurf.Study checks them)
+    t["ni2p_area"] = round(2.0e5 * math.exp(-d / ATTENUATION_NM), 3)  # main Ni 2p lines, counts*eV
+    q_sei, a_sei = 2e-5, 0.85  # CPE1 of the generator, per electrode
+    c_sei = (q_sei * (t["r_sei"] / AREA_CM2) ** (1.0 - a_sei)) ** (1.0 / a_sei) / AREA_CM2  # Hsu-Mansfeld, F/cm2
+    t["c_sei"] = round(1e6 * c_sei, 6)  # uF/cm2
+    if s.coated:
+        t["thickness_xps"] = t["thickness_sims"] = round(d, 6)
     if cycled:
         t["cei_thickness_nm"] = round(CEI_NM * (1.0 - 0.6 * prot), 6)
     if s.coated and not cycled:
-        t["tem_thickness_nm"] = round(d, 6)
+        t["tem_thickness_nm"] = t["thickness_tem"] = round(d, 6)
+        t["coverage_cv"] = 0.1
     if not cycled:
         t.update({
             "first_capacity": round(205.0 - 3.0 * d, 6),
@@ -111,6 +120,12 @@ def _sample_truth(s: Sample) -> dict[str, Any]:
             "retention_100": round(0.80 + 0.12 * prot, 6),
             "mass_g": round(0.0100 + 0.0002 * (N_VALUES.index(int(s.n_minutes)) if s.coated else 0), 6),
         })
+        t["first_charge_capacity"] = round(t["first_capacity"] / t["first_ce"], 6)
+        for r in RATES:  # mean discharge capacity of each rate step (no fade before the long run)
+            name = f"capacity_{f'{r:g}'.replace('.', 'p')}c"
+            t[name] = round(t["first_capacity"] * (1.0 - (1.0 - t["rate_5c_01c"]) * math.log10(r / 0.1)
+                                                   / math.log10(50.0)), 6)
+        t["cycles_to_80"] = round(1.0 + 0.2 * 99.0 / (1.0 - t["retention_100"]), 6)  # linear fade of the long run
     return t
 
 
@@ -164,24 +179,52 @@ def demo_truth() -> dict[str, Any]:
                    + ", ".join(f"{v[0]:.2f}" for v in _ncm_peaks().values()) + " V)",
             "cei_thickness_nm_uncoated": CEI_NM,
             "tem_pixel_size_nm": TEM_PIXEL_NM,
-            "noise": "XPS Poisson counts; impedance 0.5 % relative; capacity 0.15 % relative",
+            "noise": "XPS Poisson counts; impedance 0.5 % relative; charge and discharge capacity 0.15 % relative each",
         },
         "samples": {s.label: _sample_truth(s) for s in _samples()},
     }
 
 
 # ----------------------------------------------------------------- generators
-def _xps_spectra(s: Sample, t: dict[str, Any], seed: int) -> list[XPSSpectrum]:
+@functools.lru_cache(maxsize=1)
+def _ties() -> tuple[float, float, float]:
+    """The physics that links the demo's regions, as :func:`ncmsurf.xps.coated_o1s_fit` models it.
+
+    (O 1s Al-O area per Al 2p Al2O3 area at O/Al = 1.5, Ni 3p family area per Ni 2p total area, the Ni 3p
+    satellite's ratio), from the Scofield cross-sections and KE**0.75 (no transmission).
+    """
     from ncmsurf.datasets.xps import synthetic_spectrum
+    from ncmsurf.xps import preset_model
+    from ncmsurf.xps._joint import ni3p_tie, stoichiometric_tie
+
+    nominal = {r: synthetic_spectrum(r, noise=False) for r in ("O 1s", "Al 2p", "Ni 2p", "C 1s")}
+    models = {r: r for r in nominal}
+    models["Al 2p"] = "Al 2p:coating"
+    alo = stoichiometric_tie(nominal, models, ("O 1s", "Al-O"), ("Al 2p", "Al2O3"), atoms_ratio=1.5,
+                             imfp_exponent=0.75)
+    ni = ni3p_tie(nominal, models, imfp_exponent=0.75)
+    sat = float(next(c for c in preset_model("Al 2p") if c.name == "Ni sat 3p").ratio)  # type: ignore[attr-defined]
+    return float(alo.factor), float(ni.factor), sat
+
+
+def _xps_spectra(s: Sample, t: dict[str, Any], seed: int) -> list[XPSSpectrum]:
+    from ncmsurf.datasets.xps import synthetic_spectrum, synthetic_truth
 
     d = t["thickness_nm"]
     ni_area = 2.0e5 * math.exp(-d / ATTENUATION_NM)
-    al_area = 3.0e4 * (1.0 - math.exp(-d / ATTENUATION_NM))
+    al_area = 3.0e4 * (1.0 - math.exp(-d / ATTENUATION_NM)) if s.coated else 0.0
+    ni_fr = {"Ni2+": t["ni2_fraction"], "Ni3+": 1.0 - t["ni2_fraction"]}
+    al_o_per_al2o3, ni3p_per_ni2p, ni3p_sat = _ties()
+    al_o = al_o_per_al2o3 * 0.8 * al_area
+    o_total = 1.0e5 + al_o
+    carbonate = t["carbonate_share"] * o_total
+    o_areas = {"lattice": 1.0e5 - carbonate - 0.23e5, "Al-O": al_o, "carbonate": carbonate, "C-O": 0.2e5,
+               "H2O": 0.03e5}
     plan: list[tuple[str, dict[str, float], float]] = [
-        ("Ni 2p", {"Ni2+": t["ni2_fraction"], "Ni3+": 1.0 - t["ni2_fraction"]}, ni_area),
-        # O 1s: the coating's Al-O grows with coverage, adsorbed water is small; carbonate keeps its true share
-        ("O 1s", {"lattice": 1.0 - t["carbonate_share"] - 0.23 - 0.15 * t["coverage"], "Al-O": 0.15 * t["coverage"],
-                  "carbonate": t["carbonate_share"], "C-O": 0.2, "H2O": 0.03}, 1.0e5),
+        ("Ni 2p", ni_fr, ni_area),
+        # O 1s: the coating's Al-O holds 1.5 O per Al of the Al 2p Al2O3 line (below); adsorbed water is small;
+        # carbonate keeps its true share of the whole O 1s area
+        ("O 1s", o_areas, o_total),
         ("C 1s", {"C-C": 0.55, "C-O": 0.15, "O-C=O": 0.08, "CO3": 0.12, "CF2": 0.10}, 6.0e4),
         ("F 1s", {"LiF": t["lif_share"], "LixPOyFz": 0.3, "PVDF": 0.7 - t["lif_share"]}, 8.0e4),
     ]
@@ -198,7 +241,11 @@ def _xps_spectra(s: Sample, t: dict[str, Any], seed: int) -> list[XPSSpectrum]:
                    "Ni LMM": 1.0 / 3.0}, 3.0e4 * math.exp(-d / ATTENUATION_NM)),
     ]
     if s.coated:
-        plan.append(("Al 2p", {"Al2O3": 0.8, "AlF3": 0.2}, al_area))
+        # the Ni 3p lines of the cathode fall in the Al 2p window, in proportion to the Ni 2p area
+        ni_total = float(sum(synthetic_truth("Ni 2p", fractions=ni_fr, area=ni_area)["areas"].values()))
+        ni3p = ni3p_per_ni2p * ni_total / (1.0 + ni3p_sat)
+        al_fr = {"Al2O3": 0.8 * al_area, "AlF3": 0.2 * al_area, "Ni 3p": ni3p}
+        plan.append(("Al 2p", al_fr, float(sum(al_fr.values()))))
     out = []
     for k, (region, fr, area) in enumerate(plan):
         spec = synthetic_spectrum(region, fractions=fr, area=area, seed=seed * 10 + k, sample=s)
@@ -255,7 +302,7 @@ def _cycling_record(s: Sample, t: dict[str, Any], seed: int) -> CyclingData:
         fade = 1.0 - a * (k - long_start) if k >= long_start else 1.0
         q_dis = q0 * rate_factor * fade * (1.0 + 0.0015 * rng.standard_normal())
         ce = float(t["first_ce"]) if k == 0 else 0.998
-        q_ch = q_dis / ce
+        q_ch = q_dis / ce * (1.0 + 0.0015 * rng.standard_normal())  # the charge is measured with its own noise
         current = c_rate * q_nom * mass / 1000.0  # A
         npts = _POINTS_FORMATION if k < 2 else _POINTS_OTHER
         for sign, q in ((1.0, q_ch), (-1.0, q_dis)):
@@ -309,8 +356,8 @@ def _tem_available() -> bool:
 def _tem_hook(s: Sample, t: dict[str, Any], seed: int, path: Path) -> str | None:
     """Write a TEM image of a coated particle with the sample's shell thickness; its file name, or None.
 
-    The images are listed in the manifest's ``[[images]]`` table (path, sample, kind ``"tem"``), which
-    :func:`ncmsurf.figures.tem` reads beside the study's own measurements.
+    The images are study entries (``[[files]]`` with kind ``"tem"``): the study measures their
+    ``thickness_tem`` and :func:`ncmsurf.figures.tem` draws them.
     """
     if not _tem_available():
         return None
@@ -457,7 +504,7 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
         (folder / sub).mkdir(parents=True, exist_ok=True)
     truth = demo_truth()
     entries: list[dict[str, Any]] = []
-    images: list[dict[str, Any]] = []  # TEM images: listed in [[images]] (the study's [[files]] take no TEM yet)
+    images: list[dict[str, Any]] = []  # extra images listed in [[images]] (the TEM images are study [[files]])
     for i, s in enumerate(_samples()):
         t = truth["samples"][s.label]
         slug = _slug(s)
@@ -480,9 +527,8 @@ def demo_study(path: str | os.PathLike[str] | None = None, *, seed: int = 0, ove
             entries.append({"path": f"eds/{name}", "sample": s.label, "kind": "eds"})
         if "tem" in wanted and "tem_thickness_nm" in t:
             written = _tem_hook(s, t, base_seed + 6, folder / "tem" / slug)
-            if written is not None:
-                images.append({"path": f"tem/{written}", "sample": s.label, "kind": "tem",
-                               "pixel_size_nm": TEM_PIXEL_NM})
+            if written is not None:  # read back by the TEM reader (calibrated TIFF) as a study measurement
+                entries.append({"path": f"tem/{written}", "sample": s.label, "kind": "tem"})
     lines = [
         "# SYNTHETIC demo study written by ncmsurf.datasets.demo_study: computed data, not measurements.",
         "# [generator] and [truth] record the parameters the files were generated from.",

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ncmsurf.core.errors import NcmsurfError, NcmsurfWarning, ReadError, ValidationError
 from ncmsurf.core.models import Measurement
@@ -444,33 +444,154 @@ def _one(models: list[Measurement], path: str | os.PathLike[str], what: str) -> 
     return models[0]
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+_CHOOSING = """The reader is chosen by content (``ncmsurf info FILE`` shows which and with what
+    confidence); ``format=`` forces one by name (``[r.name for r in ncmsurf.io.readers()]``).
+    Options a reader does not take are refused, as are files over the read limit
+    (:func:`ncmsurf.io.set_max_read_bytes`) and non-regular files."""
+
+_RAISES = """Raises
+    ------
+    ncmsurf.ReadError
+        Naming the file, the line (or byte offset) and what was wrong, when the file
+        is damaged, cut, not of this kind, or ambiguous beyond what a warning can say."""
+
+
+def _reader_doc(func: F) -> F:
+    """Fill the paragraphs every ``read_<kind>`` docstring shares (how the reader is chosen, what is raised)."""
+    func.__doc__ = (func.__doc__ or "").replace("{choosing}", _CHOOSING).replace("{raises}", _RAISES)
+    return func
+
+
+@_reader_doc
 def read_xps(path: str | os.PathLike[str], **options: Any) -> list[Any]:
-    """Read an XPS file (VAMAS, SPECS .xy, two-column text exports) into spectra."""
+    """Read an XPS file into spectra.
+
+    Formats: VAMAS ISO 14976 (.vms, .npl, NORM/MAP, regular/irregular, with
+    transmission), SPECS .xy and SpecsLab/Prodigy .xml, PHI MultiPak .spe and .pro
+    depth profiles, CasaXPS tab-separated text exports, Scienta SES .txt and .ibw,
+    and two-column energy/intensity text. The excitation energy comes from the file;
+    where the file does not state it, ``meta["excitation_energy_source"]`` is
+    ``"default"`` and quantification warns.
+
+    {choosing}
+
+    Returns
+    -------
+    list of XPSSpectrum
+        One spectrum per block (region, angle, depth-profile cycle) in file order.
+
+    {raises}
+
+    Examples
+    --------
+    >>> import ncmsurf as ns
+    >>> import os, tempfile
+    >>> from ncmsurf.io.vamas import write_vamas
+    >>> spec = ns.datasets.xps.synthetic_spectrum("Ni 2p", seed=0)
+    >>> path = write_vamas(spec, os.path.join(tempfile.mkdtemp(), "ni2p.vms"))
+    >>> [s.region for s in ns.read_xps(path)]
+    ['Ni 2p']
+    """
     return read(path, kind="xps", **options)
 
 
+@_reader_doc
 def read_eis(path: str | os.PathLike[str], **options: Any) -> list[Any]:
-    """Read an impedance file into spectra (``area=`` in cm² to attach the electrode area)."""
+    """Read an impedance file into spectra (``area=`` in cm² attaches the electrode area).
+
+    Formats: BioLogic EC-Lab .mpt and .mpr (PEIS/GEIS, also inside MB), Gamry .DTA
+    (ZCURVE; with drift correction both spectra, labelled, the corrected first),
+    Scribner ZPlot/ZView .z, Autolab FRA and NOVA exports, PARSTAT, VersaStudio
+    .par, CH Instruments, PowerSuite, Ivium .idf/.ids, PalmSens .pssession, Maccor
+    FRA and delimited text by header names. Z is returned as Z' + jZ'' in ohm
+    whatever sign convention the file writes (the rule is kept in ``meta``).
+
+    {choosing}
+
+    Returns
+    -------
+    list of ImpedanceSpectrum
+        One spectrum per sweep, split only on the file's own loop/cycle markers.
+
+    {raises}
+    """
     return read(path, kind="eis", **options)
 
 
+@_reader_doc
 def read_cycling(path: str | os.PathLike[str], *, mass: Any = None, **options: Any) -> Any:
-    """Read a cycler record into one :class:`~ncmsurf.core.models.CyclingData` (``mass`` in g)."""
+    """Read a cycler record into one :class:`~ncmsurf.core.models.CyclingData` (``mass`` in g).
+
+    Formats: BioLogic .mpr and .mpt (GCPL, MB, CA/CP, OCV), Neware .nda/.ndax, CSV
+    and regular exports, Arbin .res (optional ``io`` extra), Arbin CSV and MITS Pro
+    .xlsx, Maccor text/CSV, Novonix, BaSyTec, Battery Data Format CSV, and plain
+    CSV/TSV recognised by common header names. The instrument's own capacity
+    counters are kept in ``meta["instrument_capacity"]`` for
+    :func:`ncmsurf.cycling.summary` to cross-check.
+
+    {choosing}
+
+    Returns
+    -------
+    CyclingData
+
+    {raises}
+    """
     if mass is not None:
         options["mass"] = mass
     return _one(read(path, kind="cycling", **options), path, "cycling record")
 
 
+@_reader_doc
 def read_sims(path: str | os.PathLike[str], **options: Any) -> Any:
-    """Read a ToF-SIMS depth profile."""
+    """Read a ToF-SIMS depth profile (IONTOF SurfaceLab exports, sputter-time + fragment-column text).
+
+    Ratio columns stay ratios, Dose and Fluence become coordinates, and fragment
+    names are normalised with their isotopes (``^119Sn+``, ``60NiO2-``).
+
+    {choosing}
+
+    Returns
+    -------
+    DepthProfile
+
+    {raises}
+    """
     return _one(read(path, kind="sims", **options), path, "depth profile")
 
 
+@_reader_doc
 def read_eds(path: str | os.PathLike[str], **options: Any) -> Any:
-    """Read EDS element maps."""
+    """Read EDS element maps (Bruker .bcf, JEOL .map, TIFF, NumPy, CSV matrices, zip, per-pixel text).
+
+    A .bcf hypermap gives one map per element by integrating its line window, with
+    the energy calibration and pixel size of the file.
+
+    {choosing}
+
+    Returns
+    -------
+    ElementMap
+
+    {raises}
+    """
     return _one(read(path, kind="eds", **options), path, "element map set")
 
 
+@_reader_doc
 def read_tem(path: str | os.PathLike[str], **options: Any) -> Any:
-    """Read one TEM image (.dm3, .dm4, .emd, calibrated TIFF) into a :class:`~ncmsurf.core.tem.TEMImage`."""
+    """Read one TEM image (.dm3, .dm4, .emd, calibrated TIFF) into a :class:`~ncmsurf.core.tem.TEMImage`.
+
+    The pixel size (nm) comes from the file's calibration.
+
+    {choosing}
+
+    Returns
+    -------
+    TEMImage
+
+    {raises}
+    """
     return _one(read(path, kind="tem", **options), path, "TEM image")

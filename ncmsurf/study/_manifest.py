@@ -58,7 +58,7 @@ else:  # pragma: no cover - Python 3.10
 __all__ = ["ANALYSIS_OPTIONS", "KINDS", "MAX_DEPTH", "Manifest", "ManifestEntry", "duplicate_entries",
            "read_manifest"]
 
-KINDS = ("xps", "eis", "cycling", "sims", "eds")
+KINDS = ("xps", "eis", "cycling", "sims", "eds", "tem")
 MANIFEST_NAME = "study.toml"
 MAX_DEPTH = 16
 """Deepest nesting of tables and arrays a manifest may have."""
@@ -332,11 +332,13 @@ _REFUSED_DUPLICATES = ("xps", "sims", "eds")
 
 
 def _duplicate_key(entry: ManifestEntry, m: Any) -> tuple[Any, ...] | None:
-    kind = getattr(m, "kind", None)
+    from ncmsurf.core.models import Measurement, XPSSpectrum
+
+    kind = m.kind if isinstance(m, Measurement) else None
     if kind not in _REFUSED_DUPLICATES:
         return None
-    if kind == "xps":
-        region = getattr(m, "region", None)
+    if isinstance(m, XPSSpectrum):
+        region = m.region
         if region is None:  # surveys and unnamed blocks are not analysed per region
             return None
         meta = m.meta

@@ -16,6 +16,7 @@ covariance, ``ns.save``/``ns.load``, ``fit_report()``, ``uvalues()``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -86,7 +87,30 @@ class Thickness(ScalarResult):
         return str(self._attrs.get("note", ""))
 
 
-class ArxpsResult(FitResult):
+class _TupleLike:
+    """Unpacks, indexes and compares like the tuple it replaced (``_as_tuple``); the result stays unhashable."""
+
+    __slots__ = ()
+    _as_tuple: Callable[[], tuple[float, ...]]  # each result names its fields
+
+    def __iter__(self) -> Any:
+        return iter(self._as_tuple())
+
+    def __len__(self) -> int:
+        return len(self._as_tuple())
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._as_tuple()[i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, tuple):
+            return self._as_tuple() == other
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class ArxpsResult(_TupleLike, FitResult):
     """``(thickness, stderr)`` of an angle-resolved fit, with the fit details as attributes.
 
     Unpacks and indexes as a pair: ``d, err = from_arxps(...)``; equal to a
@@ -109,24 +133,8 @@ class ArxpsResult(FitResult):
 
     __slots__ = ()
 
-    def _pair(self) -> tuple[float, float]:
+    def _as_tuple(self) -> tuple[float, ...]:
         return self.thickness, self.thickness_stderr
-
-    def __iter__(self) -> Any:
-        return iter(self._pair())
-
-    def __len__(self) -> int:
-        return 2
-
-    def __getitem__(self, i: Any) -> Any:
-        return self._pair()[i]
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, tuple):
-            return self._pair() == other
-        return super().__eq__(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> FitResult:
@@ -208,7 +216,7 @@ class ArxpsResult(FitResult):
         return ax
 
 
-class DepositionRate(FitResult):
+class DepositionRate(_TupleLike, FitResult):
     """``(rate, low, high)``: nm per unit of n with its confidence interval (default 95 %).
 
     Unpacks and indexes as a triple; equal to a tuple with the same numbers.
@@ -229,24 +237,8 @@ class DepositionRate(FitResult):
 
     __slots__ = ()
 
-    def _triple(self) -> tuple[float, float, float]:
+    def _as_tuple(self) -> tuple[float, ...]:
         return self.rate, self.low, self.high
-
-    def __iter__(self) -> Any:
-        return iter(self._triple())
-
-    def __len__(self) -> int:
-        return 3
-
-    def __getitem__(self, i: Any) -> Any:
-        return self._triple()[i]
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, tuple):
-            return self._triple() == other
-        return super().__eq__(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> FitResult:

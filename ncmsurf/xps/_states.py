@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -154,30 +155,79 @@ def ni2_truth(ni2: float, ni3: float) -> float:
     return float(a2 / (a2 + a3))
 
 
-def al_ni_ratio(al_fit: Any, ni_fit: Any, *, imfp_exponent: float = 0.75, rsf: Any = "scofield-alka",
+def al_ni_ratio(al_fit: Any, ni_fit: Any = None, *, imfp_exponent: float = 0.75, rsf: Any = "scofield-alka",
                 transmission: Any = None) -> tuple[float, float, str]:
     """Al/Ni atomic ratio from Al 2p and Ni 2p fits: (value, stderr, the corrections applied).
 
-    Uses :func:`ncmsurf.xps.quantify` (total fitted areas with their full
-    covariance, the files' transmission when both fits carry it, and the
-    IMFP exponent, 0.75 by default). The Al 2p area excludes the Ni 3p
-    lines of its window.
+    Uses :func:`ncmsurf.xps.quantify` (the files' transmission when both fits
+    carry it, the IMFP exponent, 0.75 by default). The Al area is the sum of
+    the Al components of the Al 2p fit, without the Ni 3p lines of its
+    window, and its variance comes from their covariance (``1ᵀ C 1`` over the
+    Al components only); the Ni area is the whole Ni 2p fit, satellites
+    included. Given one :class:`~ncmsurf.xps.JointFit` holding both regions
+    (:func:`coated_o1s_fit` with a Ni 2p spectrum), the areas come from the
+    joint fit and the ratio's error keeps their covariance (the Ni 3p lines
+    under Al 2p are tied to the Ni 2p area, so the two areas are correlated).
+
+    Examples
+    --------
+    >>> from ncmsurf.datasets.xps import synthetic_coated_ncm
+    >>> case = synthetic_coated_ncm(seed=1)
+    >>> joint = coated_o1s_fit(case["spectra"])
+    >>> r, e, how = al_ni_ratio(joint)
+    >>> r2, e2, _ = al_ni_ratio(joint.fits["Al 2p"], joint.fits["Ni 2p"])
+    >>> bool(abs(r - r2) < 1e-9 and e > 0)
+    True
     """
+    from ncmsurf.xps._joint import JointFit
     from ncmsurf.xps._quantify import _fit_total, quantify
 
-    tot, var, _ = _fit_total(al_fit)
-    for n in ("Ni 3p", "Ni sat 3p"):
-        if n in al_fit.areas:
-            tot -= al_fit.areas[n][0]
-    a_ke = al_fit.excitation_energy - al_fit.params["Al2O3.center"][0] if "Al2O3.center" in al_fit.params else None
-    ni_tot, ni_var, ni_be = _fit_total(ni_fit)
-    ke = {"Ni 2p": ni_fit.excitation_energy - ni_be}
+    if isinstance(al_fit, JointFit):
+        if ni_fit is not None:
+            raise ValidationError("al_ni_ratio: give a joint fit alone, or an Al 2p and a Ni 2p fit")
+        missing = [r for r in ("Al 2p", "Ni 2p") if r not in al_fit.regions]
+        if missing:
+            raise ValidationError(f"al_ni_ratio: the joint fit has no {missing} region ({al_fit.regions})")
+        keys, a, cov = al_fit.area_covariance()
+        al_idx = [i for i, k in enumerate(keys) if k.startswith("Al 2p|") and not _is_ni3p(k.split("|", 1)[1])]
+        ni_idx = [i for i, k in enumerate(keys) if k.startswith("Ni 2p|")]
+        al_f, ni_f = al_fit.fits["Al 2p"], al_fit.fits["Ni 2p"]
+    else:
+        if ni_fit is None:
+            raise ValidationError("al_ni_ratio: give the Ni 2p fit (or one joint fit holding both regions)")
+        al_f, ni_f = al_fit, ni_fit
+        al_keys = [str(c) for c in al_f.to_dataset()["component"].values]
+        ni_keys = [str(c) for c in ni_f.to_dataset()["component"].values]
+        n_al = len(al_keys)
+        a = np.concatenate([np.asarray(al_f.to_dataset()["area_value"].values, float),
+                            np.asarray(ni_f.to_dataset()["area_value"].values, float)])
+        cov = np.zeros((a.size, a.size))
+        cov[:n_al, :n_al] = np.asarray(al_f.to_dataset()["area_cov"].values, float)
+        cov[n_al:, n_al:] = np.asarray(ni_f.to_dataset()["area_cov"].values, float)
+        al_idx = [i for i, k in enumerate(al_keys) if not _is_ni3p(k)]
+        ni_idx = [n_al + i for i in range(len(ni_keys))]
+    g = np.zeros((2, a.size))
+    g[0, al_idx] = 1.0
+    g[1, ni_idx] = 1.0
+    tot = g @ a
+    c2 = g @ cov @ g.T
+    a_ke = al_f.excitation_energy - al_f.params["Al2O3.center"][0] if "Al2O3.center" in al_f.params else None
+    _, _, ni_be = _fit_total(ni_f)
+    ke = {"Ni 2p": ni_f.excitation_energy - (ni_be if ni_be is not None else float("nan"))}
     if a_ke is not None:
         ke["Al 2p"] = a_ke
-    q = quantify({"Al 2p": (tot, float(np.sqrt(var))), "Ni 2p": (ni_tot, float(np.sqrt(ni_var)))}, rsf=rsf,
+    # the sensitivity factors are exact numbers: quantify gives the ratio's scale, the areas' covariance its error
+    q = quantify({"Al 2p": (float(tot[0]), 0.0), "Ni 2p": (float(tot[1]), 0.0)}, rsf=rsf,
                  transmission=transmission, kinetic_energy=ke, imfp_exponent=imfp_exponent)
-    r, e = q.ratio("Al 2p", "Ni 2p")
-    return r, e, q.corrections
+    r, _ = q.ratio("Al 2p", "Ni 2p")
+    if not (tot[0] > 0 and tot[1] > 0):
+        return float(r), float("nan"), q.corrections
+    rel2 = c2[0, 0] / tot[0] ** 2 + c2[1, 1] / tot[1] ** 2 - 2.0 * c2[0, 1] / (tot[0] * tot[1])
+    return float(r), float(abs(r) * math.sqrt(rel2)) if rel2 >= 0 else float("nan"), q.corrections
+
+
+def _is_ni3p(component: str) -> bool:
+    return component in ("Ni 3p", "Ni sat 3p")
 
 
 AL0_DIFFERENTIAL_BOUNDS = (70.3, 73.3)

@@ -11,44 +11,28 @@ import pytest
 
 import ncmsurf as ns
 from ncmsurf.core.results import Quality
+from ncmsurf.study._steps import STEPS
 
 pytest.importorskip("matplotlib")
 
 
-class _Verdict:
-    """A study result with another verdict (a FitResult's quality, or a failed optimiser)."""
-
-    def __init__(self, result: Any, level: str, reason: str) -> None:
-        self._result = result
-        self.success = level != "failed"
-        self.message = reason if level == "failed" else ""
-        self.quality = Quality(level, [("not_converged" if level == "failed" else "at_bound", reason)])
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._result, name)
+MARKED = {"A(3)-NCM": ("failed", "not_converged", "maximum number of function evaluations reached"),
+          "F(1)-NCM@100": ("suspect", "at_bound", "CPE1_1 at its upper bound 1")}
 
 
-MARKED = {"A(3)-NCM": ("failed", "maximum number of function evaluations reached"),
-          "F(1)-NCM@100": ("suspect", "CPE1_1 at its upper bound 1")}
+def _marked_eis_step(step: Any) -> Any:
+    """The study's impedance step, with the circuit fits of MARKED given another verdict."""
 
-
-class MarkedStudy(ns.Study):
-    """The demo impedance study with two fits given a suspect and a failed verdict."""
-
-    def result(self, sample: Any, kind: str, name: str) -> Any:
-        res = super().result(sample, kind, name)
-        label = sample if isinstance(sample, str) else sample.label
-        if res is not None and kind == "eis" and label in MARKED:
-            return _Verdict(res, *MARKED[label])
-        return res
-
-    def results(self, sample: Any = None, kind: str | None = None) -> dict[str, Any]:
-        out = super().results(sample, kind)
-        for key, res in out.items():
-            label, knd, _ = key.split("|", 2)
-            if knd == "eis" and label in MARKED:
-                out[key] = _Verdict(res, *MARKED[label])
+    def run(ms: Any, sample: Any, opts: Any, sources: Any) -> Any:
+        out = step(ms, sample, opts, sources)
+        if sample.label in MARKED and "eis_fit" in out.results:
+            level, code, reason = MARKED[sample.label]
+            fit = out.results["eis_fit"]
+            out.results["eis_fit"] = fit.replace(quality=Quality(level, [(code, reason)]),
+                                                 message=reason if level == "failed" else None)
         return out
+
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +41,10 @@ def marked_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
 
     root = tmp_path_factory.mktemp("marked")
     folder = ns.datasets.demo_study(root / "demo", kinds=["eis"])
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), pytest.MonkeyPatch.context() as mp:
         warnings.simplefilter("ignore", RuntimeWarning)
-        study = MarkedStudy.from_folder(folder).analyze(progress=False)
+        mp.setitem(STEPS, "eis", _marked_eis_step(STEPS["eis"]))
+        study = ns.Study.from_folder(folder).analyze(progress=False)
         rep = build_report(study, root / "out" / "report.html", figures=["S4_nyquist", "bode", "metrics_vs_n"])
     return rep.path, rep
 

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import ncmsurf as ns
-from ncmsurf.study._steps import METRICS
 
 
 @pytest.fixture(scope="module")
@@ -49,31 +48,31 @@ def test_metrics_shape(demo: ns.Study) -> None:
     assert ds["r_ct"].attrs["units"] == "ohm*cm**2"
 
 
-# Tolerance: |found - truth| <= 3 stderr + floor. Floors: 0.5 % of the truth for R_ct, R_SEI and the
-# retention (near noise-free parts of the generator: 0.5 % impedance noise, 0.15 % capacity noise, so the
-# stderr alone is tiny); none for the Ni2+ share (Ni 2p fitted with the active Shirley background: over the
-# 14 demo spectra the z-scores have mean -0.2 and standard deviation 1.2, all within 3).
-FLOORS = {"r_ct": (0.005, 0.0), "r_sei": (0.005, 0.0), "retention_100": (0.005, 0.0), "ni2_fraction": (0.0, 0.0)}
+# No floor: |found - truth| <= 3 stderr (the stderr alone; the full coverage count over >= 20 seeds is
+# benchmarks/calibration_study.py, figures in docs/guide/study.md).
+CHECKED = ("r_ct", "r_sei", "r_s", "retention_100", "ni2_fraction", "lif_share", "thickness_xps", "thickness_sims",
+           "rate_5c_01c", "first_capacity", "capacity_5c", "c_sei", "coverage")
 
 
-@pytest.mark.parametrize("metric", sorted(FLOORS))
+@pytest.mark.parametrize("metric", CHECKED)
 def test_recovers_truth_within_uncertainty(demo: ns.Study, metric: str) -> None:
     # expected values: the generator's known truth recorded in the manifest's [truth] table
     ds = demo.metrics()
     truth = _truth(demo)
-    rel, absolute = FLOORS[metric]
     checked = 0
     z = []
     for i, label in enumerate(ds.sample.values):
         t = truth[str(label)].get(metric)
-        if t is None:
+        if t is None or str(ds[f"{metric}_quality"].values[i]) == "failed":
             continue
         v, s = float(ds[metric].values[i]), float(ds[f"{metric}_stderr"].values[i])
+        if not math.isfinite(v) and metric == "coverage":
+            continue  # the demo has EDS maps of the fresh coated samples only
         assert math.isfinite(v) and math.isfinite(s) and s > 0, (label, v, s)
-        assert abs(v - t) <= 3 * s + rel * abs(t) + absolute, (metric, label, v, s, t)
+        assert abs(v - t) <= 3 * s + 5e-7, (metric, label, v, s, t)
         z.append((v - t) / s)
         checked += 1
-    assert checked >= 7
+    assert checked >= 6
     assert abs(float(np.mean(z))) < 3.0 / math.sqrt(len(z)) + 0.5  # no gross bias across the samples
 
 
@@ -115,10 +114,10 @@ def test_every_nan_has_a_reason_and_only_where_a_file_is_missing(demo: ns.Study)
     reasons = ds.attrs["reasons"]
     import re
 
-    allowed = re.compile(r"^(no (xps|eis|cycling|sims|eds) file for this sample|pristine sample.*: no coating)$")
+    allowed = re.compile(r"^(no (xps|eis|cycling|sims|eds|tem) file for this sample|pristine sample.*: no coating)$")
     for m in ds.data_vars:
         m = str(m)
-        if m.endswith("_stderr"):
+        if m.endswith(("_stderr", "_quality")):
             continue
         for i, label in enumerate(ds.sample.values):
             if math.isnan(float(ds[m].values[i])):
@@ -133,7 +132,7 @@ def test_every_nan_has_a_reason_and_only_where_a_file_is_missing(demo: ns.Study)
     for m in ("first_capacity", "first_ce", "capacity_5c", "rate_5c_01c", "retention_100"):
         assert np.isfinite(ds[m].values[fresh]).all(), m
         assert reasons[m]["A(3)-NCM@100"] == "no cycling file for this sample"
-    assert reasons["thickness_sims"]["P-NCM"] == "no sims file for this sample"
+    assert reasons["thickness_sims"]["P-NCM"] == "pristine sample: no coating"
     assert reasons["thickness_xps"]["P-NCM"] == "pristine sample: no coating"
 
 
@@ -184,7 +183,7 @@ def test_study_saves_and_loads_losslessly(demo: ns.Study, tmp_path: Path) -> Non
     assert back == small
     assert back.metrics().identical(small.metrics())
     assert back.metrics().attrs == small.metrics().attrs
-    assert {k.split("|")[1] for k in back.results()} == {"xps", "eis", "cycling", "sims", "eds"}
+    assert {k.split("|")[1] for k in back.results()} == {"xps", "eis", "cycling", "sims", "eds", "tem"}
     assert len(back.results()) == len(small.results())
     fit = back.result("F(3)-NCM", "eis", "eis_fit")
     assert fit is not None and fit.named["R_ct"] == small.result("F(3)-NCM", "eis", "eis_fit").named["R_ct"]
@@ -194,6 +193,22 @@ def test_study_saves_and_loads_losslessly(demo: ns.Study, tmp_path: Path) -> Non
 
 
 def test_metric_catalogue_is_documented() -> None:
-    for name, info in METRICS.items():
-        assert info.kind in ("xps", "eis", "cycling", "sims", "eds"), name
-        assert info.description
+    cat = ns.study.metric_catalog()
+    for name, row in cat.iterrows():
+        assert row["kind"] in ns.study.KINDS, name
+        assert row["description"], name
+        ns.ureg.Unit(row["unit"] if row["unit"] not in ("1", "cycle") else "dimensionless")
+
+
+def test_metrics_carry_one_unit_and_a_verdict_each(demo: ns.Study) -> None:
+    ds = demo.metrics()
+    units = ds.attrs["units"]
+    for m in ds.attrs["metric_order"]:
+        assert units[m] == ds[m].attrs["units"], m
+        q = ds[f"{m}_quality"].values
+        v = ds[m].values
+        assert set(q[np.isfinite(v)]) <= {"good", "suspect", "failed"}, m
+        assert set(q[~np.isfinite(v)]) <= {""}, m
+        for lab, level in zip(ds.sample.values, q):
+            if level in ("suspect", "failed"):
+                assert ds.attrs["reasons"][f"{m}_quality"][str(lab)], (m, lab)

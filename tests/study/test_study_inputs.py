@@ -120,7 +120,18 @@ def test_progress_bar_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None
         st.analyze(progress=True)
     out = capsys.readouterr()
     assert out.out == ""
-    assert "analyze" in out.err and "5/5" in out.err
+    assert "analyze" in out.err and "1/1" in out.err
+
+
+def test_progress_accepts_a_callable() -> None:
+    st = ns.Study().add(ns.ImpedanceSpectrum([1e3, 1.0], [10 - 1j, 20 - 5j]), "P-NCM")
+    st.add(ns.ImpedanceSpectrum([1e3, 1.0], [11 - 1j, 25 - 5j]), "A(3)-NCM")
+    seen: list[tuple[int, int, str]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        st.analyze(progress=lambda done, total, text: seen.append((done, total, text)))
+    assert [(d, t) for d, t, _ in seen] == [(1, 2), (2, 2)]
+    assert seen[0][2] == "P-NCM eis"
 
 
 def test_missing_engine_gives_nan_with_reason(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,17 +154,19 @@ def test_missing_engine_gives_nan_with_reason(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_analysis_options_accept_quantities() -> None:
-    # Beer-Lambert on made-up areas: d = L ln(I0 / I) (analytic), L given as a pint Quantity in angstrom
-    from ncmsurf.study import _thickness_xps
+    # Beer-Lambert on the fitted areas: d = L ln(I0 / I) (analytic), L given as a pint Quantity in angstrom
+    from ncmsurf.datasets.xps import synthetic_spectrum
 
-    p, a = ns.Sample.parse("P-NCM"), ns.Sample.parse("A(3)-NCM")
-    values = {p: {"ni2p_area": (1000.0, 10.0)}, a: {"ni2p_area": (500.0, 10.0)}}
-    reasons: dict = {p: {}, a: {}}
-    _thickness_xps([p, a], values, reasons, {"attenuation_length": ns.ureg.Quantity(18.0, "angstrom")})
-    d, s = values[a]["thickness_xps"]
-    assert d == pytest.approx(1.8 * math.log(2.0), rel=1e-9)
-    assert s == pytest.approx(1.8 * math.hypot(10 / 500, 10 / 1000), rel=1e-9)
-    assert reasons[p]["thickness_xps"] == "pristine sample: no coating"
+    st = ns.Study(analysis={"attenuation_length": ns.ureg.Quantity(18.0, "angstrom"), "xps_regions": ["Ni 2p"]})
+    st.add(synthetic_spectrum("Ni 2p", area=2e5, seed=1), "P-NCM")
+    st.add(synthetic_spectrum("Ni 2p", area=1e5, seed=2), "A(3)-NCM")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ds = st.analyze(progress=False).metrics()
+    (i0, s0), (i, s) = ((float(ds["ni2p_area"].values[k]), float(ds["ni2p_area_stderr"].values[k])) for k in (0, 1))
+    assert float(ds["thickness_xps"].values[1]) == pytest.approx(1.8 * math.log(i0 / i), rel=1e-9)
+    assert float(ds["thickness_xps_stderr"].values[1]) == pytest.approx(1.8 * math.hypot(s / i, s0 / i0), rel=1e-6)
+    assert ds.attrs["reasons"]["thickness_xps"]["P-NCM"] == "pristine sample: no coating"
 
 
 def test_area_normalised_and_raw_spectra_give_the_same_r_ct(tmp_path: Path) -> None:
