@@ -8,9 +8,10 @@ Run with::
 One seeded synthetic record (``ncmsurf.datasets.cycling.synthetic_record``, 1,000 cycles of 1,000
 records: 1,000,050 rows) is written in every cycling text layout ncmsurf reads: a generic three-column
 CSV (``Test Time (s),Current (A),Voltage (V)``), Maccor text (tab) and CSV exports, Arbin CSV and MITS
-Pro CSV, EC-Lab .mpt, Neware flat CSV (text ``Step Type``, clock ``Total Time``) and the Neware
-"regular" export, Novonix, BaSyTec and BDF CSV. For each file, ``ns.read_cycling`` (sniffed, the
-strict table core) + ``ns.cycling.summary`` is timed against ``pandas.read_csv`` of the same file
+Pro CSV, EC-Lab .mpt, Neware flat CSV (text ``Step Type``, clock ``Total Time``), Novonix, BaSyTec and
+BDF CSV (the Neware "regular" export, three interleaved tables, is not timed here). For each file,
+``ns.read_cycling`` (sniffed, the strict table core) + ``ns.cycling.summary`` is timed against
+``pandas.read_csv`` of the same file
 alone (the floor a user compares with; header lines skipped, default C parser), interleaved in one
 process after one warm-up call each; the table gives medians, the ratios and the file size.
 """
