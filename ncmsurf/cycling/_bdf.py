@@ -259,8 +259,11 @@ def read_bdf(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = No
             {"column": "charging_capacity_ah", "units": "Ah", "kind": "resetting", "direction": "charge"},
             {"column": "discharging_capacity_ah", "units": "Ah", "kind": "resetting", "direction": "discharge"}],
             "source": "BDF Charging/Discharging Capacity / Ah"}
+    from ncmsurf.core._validate import adopt_arrays
+
     try:
-        return CyclingData(t, v, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
-                           column_units=units)
+        with adopt_arrays():  # the arrays were made here and are dropped: the record holds them once
+            return CyclingData(t, v, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
+                               column_units=units)
     except ValidationError as exc:
         raise ReadError(p, None, str(exc)) from exc
