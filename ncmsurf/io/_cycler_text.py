@@ -20,10 +20,10 @@ import numpy as np
 from ncmsurf.core._validate import adopt_arrays, optional_positive
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import CyclingData
-from ncmsurf.io._table import Table, split_name_unit
+from ncmsurf.io._table import Table, _row_like, split_fields, split_name_unit
 
-__all__ = ["ROLES", "UNIT_FACTORS", "check_time", "clock_seconds", "extra_columns", "key_of", "labels", "make_record",
-           "match_roles", "normalise", "scaled", "table_clock_seconds", "table_labels"]
+__all__ = ["ROLES", "UNIT_FACTORS", "check_above_header", "check_time", "clock_seconds", "extra_columns", "key_of",
+           "labels", "make_record", "match_roles", "normalise", "scaled", "table_clock_seconds", "table_labels"]
 
 #: (unit, target) -> factor.
 UNIT_FACTORS: dict[tuple[str, str], float] = {
@@ -280,6 +280,20 @@ def match_roles(path: Path, table: Table, roles: Sequence[str], *, optional: Seq
         if found is not None:
             taken.add(found)
     return out
+
+
+def check_above_header(path: Path, lines: Sequence[str], header: int, delimiter: str, ncols: int) -> None:
+    """A line above the column header (0-based ``header``) that reads as a data row is an error.
+
+    Vendor exports put free-text metadata above the column header; a row of numbers there means rows out
+    of place (a data row moved above the header) or a damaged header, and reading on would silently
+    leave that row out of the record.
+    """
+    for i in range(min(header, len(lines))):
+        f = split_fields(lines[i], delimiter)
+        if len(f) >= max(3, ncols // 2) and _row_like(f):
+            raise ReadError(path, i + 1, f"a row of numbers above the column header (line {header + 1}): rows out "
+                                         "of place or a damaged header?")
 
 
 def table_labels(table: Table, name: str) -> tuple[list[str], np.ndarray]:

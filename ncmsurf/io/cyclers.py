@@ -40,6 +40,7 @@ import pandas as pd
 from ncmsurf.core._validate import adopt_arrays
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import CyclingData
+from ncmsurf.io._cycler_text import check_above_header
 from ncmsurf.io._table import (
     FAST_ROWS,
     TextFile,
@@ -387,6 +388,7 @@ def _read_checked(p: Path, extra_columns: bool | Sequence[str]) -> _Parsed:
     got = _arbin_header(head[k])
     assert got is not None
     delim = got[1]
+    check_above_header(p, head, k, delim, len(got[0]))
     table = table_at(tf, header=k, start=k + 1, delimiter=delim, blank="error", fast_rows=_FAST_ROWS)
     if table.nrows == 0:
         raise ReadError(p, k + 1, "no data rows after the header")

@@ -26,6 +26,7 @@ import pandas as pd
 from ncmsurf.core.errors import NcmsurfWarning, ReadError
 from ncmsurf.core.models import CyclingData
 from ncmsurf.io._cycler_text import (
+    check_above_header,
     check_time,
     clock_seconds,
     extra_columns,
@@ -117,6 +118,7 @@ def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: A
     if found is None:
         raise ReadError(p, None, "no Neware column header (step type, current, voltage, time) in the first 20 lines")
     k, delim = found
+    check_above_header(p, head, k, delim, len(head[k].split(delim)))
     table = table_at(tf, header=k, start=k + 1, delimiter=delim)
     if table.nrows == 0:
         raise ReadError(p, k + 1, "no data rows after the column header")

@@ -239,3 +239,27 @@ def test_neware_regular_cut_last_record_is_checked(tmp_path: Path) -> None:
             return
     assert any(issubclass(w.category, TableWarning) for w in caught), "a cut last row read without a word"
     assert got.meta["rows_read"] == 9295
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("PreDiag_000412_00008Fshort.022", "maccor-text"),
+                                           ("maccor_001.txt", "maccor-text")])
+def test_data_row_moved_above_the_header_is_an_error(name: str, fmt: str, tmp_path: Path) -> None:
+    raw = shared_file("cycling", name).read_bytes()
+    lines = raw.split(b"\n")
+    k = next(i for i, ln in enumerate(lines) if ln.startswith(b"Rec#"))
+    lines[k], lines[k + 1] = lines[k + 1], lines[k]  # the header and the first data row swapped
+    p = tmp_path / name
+    p.write_bytes(b"\n".join(lines))
+    with pytest.raises(ReadError, match="above the column header") as err:
+        ns.read(p, format=fmt)
+    assert err.value.line == k + 1
+
+
+def test_arbin_data_row_above_the_header_is_an_error(tmp_path: Path) -> None:
+    p = _arbin_from_rate_cc(tmp_path)
+    lines = p.read_bytes().split(b"\n")
+    lines[0], lines[1] = lines[1], lines[0]
+    p.write_bytes(b"\n".join(lines))
+    with pytest.raises(ReadError, match="above the column header") as err:
+        ns.read(p, format="arbin-csv")
+    assert err.value.line == 1
