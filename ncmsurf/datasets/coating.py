@@ -176,6 +176,13 @@ def _discs(shape: tuple[int, int], rng: np.random.Generator, n: int, rmin: float
     return mask
 
 
+_CLIP = 2.5
+_CLIPPED_SD = math.sqrt(math.erf(_CLIP / math.sqrt(2.0))
+                        - 2.0 * _CLIP * math.exp(-_CLIP**2 / 2.0) / math.sqrt(2.0 * math.pi)
+                        + _CLIP**2 * math.erfc(_CLIP / math.sqrt(2.0)))
+"""Standard deviation of a standard normal variable clipped at +-_CLIP."""
+
+
 def synthetic_map(*, coverage: float, cv: float, shape: tuple[int, int] = (128, 128), pixel_size: Any = 20.0,
                   seed: int = 0, sample: Sample | str | None = None, counts: float = 400.0,
                   mean_ratio: float = 0.4, bin_size: int = 4, n_particles: int | None = None) -> ElementMap:
@@ -185,19 +192,21 @@ def synthetic_map(*, coverage: float, cv: float, shape: tuple[int, int] = (128, 
     pixel). A fraction ``coverage`` of the particle pixels (patches of a
     smooth random field) carries Al. On the covered pixels the expected ratio
     Al/(Al+Ni) is constant within each ``bin_size`` × ``bin_size`` bin and
-    varies between bins with mean ``mean_ratio`` and coefficient of
-    variation close to ``cv`` (standard normal deviations, standardised over
-    the bins that lie fully on covered particle pixels when there are at
-    least 10 of them, clipped at ±2.5 so every covered pixel keeps a clear
-    Al signal); ``meta["truth"]["cv"]`` is the exact CV of those bins'
-    expected ratio. Counts are Poisson; background pixels and uncovered
-    particle pixels have ~0.3 counts of Al and ~1 count of each metal
-    outside particles.
+    varies between bins, independently, as ``mean_ratio`` × (1 + ``cv`` z)
+    with z a standard normal deviation clipped at ±2.5 (so every covered
+    pixel keeps a clear Al signal) and rescaled to unit variance: the
+    population coefficient of variation of the expected ratio is exactly
+    ``cv`` (the coating's unevenness), and the bins of one map are a sample
+    of it. Counts are Poisson; background pixels and uncovered particle
+    pixels have ~0.3 counts of Al and ~1 count of each metal outside
+    particles.
 
     Truth (``meta["truth"]``): ``coverage`` (covered / particle pixels,
-    exact), ``cv`` (population CV, ddof = 0, of the expected ratio over the
-    fully covered bins), ``mean_ratio``, ``bin_size``, ``particle_fraction``
-    and the masks ``particle_mask`` and ``covered_mask``.
+    exact), ``cv`` (the population CV of the expected ratio, ``cv``; NaN if
+    the ratio's clip to [0.01, 0.95] binds), ``cv_realized`` (the CV,
+    ddof = 0, of the expected ratio over this map's fully covered bins),
+    ``mean_ratio``, ``bin_size``, ``particle_fraction`` and the masks
+    ``particle_mask`` and ``covered_mask``.
 
     Parameters
     ----------
@@ -250,10 +259,9 @@ def synthetic_map(*, coverage: float, cv: float, shape: tuple[int, int] = (128, 
     b = int(bin_size)
     by, bx = ny // b, nx // b
     full = covered[:by * b, :bx * b].reshape(by, b, bx, b).all(axis=(1, 3))
-    z = np.clip(rng.standard_normal((by, bx)), -2.5, 2.5)
-    if full.sum() >= 10:  # make the sample CV over the fully covered bins exactly `cv`
-        zz = z[full]
-        z = np.clip((z - zz.mean()) / (zz.std() if zz.std() > 0 else 1.0), -2.5, 2.5)
+    # independent bin deviations with population mean 0 and sd 1: a standard normal clipped at +-2.5,
+    # divided by the clipped variable's own sd, so the population CV of the expected ratio is `cv`
+    z = np.clip(rng.standard_normal((by, bx)), -_CLIP, _CLIP) / _CLIPPED_SD
     ratio_bins = np.clip(mean_ratio * (1.0 + cv * z), 0.01, 0.95)
     ratio = np.full((ny, nx), mean_ratio)
     ratio[:by * b, :bx * b] = np.kron(ratio_bins, np.ones((b, b)))
@@ -264,8 +272,11 @@ def synthetic_map(*, coverage: float, cv: float, shape: tuple[int, int] = (128, 
     maps = {"Al": rng.poisson(lam_al), "Ni": rng.poisson(lam_ni), "Mn": rng.poisson(lam_mn),
             "Co": rng.poisson(lam_co)}
     exp_ratio = ratio_bins[full]
-    truth_cv = float(exp_ratio.std() / exp_ratio.mean()) if exp_ratio.size >= 2 else float("nan")
-    truth = {"coverage": ncov / npart if npart else float("nan"), "cv": truth_cv, "mean_ratio": float(mean_ratio),
+    realized_cv = float(exp_ratio.std() / exp_ratio.mean()) if exp_ratio.size >= 2 else float("nan")
+    lo, hi = mean_ratio * (1.0 - cv * _CLIP / _CLIPPED_SD), mean_ratio * (1.0 + cv * _CLIP / _CLIPPED_SD)
+    truth_cv = float(cv) if lo >= 0.01 and hi <= 0.95 else float("nan")  # NaN where the ratio clip binds
+    truth = {"coverage": ncov / npart if npart else float("nan"), "cv": truth_cv, "cv_realized": realized_cv,
+             "mean_ratio": float(mean_ratio),
              "bin_size": b, "particle_fraction": npart / (ny * nx), "particle_mask": particles,
              "covered_mask": covered, "seed": int(seed)}
     return ElementMap({k: v.astype(np.int64) for k, v in maps.items()}, pixel_size=px, sample=sample,

@@ -339,7 +339,9 @@ def _sims_profile(s: Sample, t: dict[str, Any], seed: int) -> DepthProfile:
 def _eds_map(s: Sample, t: dict[str, Any], seed: int) -> ElementMap:
     from ncmsurf.datasets.coating import synthetic_map
 
-    emap = synthetic_map(coverage=float(t["coverage"]), cv=0.1, shape=(64, 64), pixel_size=50.0, seed=seed, sample=s)
+    # 40 metal counts per pixel, as in a few minutes of mapping: the classification of pixels is then uncertain
+    emap = synthetic_map(coverage=float(t["coverage"]), cv=0.1, shape=(64, 64), pixel_size=50.0, seed=seed, sample=s,
+                         counts=40.0)
     return emap.with_meta(synthetic=True)
 
 

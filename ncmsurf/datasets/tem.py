@@ -128,7 +128,8 @@ def synthetic_coated_particle(
     counts = rng.poisson(np.clip(img, 0, None) * dose).astype(np.float64)
     truth = {"thickness": float(thickness), "center": (float(cx), float(cy)), "radius": float(radius),
              "fringe_spacing": float(fringe_spacing), "outside": outside, "dose": float(dose), "blur": float(blur),
-             "roughness": float(roughness), "seed": seed}
+             "roughness": float(roughness), "seed": seed,
+             "fringe_angle": float(theta), "fringe_phase": float(phase), "edge_angle": float(ang)}
     return TEMImage(counts, pixel_size=px, sample=sample,
                     meta={"source": "ncmsurf.datasets.tem.synthetic_coated_particle", "truth": truth,
                           "voltage_kV": 200.0})

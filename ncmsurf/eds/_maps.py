@@ -166,20 +166,29 @@ class Coverage(ScalarResult):
     """Coating coverage: the share of particle pixels that carry the element; an :class:`ncmsurf.FitResult`.
 
     Falsy when there is no answer (``reason`` says why); ``float(c)`` is the
-    fraction, ``c.value_stderr`` its binomial standard error over the particle
-    pixels (a lower bound: neighbouring pixels are not independent).
+    fraction, ``c.value_stderr`` the standard error of the measurement (the
+    classification of the map's pixels, see :func:`coverage`).
     """
 
     __slots__ = ()
 
     @classmethod
     def make(cls, element: str, fraction: float, n_particle: int, n_covered: int, threshold: float,
-             reason: str = "") -> Coverage:
-        """Build a coverage result."""
-        se = math.sqrt(fraction * (1.0 - fraction) / n_particle) if n_particle and math.isfinite(fraction) \
-            else math.nan
+             reason: str = "", stderr: float | None = None,
+             suspect: list[tuple[str, str]] | None = None) -> Coverage:
+        """Build a coverage result.
+
+        ``stderr`` defaults to the whole-pixel resolution of the fraction,
+        1 / (n_particle √12) (what :func:`coverage` states for a map whose
+        pixels are all classified without doubt).
+        """
+        if stderr is not None:
+            se = float(stderr)
+        else:
+            se = 1.0 / (n_particle * math.sqrt(12.0)) if n_particle and math.isfinite(fraction) else math.nan
         return cls.build(names=["fraction"], values=[fraction], stderr=[se], covariance=[[se * se]], units=[""],
-                         success=not reason, message=reason, quality=_quality(reason), model="otsu-coverage",
+                         success=not reason, message=reason, quality=_quality(reason, suspect),
+                         model="otsu-coverage",
                          citations=["otsu1979"],
                          attrs={"element": element, "n_particle": int(n_particle), "n_covered": int(n_covered),
                                 "threshold": float(threshold)})
@@ -225,17 +234,79 @@ class Coverage(ScalarResult):
         return "" if self.success else self.message
 
 
+def _auto_threshold(values: np.ndarray, min_counts: float) -> float:
+    lv = np.log1p(np.clip(values, 0, None))
+    try:
+        thr = float(np.expm1(otsu_threshold(lv)))
+    except ValidationError:
+        thr = float(values.max())
+    return max(thr, float(min_counts))
+
+
 def _presence(values: np.ndarray, threshold: Any, min_counts: float) -> tuple[np.ndarray, float]:
-    if threshold is None:
-        lv = np.log1p(np.clip(values, 0, None))
-        try:
-            thr = float(np.expm1(otsu_threshold(lv)))
-        except ValidationError:
-            thr = float(values.max())
-        thr = max(thr, float(min_counts))
-    else:
-        thr = float(threshold)
+    thr = _auto_threshold(values, min_counts) if threshold is None else float(threshold)
     return values > thr, thr
+
+
+def _p_above(counts: np.ndarray, thr: float) -> np.ndarray:
+    """P(N > thr) for N Poisson with mean ``counts`` (each pixel's own count as its expected count)."""
+    from scipy import stats
+
+    lam = np.clip(np.asarray(counts, dtype=float), 0.0, None)
+    return np.asarray(stats.poisson.sf(math.floor(thr), lam), dtype=float)
+
+
+def _threshold_sd(values: np.ndarray, min_counts: float, n_boot: int = 24) -> float:
+    """Bootstrap standard deviation of the automatic (Otsu) threshold over the map's pixels (fixed seed)."""
+    rng = np.random.default_rng(20240601)
+    flat = values.ravel()
+    thr = np.array([_auto_threshold(flat[rng.integers(0, flat.size, flat.size)], min_counts)
+                    for _ in range(n_boot)])
+    return float(thr.std(ddof=1))
+
+
+def _class_mean(values: np.ndarray, cls: np.ndarray, size: int = 5) -> np.ndarray:
+    """Each pixel's expected count: the mean over its ``size`` x ``size`` neighbours of the same class."""
+    c = cls.astype(float)
+    out = np.empty(values.shape)
+    for sel, w in ((cls, c), (~cls, 1.0 - c)):
+        num = ndimage.uniform_filter(values * w, size, mode="nearest")
+        den = ndimage.uniform_filter(w, size, mode="nearest")
+        out[sel] = num[sel] / den[sel]
+    return out
+
+
+def _coverage_stderr(v: np.ndarray, pm: np.ndarray, present: np.ndarray, thr: float, auto: bool,
+                     min_counts: float, substrate: np.ndarray | None,
+                     mask_thr: float) -> tuple[float, float, float]:
+    """Stderr of the covered fraction; the expected excess of false over missed pixels; their expected share."""
+    n = int(pm.sum())
+    f = float((present & pm).sum()) / n
+    # 1. each particle pixel's classification: covered with probability P(Poisson(lambda) > thr), lambda the
+    #    local mean count of its class
+    lam = _class_mean(v, present)
+    p = _p_above(lam[pm], thr)
+    var_k = float(np.sum(p * (1.0 - p)))
+    cov_pm = present[pm]
+    excess = float(np.sum(p[~cov_pm]) - np.sum(1.0 - p[cov_pm]))  # E[false positives] - E[missed]
+    doubt = float(np.sum(p[~cov_pm]) + np.sum(1.0 - p[cov_pm])) / n
+    # 2. the automatic threshold's own scatter, through the number of particle pixels whose counts it crosses
+    if auto:
+        sd_t = _threshold_sd(v, min_counts)
+        if sd_t > 0:
+            vp = v[pm]
+            lo, hi = max(thr - sd_t, float(min_counts)), thr + sd_t
+            dk = 0.5 * (float(np.sum(vp > lo)) - float(np.sum(vp > hi))) if hi > lo else 0.0
+            var_k += dk * dk
+    var_f = var_k / n**2
+    # 3. the particle mask's pixels: a pixel gained or lost moves the fraction by (covered - f) / n
+    if substrate is not None:
+        in_mask = substrate > mask_thr
+        q = _p_above(_class_mean(substrate, in_mask), mask_thr)
+        var_f += float(np.sum(q * (1.0 - q) * (present.astype(float) - f) ** 2)) / n**2
+    # 4. whole-pixel resolution: the covered area is a whole number of pixels (uniform error of +-1/2 pixel)
+    var_f += 1.0 / (12.0 * n**2)
+    return math.sqrt(var_f), excess, doubt
 
 
 def coverage(emap: ElementMap, element: str, *, mask: Any = None, threshold: Any = None,
@@ -247,47 +318,114 @@ def coverage(emap: ElementMap, element: str, *, mask: Any = None, threshold: Any
     below ``min_counts``). The particle pixels are ``mask`` (default
     :func:`particle_mask` on all the other elements, i.e. the substrate).
 
+    Parameters
+    ----------
+    emap : ElementMap
+    element : str
+        The coating element.
+    mask : array of bool, optional
+        Particle pixels (default: :func:`particle_mask` of the substrate elements).
+    threshold : float, optional
+        Counts above which a pixel is covered (default: automatic, see above).
+    min_counts : float
+        Lowest automatic threshold.
+
     Returns
     -------
     Coverage
         Falsy with ``reason`` for an empty mask.
 
+    Notes
+    -----
+    k of the n particle pixels are counted as covered. The stated standard
+    error is that of the *measurement* of the mapped area, from four
+    independent terms, var(f) = (V₁ + V₂) / n² + V₃ + 1 / (12 n²):
+
+    1. *Counting noise* (V₁ = Σ p (1 − p) over the particle pixels): a pixel is
+       counted as covered with probability p = P(Poisson(λ) > t), t the
+       threshold and λ its expected count, estimated as the mean count of
+       its 5 × 5 neighbours of the same class (covered or bare). Pixels far
+       from t add nothing; pixels near it add up to ¼ each.
+    2. *The threshold's sensitivity* (V₂, automatic threshold only): the
+       sampling standard deviation σₜ of Otsu's threshold (bootstrap over the
+       map's pixels, fixed seed) times the number of particle pixels it
+       crosses, V₂ = (½ [k(t − σₜ) − k(t + σₜ)])²; zero when the covered and
+       bare classes are separated by empty counts.
+    3. *The particle mask* (V₃, default mask only): each pixel's probability
+       q of being taken as particle (its substrate counts against the mask's
+       threshold, as in 1) moves f by (covered − f) / n, V₃ = Σ q (1 − q)
+       (covered − f)² / n².
+    4. *Whole-pixel resolution*: k is a whole number, so the covered area is
+       known to ± ½ pixel, a uniform error of variance 1/12 pixel².
+
+    Neighbouring pixels' classifications are independent given their
+    expected counts (the counts are), so the terms add. The fraction itself
+    is (k − E[false] + E[missed]) / n with the probabilities of 1, and the
+    result is ``suspect`` (``unidentifiable``) when more than 2 % of the
+    particle pixels are expected on the wrong side of the threshold (there
+    the threshold itself is unsure). Not included: the *sampling* of the
+    sample's surface by the few particles of one map (a map measures their
+    coverage; compare several maps for the sample's).
+
     Examples
     --------
     >>> from ncmsurf.datasets.coating import synthetic_map
     >>> m = synthetic_map(coverage=0.7, cv=0.1, shape=(64, 64), seed=2)
-    >>> round(coverage(m, "Al").fraction, 2)
-    0.7
+    >>> c = coverage(m, "Al")
+    >>> round(c.fraction, 2), bool(c.value_stderr < 0.01)
+    (0.7, True)
     """
     m = _emap(emap)
     v = _element(m, element)
-    pm = particle_mask(m, _substrate(m, element)) if mask is None else _mask(mask, m.shape)
+    substrate: np.ndarray | None = None
+    mask_thr = math.nan
+    if mask is None:
+        names = _substrate(m, element)
+        pm = particle_mask(m, names)
+        substrate = np.sum([_element(m, e) for e in names], axis=0)
+        logt = np.log1p(np.clip(substrate, 0, None))
+        mask_thr = float(np.expm1(otsu_threshold(logt)))
+    else:
+        pm = _mask(mask, m.shape)
     n = int(pm.sum())
     present, thr = _presence(v, threshold, min_counts)
     if n == 0:
         return Coverage.make(element, float("nan"), 0, 0, thr, reason="the particle mask is empty: no particle pixels "
                         "to measure coverage on")
     k = int((present & pm).sum())
-    return Coverage.make(element, k / n, n, k, thr)
+    se, excess, doubt = _coverage_stderr(v, pm, present, thr, threshold is None, min_counts, substrate, mask_thr)
+    frac = min(max((k - excess) / n, 0.0), 1.0)
+    # beyond a few per cent of doubtful pixels the first-order correction and the threshold itself are unsure
+    suspect = ([("unidentifiable", f"{100 * doubt:.1f} % of the particle pixels are expected on the wrong side of "
+                                   f"the threshold ({thr:.3g} counts): the coating's counts overlap the bare "
+                                   "surface's")] if doubt > 0.02 else [])
+    return Coverage.make(element, frac, n, k, thr, stderr=se, suspect=suspect)
 
 
 class Uniformity(ScalarResult):
     """Coefficient of variation of element/(element + reference) over binned particle pixels.
 
     An :class:`ncmsurf.FitResult`; falsy when there is no answer; ``float(u)``
-    is the CV, ``u.value_stderr`` its large-sample standard error
-    CV √((1 + 2 CV²) / (2 n)) for n bins (normal data). Fewer than 10 bins
-    make it ``suspect`` (``unidentifiable``).
+    is the CV, ``u.value_stderr`` its standard error (the sampling
+    distribution of a CV over n bins, see :func:`uniformity`). Fewer than 10
+    bins make it ``suspect`` (``unidentifiable``).
     """
 
     __slots__ = ()
 
     @classmethod
     def make(cls, element: str, reference: str, cv: float, mean_ratio: float, n_bins: int, bin_size: int,
-             reason: str = "") -> Uniformity:
-        """Build a uniformity result."""
-        se = (float(cv * math.sqrt((1.0 + 2.0 * cv**2) / (2.0 * n_bins)))
-              if n_bins >= 2 and math.isfinite(cv) else math.nan)
+             reason: str = "", stderr: float | None = None) -> Uniformity:
+        """Build a uniformity result.
+
+        ``stderr`` defaults to the large-sample standard error of a CV of
+        normal data, CV √((1 + 2 CV²) / (2 n)) for n bins.
+        """
+        if stderr is not None:
+            se = float(stderr)
+        else:
+            se = (float(cv * math.sqrt((1.0 + 2.0 * cv**2) / (2.0 * n_bins)))
+                  if n_bins >= 2 and math.isfinite(cv) else math.nan)
         suspect = ([("unidentifiable", f"only {n_bins} bins: the CV is poorly determined")]
                    if not reason and n_bins < 10 else [])
         return cls.build(names=["cv", "mean_ratio"], values=[cv, mean_ratio], stderr=[se, math.nan],
@@ -350,20 +488,62 @@ def uniformity(emap: ElementMap, element: str, *, reference: str = "Ni", bin_siz
     the mask are kept. The default mask is the particle mask and, with
     ``covered_only``, the pixels the coating covers (see :func:`coverage`),
     so the CV describes how even the coating is where it is present and
-    :func:`coverage` how much of the surface it reaches. CV = std/mean
-    (ddof = 0) of the per-bin ratio.
+    :func:`coverage` how much of the surface it reaches.
+
+    Parameters
+    ----------
+    emap : ElementMap
+    element : str
+        The coating element.
+    reference : str
+        The substrate element of the ratio.
+    bin_size : int
+        Bin side, pixels.
+    mask : array of bool, optional
+        Pixels to use (default: the covered particle pixels).
+    covered_only : bool
+        With the default mask, keep only the pixels the coating covers.
+    threshold, min_counts
+        Of the covered pixels, as in :func:`coverage`.
 
     Returns
     -------
     Uniformity
         Falsy with ``reason`` when fewer than two bins qualify.
 
+    Notes
+    -----
+    The CV estimates the coating's unevenness, the population coefficient
+    of variation σ/μ of the expected ratio r = element/(element + reference)
+    of which the map's n bins are a sample. For bin j with element counts
+    Aⱼ and reference counts Rⱼ, rⱼ = Aⱼ / Tⱼ, Tⱼ = Aⱼ + Rⱼ.
+
+    *Value.* The sample variance s² (ddof = 1) of the rⱼ holds, besides σ²,
+    the counting noise of each ratio: given Tⱼ, Aⱼ is binomial, so
+    var(rⱼ) = rⱼ (1 − rⱼ) / Tⱼ; its mean over the bins, v̄, is subtracted.
+    CV = √max(s² − v̄, 0) / (c₄(n) r̄), where r̄ is the mean ratio and
+    c₄(n) = √(2/(n−1)) Γ(n/2)/Γ((n−1)/2) removes the bias of a standard
+    deviation of normal data (about 1 − 1/(4n)).
+
+    *Standard error.* The CV's sampling distribution is skewed for a few
+    bins (from 2 bins the spread can hardly be told), so a delta-method
+    error proportional to the estimate would state intervals that miss
+    the truth whenever the estimate falls low. Instead, (n − 1) s²/σ² is
+    χ² with n − 1 degrees of freedom (normal bins): its 2.5 % and 97.5 %
+    points give the exact 95 % interval [L, U] of σ² (after the counting
+    noise v̄ is subtracted), hence of the CV; the standard error is its
+    half-width, (U − L) / (2 × 1.96), on the CV scale. For many bins it
+    becomes the delta-method error CV / √(2 (n − 1)); the mean's own
+    sampling error, CV² / √n relative, is added in quadrature. The bins are
+    taken to be independent (they are ``bin_size`` pixels apart; choose a
+    bin larger than the coating's patchiness if they are not).
+
     Examples
     --------
     >>> from ncmsurf.datasets.coating import synthetic_map
     >>> m = synthetic_map(coverage=0.9, cv=0.15, seed=3)
     >>> u = uniformity(m, "Al")
-    >>> abs(u.cv - m.meta["truth"]["cv"]) < 0.03
+    >>> bool(abs(u.cv - m.meta["truth"]["cv"]) < 3 * u.value_stderr)
     True
     """
     m = _emap(emap)
@@ -403,7 +583,32 @@ def uniformity(emap: ElementMap, element: str, *, reference: str = "Ni", bin_siz
     mean = float(ratio.mean())
     if mean == 0:
         return fail(f"{element} is absent from every bin; the CV is undefined", int(ok.sum()))
-    return Uniformity.make(element, reference, float(ratio.std() / mean), mean, int(ok.sum()), b)
+    cv, se = _cv_estimate(ratio, tot[ok])
+    return Uniformity.make(element, reference, cv, mean, int(ok.sum()), b, stderr=se)
+
+
+def _c4(n: int) -> float:
+    """Bias factor of the sample standard deviation (ddof = 1) of n normal values."""
+    return math.exp(0.5 * math.log(2.0 / (n - 1)) + math.lgamma(n / 2.0) - math.lgamma((n - 1) / 2.0))
+
+
+def _cv_estimate(ratio: np.ndarray, total: np.ndarray) -> tuple[float, float]:
+    """Noise-corrected CV of the bins' ratios and its standard error (see :func:`uniformity`)."""
+    from scipy import stats
+
+    n = int(ratio.size)
+    mean = float(ratio.mean())
+    s2 = float(ratio.var(ddof=1))
+    noise = float(np.mean(ratio * (1.0 - ratio) / total))
+    c4 = _c4(n)
+    cv = math.sqrt(max(s2 - noise, 0.0)) / (c4 * mean)
+    dof = n - 1
+    lo_q, hi_q = float(stats.chi2.ppf(0.025, dof)), float(stats.chi2.ppf(0.975, dof))
+    var_hi = max(dof * s2 / lo_q - noise, 0.0)  # sigma^2 at the interval's upper end
+    var_lo = max(dof * s2 / hi_q - noise, 0.0)
+    half = (math.sqrt(var_hi) - math.sqrt(var_lo)) / (2.0 * 1.959963984540054) / mean
+    se = math.sqrt(half**2 + cv**4 / n)
+    return cv, se
 
 
 def correlation(emap: Any, a: Any, b: Any, *, mask: Any = None) -> float:

@@ -16,15 +16,23 @@ the coating ends where the image turns to vacuum (or embedding resin).
    edge. Normals are the gradient of the smoothed particle mask.
 4. **Profiles.** At ``n_profiles`` points evenly spaced along the edge, a
    profile of ``width`` nm is taken along the normal, of the intensity and of
-   the fringe amplitude. The outer surface (shell to vacuum/resin) is the
-   outermost strong rise of the intensity, the core boundary the outermost
-   strong fall of the fringe amplitude; both are located at the steepest
-   point of the step (sub-sample, by a parabola), which a symmetric blur does
-   not move. The thickness is their distance.
-5. **Statistics and verdict.** Outlying profiles are set aside (3.5 robust
+   the fringe power. The outer surface (shell to vacuum/resin) is the
+   outermost strong rise of the intensity, located at the steepest point of
+   the step (sub-sample, by a parabola), which a symmetric blur does not
+   move. The core boundary is first found at the outermost strong fall of
+   the fringe amplitude, then placed where the fringe power, less its shot
+   noise floor, falls to a quarter of the core's (half the amplitude).
+5. **Boundary model.** The blur of the image (measured on the surface step)
+   smears fringes that run along the edge outward, and the mean-level steps
+   at the core boundary and the surface leak into the Bragg filter; a 1-D
+   model of the filter over the fringe phase gives the mean offset of the
+   measured core boundary (added back to every profile) and the spread of
+   the offset over the unknown absolute phase (an error common to the image).
+6. **Statistics and verdict.** Outlying profiles are set aside (3.5 robust
    sigmas); the result gives each profile's thickness and position along the
-   edge, the mean with the standard error of the mean, the median and the
-   standard deviation. The verdict is failed without fringes, without an edge,
+   edge, the mean with its standard error (the profiles' scatter over their
+   effective number, and the common term), the median and the standard
+   deviation. The verdict is failed without fringes, without an edge,
    with fewer than 3 usable profiles, without a pixel size, or when no shell
    thicker than ``min_thickness`` is resolved (reason ``no_shell``); suspect
    when many profiles are unusable or the profiles scatter widely.
@@ -43,6 +51,7 @@ from ncmsurf.core.errors import ValidationError
 from ncmsurf.core.results import FitResult, Quality, register_citation, register_reason_code
 from ncmsurf.core.tem import TEMImage
 from ncmsurf.core.units import magnitude
+from ncmsurf.eds import otsu_threshold
 
 __all__ = ["CoatingThickness", "coating_thickness", "line_profile"]
 
@@ -51,6 +60,11 @@ register_citation("hytch1998", "M. J. Hÿtch, E. Snoeck, R. Kilaas, Quantitative
                                "strain fields from HREM micrographs, Ultramicroscopy 74, 131-146 (1998)")
 register_citation("otsu1979", "N. Otsu, A threshold selection method from gray-level histograms, IEEE Trans. Syst. "
                               "Man Cybern. 9, 62-66 (1979)")
+
+
+CORE_CONTRAST = 2.0
+"""Upper-quartile fringe amplitude inside the particle over the median outside that marks a crystalline core
+(pure noise gives about 1.41, a resolved core at 100-400 electrons per pixel 2.5-5)."""
 
 
 def _as_image(image: Any) -> TEMImage:
@@ -154,7 +168,9 @@ class CoatingThickness(FitResult):
     """Coating thickness measured on a TEM image: the distribution along the particle edge and a verdict.
 
     The one parameter ``thickness`` is the mean over the usable profiles with
-    the standard error of the mean (nm). Per-profile values, their positions
+    its standard error (nm): the profiles' scatter over their effective
+    number and the core-boundary error common to the image, in quadrature
+    (:func:`coating_thickness`, Notes). Per-profile values, their positions
     along the edge and on the image, and the image itself are kept, so the
     result can be plotted, saved and loaded.
 
@@ -163,6 +179,10 @@ class CoatingThickness(FitResult):
     thickness : (float, float)
         Mean thickness and its standard error, nm (what the study's
         ``thickness_tem`` metric takes).
+    n_effective, common_sd, blur : float
+        The terms of that standard error: effective number of independent
+        profiles, the common core-boundary error (nm), and the measured
+        point-spread sd (nm) the boundary model takes.
     profile_thickness : ndarray
         Thickness of each profile, nm (NaN where the profile was unusable).
     position : ndarray
@@ -200,8 +220,23 @@ class CoatingThickness(FitResult):
 
     @property
     def stderr_mean(self) -> float:
-        """Standard error of the mean, nm."""
+        """Standard error of the mean thickness, nm (see :func:`coating_thickness`, Notes)."""
         return self.stderr["thickness"]
+
+    @property
+    def n_effective(self) -> float:
+        """Effective number of independent profiles behind the mean (NaN without an answer)."""
+        return float(self._attrs.get("n_effective", math.nan))
+
+    @property
+    def common_sd(self) -> float:
+        """Standard deviation of the core-boundary error common to all profiles of the image, nm."""
+        return float(self._attrs.get("common_sd", math.nan))
+
+    @property
+    def blur(self) -> float:
+        """Gaussian sd of the point-spread function, from the width of the surface step, nm."""
+        return float(self._attrs.get("blur", math.nan))
 
     @property
     def median(self) -> float:
@@ -252,21 +287,6 @@ class CoatingThickness(FitResult):
 
 
 # --------------------------------------------------------------------------- algorithm
-def _otsu(values: np.ndarray) -> float:
-    hist, edges = np.histogram(values, bins=256)
-    centers = 0.5 * (edges[1:] + edges[:-1])
-    w0 = np.cumsum(hist).astype(float)
-    w1 = w0[-1] - w0
-    m0 = np.cumsum(hist * centers)
-    mt = m0[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu0 = m0 / w0
-        mu1 = (mt - m0) / w1
-        between = w0 * w1 * (mu0 - mu1) ** 2
-    between[~np.isfinite(between)] = -1
-    return float(centers[int(np.argmax(between))])
-
-
 def _fringe_peak(img: np.ndarray, px: float, spacing: float | None) -> tuple[np.ndarray, float, float]:
     """(peak frequency vector (fy, fx) in 1/nm, spacing nm, peak-to-background ratio)."""
     ny, nx = img.shape
@@ -347,6 +367,142 @@ def _peak_outermost(s: np.ndarray, g: np.ndarray, frac: float) -> float | None:
     return float(s[i] + off * (s[1] - s[0]))
 
 
+def _half_power_crossing(ss: np.ndarray, pw: np.ndarray, ii: np.ndarray, s_in: float,
+                         s_out: float) -> tuple[float, float, float, float]:
+    """The core boundary refined to where the fringe power, less its noise floor, falls to a quarter of the core's.
+
+    The fringe power averaged across the profile is, in expectation, a² E(s)² + σ², with E the
+    filter's envelope of the crystal's termination (1/2 at the edge for a symmetric filter) and σ²
+    the power of the shot noise at the fringe frequency, read outside the particle and scaled to the
+    shell by the intensity ratio (Poisson noise power is proportional to the counts). Unlike the
+    steepest fall of the amplitude, this point is not pulled into the core by the rectified noise.
+
+    Returns ``(s, a², h_in, h_out)``: the boundary (``s_in`` when no crossing lies within 0.6 nm of
+    it), the core's fringe power above the floor, and the mean-level steps core → shell and shell →
+    outside (counts), which the boundary model of :func:`_boundary_model` takes.
+    """
+    outer = (ss > s_out + 0.8) & (ss < s_out + 2.8)
+    core = (ss > s_in - 2.0) & (ss < s_in - 0.5)
+    if not outer.any() or not core.any():
+        return s_in, math.nan, math.nan, math.nan
+    shell = (ss > s_in + 0.2) & (ss < s_out - 0.3)
+    i_out = float(np.median(ii[outer]))
+    i_shell = float(np.median(ii[shell])) if shell.any() else float(np.interp(0.5 * (s_in + s_out), ss, ii))
+    i_core = float(np.median(ii[core]))
+    floor = float(np.median(pw[outer])) * (i_shell / i_out if i_out > 0 else 1.0)
+    p_core = float(np.median(pw[core]))
+    if not p_core > 2.0 * floor:
+        return s_in, math.nan, math.nan, math.nan
+    level = floor + 0.25 * (p_core - floor)
+    win = np.flatnonzero((ss >= s_in - 0.6) & (ss <= min(s_in + 0.6, s_out - 0.3)))
+    found = None
+    for j in win[:-1]:
+        if pw[j] >= level > pw[j + 1]:
+            found = j
+    if found is None:
+        return s_in, math.nan, math.nan, math.nan
+    j = found
+    best = float(ss[j] + (pw[j] - level) / (pw[j] - pw[j + 1]) * (ss[j + 1] - ss[j]))
+    return best, p_core - floor, i_shell - i_core, i_out - i_shell
+
+
+def _boundary_model(f0n: float, f0t: float, blur: float, rel_bandwidth: float, fringe_power: float,
+                    h_in: float, h_out: float, thickness: float, offsets: np.ndarray,
+                    n_phase: int = 32) -> np.ndarray:
+    """Offset of the measured core boundary from the crystal's edge at fringe phases 2πj/n_phase, nm.
+
+    A 1-D model along the normal u (crystal at u < 0, shell up to ``thickness``, then outside) of what
+    the Bragg filter sees: the fringes exp(2πi (f0n u + φ)) filling u < 0 and the two mean-level steps
+    ``h_in`` at 0 and ``h_out`` at ``thickness``, blurred by a Gaussian point-spread function of sd
+    ``blur``, filtered by the Gaussian of sd ``rel_bandwidth`` |f0| around f0 (the steps, constant along
+    the edge, lie off the peak by f0t across it), and located as the image's profiles are (quarter of
+    the core's power, averaged over the lines ``offsets`` nm across the profile, along which the fringes'
+    phase advances by 2π f0t per nm). The fringe amplitude before blur is set so that the core's power after blur is
+    ``fringe_power``. Blur across a fringe's own direction mixes the fringes into the first fraction of
+    a nanometre outside the crystal (an outward shift that grows with f0n); the steps add their own
+    response, in or out of phase with the fringes' depending on φ: its mean moves the boundary, its spread
+    over φ is an error common to every profile of an image whose fringes run along the edge.
+    """
+    du = 0.005
+    u = np.arange(-6.0, 6.0, du)
+    nu = np.fft.fftfreq(u.size, d=du)
+    f0sq = f0n**2 + f0t**2
+    sig = rel_bandwidth * math.sqrt(f0sq)
+    band = np.exp(-((nu - f0n) ** 2) / (2.0 * sig**2) - 2.0 * np.pi**2 * nu**2 * blur**2)
+    a0 = math.sqrt(fringe_power) * math.exp(2.0 * np.pi**2 * f0sq * blur**2)  # amp = 2|env| = a in the core
+    fr = np.fft.ifft(np.fft.fft(np.where(u < 0, np.exp(2j * np.pi * f0n * u), 0.0)) * band)
+    fr *= 0.5 * a0 * math.exp(-2.0 * np.pi**2 * f0t**2 * blur**2)
+    steps = h_in * (u >= 0) + h_out * (u >= thickness)
+    st = np.fft.ifft(np.fft.fft(steps - steps.mean()) * band) * math.exp(-(f0t**2) / (2.0 * sig**2))
+    core = int(np.argmin(np.abs(u + 1.25)))
+    win = np.flatnonzero((u > -0.6) & (u < min(0.6, thickness - 0.3)))
+    out = np.full(n_phase, math.nan)
+    for m, ph in enumerate(np.arange(n_phase) * 2.0 * np.pi / n_phase):
+        turn = np.exp(1j * (ph + 2.0 * np.pi * f0t * np.asarray(offsets, dtype=float)))
+        pw = np.mean(np.abs(2.0 * (fr[None, :] * turn[:, None] + st[None, :])) ** 2, axis=0)
+        level = 0.25 * pw[core]
+        cross = [j for j in win[:-1] if pw[j] >= level > pw[j + 1]]
+        if cross:
+            j = cross[-1]
+            out[m] = float(u[j] + (pw[j] - level) / (pw[j] - pw[j + 1]) * du)
+    return out
+
+
+def _step_width(steps: np.ndarray, u: np.ndarray) -> float:
+    """Gaussian sd (nm) of the mean surface step: least squares of A + B Φ((u − u0)/σ) over a grid of σ, u0."""
+    from scipy.special import ndtr
+
+    cnt = np.isfinite(steps).sum(axis=0)
+    y = np.where(cnt > 0, np.nansum(steps, axis=0) / np.maximum(cnt, 1), np.nan)
+    ok = cnt > 0
+    if ok.sum() < 8:
+        return math.nan
+    y, uu = y[ok], u[ok]
+    best, best_sig = math.inf, math.nan
+    for sig in np.arange(0.02, 0.6, 0.0025):
+        for u0 in np.arange(-0.06, 0.0601, 0.01):
+            basis = np.column_stack([np.ones_like(uu), ndtr((uu - u0) / sig)])
+            coef, res, *_ = np.linalg.lstsq(basis, y, rcond=None)
+            r = float(res[0]) if res.size else float(np.sum((basis @ coef - y) ** 2))
+            if r < best:
+                best, best_sig = r, float(sig)
+    return best_sig
+
+
+def _overlap_correlation(sep: np.ndarray, width: float, kernel: float) -> np.ndarray:
+    """Correlation of the noise of two profiles ``sep`` nm apart along the edge.
+
+    Each profile averages a strip ``width`` nm wide of a noise field smoothed by a Gaussian of sd
+    ``kernel`` nm (the filters'): the correlation is the overlap of the two strips' box functions
+    convolved with the noise's own correlation (a Gaussian of sd √2 ``kernel``), normalised at 0.
+    """
+    x = np.linspace(-4.0 * (width + kernel) - 1e-9, 4.0 * (width + kernel), 2001)
+    dx = x[1] - x[0]
+    box = (np.abs(x) <= width / 2.0).astype(float) if width > 0 else (np.abs(x) < dx).astype(float)
+    g = np.exp(-(x**2) / (4.0 * kernel**2)) if kernel > 0 else (np.abs(x) < dx).astype(float)
+    prof = np.convolve(np.convolve(box, box, mode="same"), g, mode="same")
+    prof /= prof.max()
+    return np.asarray(np.interp(np.abs(sep), x, prof, right=0.0))
+
+
+def _n_effective(x: np.ndarray) -> float:
+    """Effective number of independent values of a series from its autocorrelation (initial positive sequence)."""
+    n = x.size
+    if n < 3:
+        return float(n)
+    d = x - x.mean()
+    c0 = float(np.dot(d, d)) / n
+    if c0 == 0:
+        return float(n)
+    tau = 1.0
+    for lag in range(1, n // 2):
+        rho = float(np.dot(d[:-lag], d[lag:])) / n / c0
+        if rho <= 0:
+            break
+        tau += 2.0 * rho
+    return float(min(n, max(1.0, n / tau)))
+
+
 def _sample(field: np.ndarray, px: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     ny, nx = field.shape
     rows, cols = y / px, x / px
@@ -394,6 +550,51 @@ def coating_thickness(
         ``.thickness`` → (mean, stderr) in nm, the per-profile values, the
         verdict; ``.plot()`` draws the measured points on the image.
 
+    Notes
+    -----
+    **Core boundary.** The Bragg filter's complex output has, in
+    expectation, the power a² E(s)² + σ² across the crystal's termination,
+    with E the filter's envelope (½ at the edge for a symmetric filter and
+    blur) and σ² the shot-noise power at the fringe frequency (read outside
+    the particle and scaled to the shell by the intensity ratio, as Poisson
+    noise power goes with the counts). The boundary is where the power less
+    σ² falls to a quarter of the core's; the steepest fall of the amplitude,
+    used before, is pulled about 0.05 nm into the core by the rectified noise.
+
+    **Bias from the blur and the steps.** Two effects move that point
+    outward when the fringes run along the edge (their wave vector along the
+    normal, component f0n of |f0|): the point-spread function (a Gaussian of
+    sd b, measured as the width of the surface's intensity step) smears the
+    truncated fringes over the first fraction of a nanometre of shell, and
+    the mean-level steps at the core boundary and at the surface (heights
+    read on the smoothed intensity profile) leak into the filter, adding or
+    removing power at the boundary according to the fringe phase φ there. A
+    1-D model along the normal — fringes exp(2πi (f0n u + φ)) for u < 0,
+    the two steps, blur b, the same filter, power averaged over the
+    profile's width (along which the phase advances by 2π f0t per nm), the
+    same quarter-power point — gives the offset δ(φ). Its mean over φ is
+    added back to every profile's thickness (up to 0.1 nm at b = 0.12 nm
+    for fringes along the edge, 0 across it).
+
+    **Standard error.** Two parts, in quadrature:
+
+    * *the profiles' scatter*, sd² / n_eff. Neighbouring profiles share
+      noise: their strips (``width`` wide, smoothed by the filters' reach)
+      overlap, and roughness or fringe-phase errors vary slowly along the
+      edge. n_eff is the smaller of n / (1 + 2 Σ ρₖ) from the thicknesses'
+      autocorrelation along the edge (summed while positive) and n² / Σᵢⱼ
+      ρ(dᵢⱼ) from the strips' overlap at the profiles' distances dᵢⱼ;
+    * *the error common to the image*: the absolute fringe phase is
+      unknown, so the mean of δ over the profiles' own phases (known relative
+      to each other from where their boundaries lie, 2π f0·x) is uncertain;
+      its standard deviation over the absolute phase is the common term.
+      It is largest for fringes along a straight edge (every profile at the
+      same phase) and averages out when the edge crosses many fringes.
+
+    Over 100 seeds per thickness (1–10 nm, dose 400 e/px, blur 0.12 nm,
+    0.1 nm pixels, ``ncmsurf.datasets.tem``) the 95 % interval covers the
+    truth in 90–95 % of images (vacuum outside; 88–97 % in resin).
+
     Examples
     --------
     >>> from ncmsurf.datasets.tem import synthetic_coated_particle
@@ -415,6 +616,8 @@ def coating_thickness(
     source: dict[str, Any] = {k: img_model.meta[k] for k in ("source_file", "format") if k in img_model.meta}
     nan = math.nan
 
+    extra: dict[str, float] = {"blur": nan, "n_effective": nan, "common_sd": nan, "profile_sd_of_mean": nan}
+
     def result(values: dict[str, np.ndarray], mean: float, se: float, median: float, sd: float, spacing: float,
                quality: Quality, message: str) -> CoatingThickness:
         n = len(values["t"])
@@ -429,7 +632,7 @@ def coating_thickness(
             citations=["hytch1998", "otsu1979"], quality=quality, message=message, sample=img_model.sample,
             source=source, data_vars=dv, coords={"profile": np.arange(n)},
             attrs={"median": median, "sd": sd, "fringe_spacing": spacing, "pixel_size": px, "width": w,
-                   "n_profiles": int(n_profiles), "min_thickness": tmin})
+                   "n_profiles": int(n_profiles), "min_thickness": tmin, **extra})
 
     empty = {k: np.full(0, nan) for k in ("t", "pos", "edge_x", "edge_y", "inner_x", "inner_y", "outer_x",
                                            "outer_y")}
@@ -445,9 +648,10 @@ def coating_thickness(
                                                           f"{ratio:.1f}x above its surroundings (need "
                                                           f"{min_fringe_contrast:g}x)")]), "no lattice fringes")
     amp = _fringe_amplitude(img, px, f0, rel_bandwidth=0.3)
+    power = amp**2
     # coarse particle mask
     smooth = ndimage.gaussian_filter(img, 1.0 / px)
-    thr = _otsu(smooth.ravel())
+    thr = otsu_threshold(smooth)
     low = smooth < thr
     side = low if amp[low].mean() > amp[~low].mean() else ~low
     lab, nlab = ndimage.label(side)
@@ -457,10 +661,11 @@ def coating_thickness(
     sizes = ndimage.sum(np.ones_like(lab), lab, index=np.arange(1, nlab + 1))
     mask = ndimage.binary_fill_holes(lab == (int(np.argmax(sizes)) + 1))
     # the periodicity must fill a region inside the particle (a crystalline core), not a band along the
-    # edge (what a Bragg filter makes of the edge's own Fourier streak)
+    # edge (what a Bragg filter makes of the edge's own Fourier streak). Filtered noise alone has Rayleigh
+    # amplitudes, whose upper quartile is 1.41x their median: a core needs twice the outside median.
     core_amp = float(np.percentile(amp[mask], 75))
     out_amp = float(np.median(amp[~mask])) if (~mask).any() else math.inf
-    if not core_amp > 3.0 * out_amp:
+    if not core_amp > CORE_CONTRAST * out_amp:
         return result(empty, nan, nan, nan, nan, spacing,
                       Quality("failed", [("not_resolved", f"no crystalline core: the {spacing:.3g} nm periodicity is "
                                                           f"not confined to the particle (amplitude {core_amp:.3g} "
@@ -513,6 +718,10 @@ def coating_thickness(
     sig_i = max(0.6 * spacing, px) / px
     inten = ndimage.gaussian_filter(img, sig_i)
     vals = {k: np.full(n_profiles, nan) for k in empty if k != "used"}
+    for key in ("fringe_power", "h_in", "h_out", "f0n"):
+        vals[key] = np.full(n_profiles, nan)
+    step_u = np.arange(-0.8, 0.8 + ds / 2, ds / 2)
+    steps = np.full((n_profiles, step_u.size), nan)
     vals["used"] = np.zeros(n_profiles, bool)
     valid = np.zeros(n_profiles, bool)
     for k, i in enumerate(idx):
@@ -528,7 +737,9 @@ def coating_thickness(
         xs = ex + s[None, :] * nvec[0] + offs[:, None] * tvec[0]
         ys = ey + s[None, :] * nvec[1] + offs[:, None] * tvec[1]
         ip = _sample(inten, px, xs, ys).mean(axis=0)  # NaN where any line of the width leaves the image
+        rp = _sample(img, px, xs, ys).mean(axis=0)
         ap = _sample(amp, px, xs, ys).mean(axis=0)
+        pp = _sample(power, px, xs, ys).mean(axis=0)
         ok = np.isfinite(ip) & np.isfinite(ap)
         if ok.sum() < 10:
             continue
@@ -539,7 +750,7 @@ def coating_thickness(
             lo -= 1
         while hi < s.size - 1 and ok[hi + 1]:
             hi += 1
-        ss, ii, aa = s[lo:hi + 1], ip[lo:hi + 1], ap[lo:hi + 1]
+        ss, ii, aa, pw = s[lo:hi + 1], ip[lo:hi + 1], ap[lo:hi + 1], pp[lo:hi + 1]
         if ss.size < 10:
             continue
         g_i = np.gradient(ii, ss)
@@ -567,6 +778,13 @@ def coating_thickness(
             s_in = s_out  # the fringes reach the surface: no shell resolved here
         elif s_in is None:
             continue
+        else:
+            s_in, vals["fringe_power"][k], vals["h_in"][k], vals["h_out"][k] = _half_power_crossing(
+                ss, pw, ii, s_in, s_out)
+            vals["f0n"][k] = abs(float(f0[1] * nvec[0] + f0[0] * nvec[1]))
+            inside = max(0.3, min(0.8, 0.6 * (s_out - s_in)))
+            steps[k] = np.where(step_u >= -inside, np.interp(s_out + step_u, s[lo:hi + 1], rp[lo:hi + 1],
+                                                             left=nan, right=nan), nan)
         vals["t"][k] = s_out - s_in
         vals["inner_x"][k], vals["inner_y"][k] = ex + s_in * nvec[0], ey + s_in * nvec[1]
         vals["outer_x"][k], vals["outer_y"][k] = ex + s_out * nvec[0], ey + s_out * nvec[1]
@@ -577,6 +795,37 @@ def coating_thickness(
                       Quality("failed", [("not_resolved", f"only {int(valid.sum())} of {n_profiles} profiles show "
                                                           "both the core boundary and the surface")]),
                       "too few usable profiles")
+    # the point-spread function, from the width of the surface step; the blur's outward shift of the core
+    # boundary for each profile's fringe direction is added back to its thickness
+    blur = _step_width(steps[valid], step_u)
+    f0_abs = float(np.hypot(*f0))
+    modelled = valid & np.isfinite(vals["f0n"]) & np.isfinite(vals["fringe_power"])
+    common = 0.0
+    if math.isfinite(blur) and modelled.any():
+        f0n = float(np.median(vals["f0n"][modelled]))
+        f0t = math.sqrt(max(f0_abs**2 - f0n**2, 0.0))
+        grid = _boundary_model(f0n, f0t, blur, 0.3, float(np.median(vals["fringe_power"][modelled])),
+                               float(np.median(vals["h_in"][modelled])), float(np.median(vals["h_out"][modelled])),
+                               float(np.median(t[modelled])), offs)
+        if np.isfinite(grid).any():
+            grid = np.where(np.isfinite(grid), grid, np.nanmean(grid))
+            # each profile's fringe phase at its core boundary, relative to the others (the absolute phase
+            # is unknown): the error of the mean is the mean of the offsets at those phases
+            ph = 2.0 * np.pi * (f0[1] * vals["inner_x"][modelled] + f0[0] * vals["inner_y"][modelled])
+            ng = grid.size
+            pos = (ph[None, :] / (2.0 * np.pi) * ng + np.arange(ng)[:, None]) % ng
+            lo_i = np.floor(pos).astype(int)
+            w_hi = pos - lo_i
+            offs = grid[lo_i] * (1.0 - w_hi) + grid[(lo_i + 1) % ng] * w_hi
+            mean_off = offs.mean(axis=1)  # over the profiles, for each absolute phase
+            t_old = t[modelled].copy()
+            t[modelled] += float(grid.mean())
+            # the drawn core-boundary points move with the thickness, along their profile
+            scale = np.where(t_old > 0, t[modelled] / np.where(t_old > 0, t_old, 1.0), 1.0)
+            for key in ("x", "y"):
+                o, i_ = vals[f"outer_{key}"][modelled], vals[f"inner_{key}"][modelled]
+                vals[f"inner_{key}"][modelled] = o + (i_ - o) * scale
+            common = float(mean_off.std())
     med = float(np.median(t[valid]))
     mad = 1.4826 * float(np.median(np.abs(t[valid] - med)))
     used = valid & (np.abs(t - med) <= max(3.5 * mad, 0.05 + 0.05 * abs(med)))
@@ -584,7 +833,17 @@ def coating_thickness(
     tu = t[used]
     mean = float(tu.mean())
     sd = float(tu.std(ddof=1)) if tu.size > 1 else nan
-    se = sd / math.sqrt(tu.size) if tu.size > 1 else nan
+    # independent profiles: the data's autocorrelation along the edge, and at least the correlation the
+    # overlap of neighbouring profiles' strips (and the filters' reach) gives their noise
+    ex_u, ey_u = vals["edge_x"][used], vals["edge_y"][used]
+    sep = np.hypot(ex_u[:, None] - ex_u[None, :], ey_u[:, None] - ey_u[None, :])
+    kernel = max(1.0 / (2.0 * np.pi * 0.3 * f0_abs), sig_i * px)
+    rho = _overlap_correlation(sep, nlines * px, kernel)
+    n_geo = float(tu.size**2 / rho.sum())
+    n_eff = min(_n_effective(tu), n_geo)
+    se = math.sqrt(sd**2 / n_eff + common**2) if tu.size > 1 else nan
+    extra.update(blur=blur, n_effective=n_eff, common_sd=common,
+                 profile_sd_of_mean=sd / math.sqrt(n_eff) if tu.size > 1 else nan)
     median = float(np.median(tu))
     suspect: list[tuple[str, str]] = []
     failed: list[tuple[str, str]] = []

@@ -20,9 +20,11 @@ import ncmsurf as ns
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-CALIBRATED = ("ni2_fraction", "lif_share", "carbonate_share", "al_ni_ratio", "ni2p_area", "thickness_xps", "r_s", "r_sei", "r_ct", "c_sei",
-              "first_capacity", "first_ce", "capacity_0p1c", "capacity_1c", "capacity_5c", "rate_5c_01c",
-              "retention_100", "cycles_to_80", "thickness_sims")
+CALIBRATED = ("ni2_fraction", "lif_share", "carbonate_share", "al_ni_ratio", "ni2p_area", "thickness_xps",
+              "r_s", "r_sei", "r_ct", "c_sei", "first_capacity", "first_ce", "capacity_0p1c", "capacity_1c",
+              "capacity_5c", "rate_5c_01c", "retention_100", "cycles_to_80", "thickness_sims", "coverage",
+              "coverage_cv", "thickness_tem")
+MIN_VALUES = {"thickness_tem": 4}  # the thinnest shells are unresolved (failed) and state no interval
 
 
 @pytest.mark.slow
@@ -31,7 +33,8 @@ def test_stated_intervals_cover_the_truth(tmp_path: Path) -> None:
 
     hits: dict[str, list[bool]] = {m: [] for m in CALIBRATED}
     for seed in (900, 901):
-        folder = ns.datasets.demo_study(tmp_path / f"s{seed}", seed=seed, kinds=["xps", "eis", "cycling", "sims"])
+        kinds = ["xps", "eis", "cycling", "sims", "eds", "tem"]
+        folder = ns.datasets.demo_study(tmp_path / f"s{seed}", seed=seed, kinds=kinds)
         st = ns.Study.from_folder(folder)
         st.analysis_options["xps_regions"] = ["Ni 2p", "F 1s", "C 1s", "O 1s", "Al 2p"]
         with warnings.catch_warnings():
@@ -49,5 +52,5 @@ def test_stated_intervals_cover_the_truth(tmp_path: Path) -> None:
     pooled = [h for m in CALIBRATED for h in hits[m]]
     assert 0.90 <= sum(pooled) / len(pooled) <= 0.99, {m: sum(h) / len(h) for m, h in hits.items() if h}
     for m, h in hits.items():
-        assert len(h) >= 10, m
+        assert len(h) >= MIN_VALUES.get(m, 10), m
         assert sum(h) / len(h) >= 0.75, (m, sum(h) / len(h))

@@ -99,7 +99,12 @@ def test_result_distribution_accessors_storage_and_plot(tmp_path: Path) -> None:
     used = res.used
     vals = res.profile_thickness[used]
     assert t == pytest.approx(vals.mean()) and res.median == pytest.approx(np.median(vals))
-    assert res.sd == pytest.approx(vals.std(ddof=1)) and se == pytest.approx(res.sd / np.sqrt(used.sum()))
+    assert res.sd == pytest.approx(vals.std(ddof=1))
+    # the stderr: the profiles' scatter over their effective number, and the error common to the image
+    assert 1.0 <= res.n_effective <= used.sum() and res.common_sd >= 0
+    assert se == pytest.approx(np.sqrt(res.sd**2 / res.n_effective + res.common_sd**2))
+    assert se >= res.sd / np.sqrt(used.sum())
+    assert 0.05 < res.blur < 0.25  # generator's PSF: 0.12 nm (the pixel grid adds a little)
     assert res.position.shape == (20,) and np.all(np.diff(res.position) >= 0)
     assert res.points("inner").shape == (20, 2)
     assert res.units["thickness"] == "nm" and str(res.sample) == "A(3)-NCM"
