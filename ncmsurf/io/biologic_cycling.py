@@ -136,7 +136,8 @@ def read_mpt(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = No
     used = [tn, vn, iname]
     cyc = stp = None
     if "cycle number" not in names:
-        near = difflib.get_close_matches("cycle number", names, n=1, cutoff=0.8)
+        near = difflib.get_close_matches("cycle number", names, n=1, cutoff=0.7) or [
+            n for n in names if "cycle" in n and "number" in n][:1]
         if near:  # a damaged label would silently turn the instrument's cycles into an extra column
             raise ReadError(p, nhead, f"column {near[0]!r} in the header looks like a damaged 'cycle number'")
     if "cycle number" in names:
