@@ -319,6 +319,55 @@ def _modules(path: Path, raw: bytes) -> list[MprModule]:
     return mods
 
 
+def _check_values(path: Path, cols: dict[str, np.ndarray]) -> None:
+    """Refuse values EC-Lab cannot write (damaged records).
+
+    A negative or non-finite frequency, a time that is not finite or goes back, a cycle number that is
+    not a whole number or that goes back (EC-Lab's time and cycle counters only grow); a half cycle or z cycle
+    counter that goes back.
+    """
+    f = cols.get("freq/Hz")
+    if f is not None:
+        bad = np.flatnonzero(~np.isfinite(f) | (f < 0))
+        if bad.size:
+            j = int(bad[0])
+            raise ReadError(path, j + 1, f"record {j + 1}: frequency {float(f[j])!r} Hz is not a frequency "
+                                         "(damaged record)")
+    t = cols.get("time/s")
+    if t is not None and t.size:
+        tf = np.asarray(t, float)
+        bad = np.flatnonzero(~np.isfinite(tf))
+        if bad.size:
+            j = int(bad[0])
+            raise ReadError(path, j + 1, f"record {j + 1}: time {float(tf[j])!r} s is not finite (damaged record)")
+        back = np.flatnonzero(np.diff(tf) < 0)
+        if back.size:  # EC-Lab's experiment time only grows: records moved or damaged
+            j = int(back[0]) + 1
+            raise ReadError(path, j + 1, f"record {j + 1}: time goes back from {float(tf[j - 1])!r} s to "
+                                         f"{float(tf[j])!r} s (damaged or moved record)")
+    for name in ("half cycle", "z cycle"):  # EC-Lab's counters only grow
+        k = cols.get(name)
+        if k is not None and k.size:
+            back = np.flatnonzero(np.diff(np.asarray(k, np.int64)) < 0)
+            if back.size:
+                j = int(back[0]) + 1
+                raise ReadError(path, j + 1, f"record {j + 1}: {name} goes back from {int(k[j - 1])} to "
+                                             f"{int(k[j])} (damaged record)")
+    c = cols.get("cycle number")
+    if c is not None and c.size:
+        cf = np.asarray(c, float)
+        bad = np.flatnonzero(~np.isfinite(cf) | (cf < 0) | (cf != np.round(cf)))
+        if bad.size:
+            j = int(bad[0])
+            raise ReadError(path, j + 1, f"record {j + 1}: cycle number {float(cf[j])!r} is not a whole number "
+                                         "(damaged record)")
+        back = np.flatnonzero(np.diff(cf) < 0)
+        if back.size:
+            j = int(back[0]) + 1
+            raise ReadError(path, j + 1, f"record {j + 1}: cycle number goes back from {int(cf[j - 1])} to "
+                                         f"{int(cf[j])} (damaged record)")
+
+
 def _ole_date(value: float) -> _dt.datetime | None:
     if not np.isfinite(value) or not 1.0 < value < 100_000.0:
         return None
@@ -429,6 +478,7 @@ def parse_mpr(path: str | Path, raw: bytes | None = None) -> MprFile:
         while name in cols:  # the same quantity stored twice (e.g. <Ewe> under two ids)
             name = f"{name} ({cid})"
         cols[name] = arr
+    _check_values(p, cols)
     if unknown_names:
         warnings.warn(f"{p}: column id(s) {unknown} are unknown; kept as {unknown_names} "
                       f"({dtype.itemsize}-byte records checked against the module length)", MprWarning,

@@ -324,6 +324,12 @@ def read_mpr(path: str | Path, *, sample: Any = None, area: Any = None, normaliz
         cut[1:] |= cyc[idx[1:]] != cyc[idx[:-1]]
     starts = np.flatnonzero(cut)
     stops = np.concatenate((starts[1:], [idx.size]))
+    for a, b in zip(starts, stops, strict=True):  # each sweep runs one way in frequency (as in .mpt files)
+        d = np.diff(f[idx[a:b]])
+        if d.size and not (np.all(d < 0) or np.all(d > 0)):
+            j = int(idx[a + 1 + int(np.flatnonzero(np.sign(d) != np.sign(d[0]))[0])])
+            raise ReadError(path, j + 1, f"record {j + 1}: the sweep does not run one way in frequency "
+                                         "(damaged record, or the file's markers and frequencies disagree)")
     ce_cols = [c for c in ("Re(Zce)/Ohm", "-Im(Zce)/Ohm", "Re(Zwe-ce)/Ohm", "-Im(Zwe-ce)/Ohm") if c in cols]
     base: dict[str, Any] = {"format": "biologic-mpr", "instrument": "BioLogic EC-Lab", "technique": mpr.technique,
                             "ec_lab_version": mpr.ec_lab_version, "impedance_columns": zsrc,

@@ -264,6 +264,8 @@ def read_casa_text(path: str | os.PathLike[str], *, sample: Any = None, excitati
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
     lines = split_lines(text)
+    if lines and not text.endswith(("\n", "\r")):
+        raise ReadError(p, len(lines), "the last line has no line end (CasaXPS ends every line): the file is cut")
     out: list[XPSSpectrum] = []
     i = 0
     comma: bool | None = None

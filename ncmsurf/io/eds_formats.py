@@ -55,6 +55,7 @@ import math
 import os
 import re
 import struct
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,8 @@ import numpy as np
 
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import ElementMap
-from ncmsurf.io._table import decode_text, looks_binary, parse_table
+from ncmsurf.io._binary_checks import check_npy_size, check_tiff_extent
+from ncmsurf.io._table import TableWarning, decode_text, looks_binary, parse_table
 from ncmsurf.io.registry import SimpleReader
 
 __all__ = ["BCF", "CSV_MATRIX", "EMSA_SPECTRUM", "JEOL_MAP", "NPY", "NPZ", "READERS", "TIFF", "ZIP_MAPS",
@@ -159,7 +161,12 @@ def _stack_to_maps(path: Path, arr: np.ndarray, elements: Any, element: Any) -> 
 def _read_npy(path: Path, *, sample: Any = None, pixel_size: Any = None, elements: Any = None, element: Any = None,
               **_: Any) -> list[ElementMap]:
     try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536 + 16)
+        check_npy_size(path, head, path.stat().st_size)
         arr = np.load(path, allow_pickle=False)
+    except ReadError:
+        raise
     except Exception as exc:  # numpy raises many kinds on corrupt headers
         raise ReadError(path, None, f"not a readable .npy file: {type(exc).__name__}: {exc}") from exc
     if not isinstance(arr, np.ndarray):
@@ -185,8 +192,11 @@ def _tiff_arrays(path: Path, data: bytes | None = None) -> tuple[np.ndarray, str
     try:
         src: Any = io.BytesIO(data) if data is not None else path
         with tifffile.TiffFile(src) as tf:
+            check_tiff_extent(path, data if data is not None else path.read_bytes())
             arr = tf.asarray()
             desc = tf.pages[0].description if tf.pages else ""  # type: ignore[union-attr]
+    except ReadError:
+        raise
     except Exception as exc:  # tifffile raises many kinds on corrupt files
         raise ReadError(path, None, f"not a readable TIFF file: {type(exc).__name__}: {exc}") from exc
     finally:
@@ -218,8 +228,24 @@ def _read_tiff(path: Path, *, sample: Any = None, pixel_size: Any = None, elemen
 _META = re.compile(r"^#\s*([A-Za-z][A-Za-z ()/]*?)\s*[:=]\s*(.+?)\s*$")
 
 
+#: Header keys of other formats' text files (SPECS .xy, XPS and SIMS exports): such a file is not a map.
+_FOREIGN_KEYS = ("created by", "region", "values/curve", "columnlabels", "excitation energy", "kinetic energy",
+                 "binding energy", "acquisition date", "analysis method", "analyzer", "scan mode", "curves/scan",
+                 "energy axis", "sputter", "mass")
+_MAP_KEYS = ("element", "pixel size (nm)", "pixel size (um)", "pixel size (µm)", "sample")
+_MATRIX_NUM = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _matrix_delimiter(line: str) -> str | None:
+    """The delimiter of a matrix row: tab, semicolon or comma where present, else whitespace (None)."""
+    for d in ("\t", ";", ","):
+        if d in line:
+            return d
+    return None
+
+
 def _csv_matrix_head(text: str) -> tuple[dict[str, str], int, int]:
-    """Header keys, number of numeric rows and columns seen in the first lines."""
+    """Header keys, number of numeric rows and columns seen in the first lines (-1, -1: not a matrix)."""
     meta: dict[str, str] = {}
     nrows = 0
     ncols = -1
@@ -230,10 +256,14 @@ def _csv_matrix_head(text: str) -> tuple[dict[str, str], int, int]:
         if s.startswith("#"):
             m = _META.match(s)
             if m:
-                meta[m.group(1).strip().lower()] = m.group(2)
+                key = m.group(1).strip().lower()
+                if key in _FOREIGN_KEYS:
+                    return meta, -1, -1
+                meta[key] = m.group(2)
             continue
-        toks = [t for t in re.split(r"[,;\t ]+", s) if t]
-        if not toks or not all(re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", t) for t in toks):
+        d = _matrix_delimiter(s)
+        toks = [t.strip() for t in (s.split(d) if d is not None else s.split())]
+        if not toks or not all(_MATRIX_NUM.fullmatch(t) for t in toks):
             return meta, -1, -1
         if ncols not in (-1, len(toks)):
             return meta, -1, -1
@@ -256,13 +286,36 @@ def _sniff_csv(path: Path, head: bytes) -> float:
     return 0.3 if nrows >= 4 and ncols >= 4 else 0.0
 
 
-def _csv_matrix(path: Path, text: str) -> tuple[np.ndarray, dict[str, str]]:
+def _near_key(key: str) -> str | None:
+    """The map header key ``key`` is a damaged copy of (one or two characters off), else None."""
+    from difflib import SequenceMatcher
+
+    if key in _MAP_KEYS:
+        return None
+    for k in _MAP_KEYS:
+        if abs(len(k) - len(key)) <= 2 and SequenceMatcher(None, key, k).ratio() >= 0.8:
+            return k
+    return None
+
+
+def _csv_matrix(path: Path, text: str, *, checked: bool = False) -> tuple[np.ndarray, dict[str, str]]:
+    """The matrix and header of a CSV map (``checked``: a zip member, whose CRC shows it whole)."""
     table = parse_table(path, text, min_columns=2)
+    if not checked and text.strip() and not text.endswith(("\n", "\r")):
+        warnings.warn(f"{path}: the last line has no line end; the file may be cut and its last row "
+                      "incomplete", TableWarning, stacklevel=3)
     meta = {}
     for ln in table.header_lines:
         m = _META.match(ln.strip())
         if m:
-            meta[m.group(1).strip().lower()] = m.group(2)
+            key = m.group(1).strip().lower()
+            near = _near_key(key)
+            if near is not None:  # a damaged "element" key would rename the map after the file
+                raise ReadError(path, None, f"header key {m.group(1).strip()!r} is not a known key but close to "
+                                f"{near!r}: the header is damaged")
+            meta[key] = m.group(2)
+    if "element" in meta and not re.fullmatch(r"[A-Za-z][A-Za-z0-9 ()_+-]*", meta["element"].strip()):
+        raise ReadError(path, None, f"element name {meta['element']!r} is not a name (damaged header?)")
     if table.header_line is not None:
         raise ReadError(path, table.header_line, "a CSV element map must be a plain matrix of numbers "
                         "(column names found; use the eds-text long format for x, y, element columns)")
@@ -325,7 +378,7 @@ def _read_zip(path: Path, *, sample: Any = None, pixel_size: Any = None, **_: An
                 raise ReadError(where, None, f"cannot extract: {exc}") from exc
             suffix = Path(name).suffix.lower()
             if suffix in (".csv", ".txt", ".tsv", ".dat"):
-                arr, meta = _csv_matrix(where, decode_text(where, data))
+                arr, meta = _csv_matrix(where, decode_text(where, data), checked=True)
                 el = meta.get("element") or _element_from_name(name)
                 if pixel_size is None:
                     pixel_size = _pixel_size_from_meta(where, meta)
@@ -451,12 +504,10 @@ def _parse_jeol(path: Path, buf: bytes, at: int) -> dict[str, Any]:
                 value = arr[0].item() if arr.size == 1 else arr.copy()
             stack[-1][name] = value
             stack.append({})  # the value's own (empty) level, closed by the next mark
-        elif mark in (0xFF, 0):
+        elif mark == 0xFF or (mark == 0 and len(stack) == 1):
             if len(stack) == 1:
                 break  # a closing mark at the top level ends the tree
             stack.pop()
-            if mark == 0:
-                break
         else:
             raise ReadError(path, None, f"offset {at - 1}: unexpected tag mark {mark}")
     return root

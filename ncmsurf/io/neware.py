@@ -25,6 +25,15 @@ Layouts read
   from the last logged record and its logging interval, as NewareNDA does;
   ``meta["interpolated_records"]`` counts them.
 
+Damage
+------
+A .nda is read only when it is whole: every record slot from the first
+record to the end (BTS 9.1: to the footer, which must be there) is a record
+of the layout, records are numbered n, n + 1, ... in file order, step types
+are Neware's codes and no step number splits a step (see
+``_check_steps``); otherwise the ``ReadError`` names the record and its byte
+offset. A .ndax is a zip, whose CRCs show damage.
+
 Time
 ----
 Neware's record time is the step time in some files and the test time in
@@ -99,6 +108,34 @@ def _counted_steps(step_index: np.ndarray) -> np.ndarray:
     return np.cumsum(change).astype(np.int64)
 
 
+def _consecutive(path: Path, index: np.ndarray, offsets: np.ndarray, what: str) -> None:
+    """Refuse records not numbered n, n + 1, n + 2, ... in file order, naming the record and its byte offset.
+
+    A record lost, repeated, moved or damaged breaks the sequence.
+    """
+    if index.size == 0:
+        return
+    expect = index[0] + np.arange(index.size, dtype=np.int64)
+    bad = np.flatnonzero(index.astype(np.int64) != expect)
+    if bad.size:
+        j = int(bad[0])
+        raise ReadError(path, None, f"{what} record {j + 1} (byte offset {int(offsets[j])}) is numbered "
+                                    f"{int(index[j])}, expected {int(expect[j])}: the record sequence is damaged")
+
+
+def _known_status(path: Path, status: np.ndarray, offsets: np.ndarray) -> None:
+    """Refuse a record whose step type is not one of Neware's codes."""
+    bad = np.flatnonzero(~np.isin(status, np.array(sorted(STATUS))))
+    if bad.size:
+        j = int(bad[0])
+        raise ReadError(path, None, f"record {j + 1} (byte offset {int(offsets[j])}) has step type "
+                                    f"{int(status[j])}, not a Neware step type: the record is damaged")
+
+
+def _slot_error(path: Path, offset: int, what: str) -> ReadError:
+    return ReadError(path, None, f"byte offset {offset}: {what}")
+
+
 # ------------------------------------------------------------------------------------------- .nda
 def _nda_29(path: Path, raw: bytes) -> dict[str, np.ndarray]:
     rl = 86
@@ -110,6 +147,9 @@ def _nda_29(path: Path, raw: bytes) -> dict[str, np.ndarray]:
         raise ReadError(path, None, "no data records in the .nda (version 29)")
     start = h + 4
     n = (len(raw) - start) // rl
+    if (len(raw) - start) % rl:
+        raise _slot_error(path, start + n * rl, f"the .nda ends inside a record ({(len(raw) - start) % rl} of "
+                                                f"{rl} bytes): the file is cut or bytes were added or lost")
     dt = np.dtype([("tag", "<u2"), ("index", "<u4"), ("cycle", "<u4"), ("step_index", "<u2"), ("status", "u1"),
                    ("_b13", "u1"), ("time", "<u8"), ("voltage", "<i4"), ("current", "<i4"), ("_pad", "V8"),
                    ("cc", "<i8"), ("dc", "<i8"), ("ce", "<i8"), ("de", "<i8"), ("year", "<u2"), ("month", "u1"),
@@ -117,8 +157,22 @@ def _nda_29(path: Path, raw: bytes) -> dict[str, np.ndarray]:
                    ("range", "<i4"), ("tail", "<u4")])
     assert dt.itemsize == rl
     rec = np.frombuffer(raw, dt, count=n, offset=start)
-    keep = (rec["tag"] == 0x55) & (rec["tail"] == 0) & (rec["index"] != 0) & (rec["status"] != 0)
-    rec = rec[keep]
+    zero = np.asarray(~np.frombuffer(raw, np.uint8, count=n * rl, offset=start).reshape(n, rl).any(axis=1), bool)
+    while n and zero[n - 1]:  # empty (all-zero) slots at the end of the file
+        n -= 1
+    rec = rec[:n]
+    offsets = start + rl * np.arange(n, dtype=np.int64)
+    data = (rec["tag"] == 0x55) & (rec["tail"] == 0)
+    aux = ((rec["tag"] & 0xFF) == 0x65) & (rec["tail"] == 0)  # auxiliary channel records (not read)
+    other = np.flatnonzero(~(data | aux))
+    if other.size:
+        j = int(other[0])
+        raise _slot_error(path, int(offsets[j]), f"record slot {j + 1} is neither a data record (0x55 0x00 ... "
+                                                 "0x00000000) nor an auxiliary record: the record is damaged or "
+                                                 "bytes were added or lost before it")
+    rec, offsets = rec[data], offsets[data]
+    _consecutive(path, rec["index"], offsets, ".nda")
+    _known_status(path, rec["status"], offsets)
     f = _range_factor(path, rec["range"])
     stamps = _calendar(rec)
     return {"index": rec["index"].astype(np.int64), "cycle": rec["cycle"].astype(np.int64) + 1,
@@ -126,7 +180,7 @@ def _nda_29(path: Path, raw: bytes) -> dict[str, np.ndarray]:
             "time": rec["time"] / 1000.0, "voltage": rec["voltage"] / 10000.0, "current_ma": rec["current"] * f,
             "charge_capacity": rec["cc"] * f / 3600.0, "discharge_capacity": rec["dc"] * f / 3600.0,
             "charge_energy": rec["ce"] * f / 3600.0, "discharge_energy": rec["de"] * f / 3600.0,
-            "unix_time": stamps}
+            "unix_time": stamps, "offset": offsets}
 
 
 def _calendar(rec: np.ndarray) -> np.ndarray:
@@ -162,10 +216,26 @@ def _nda_130(path: Path, raw: bytes) -> dict[str, np.ndarray]:
         dt = np.dtype(fields)
         n = (len(raw) - 1024) // rl
         rec = np.frombuffer(raw, dt, count=n, offset=1024)
-        footer = np.flatnonzero(rec["tag"] == 0x81)
-        if footer.size:
-            rec = rec[:footer[0]]
-        rec = rec[rec["tag"] == 0x55]
+        offsets = 1024 + rl * np.arange(n, dtype=np.int64)
+        tab = np.frombuffer(raw, np.uint8, count=n * rl, offset=1024).reshape(n, rl)
+        # every slot up to the footer (tag 0x81) is a record: tag 0x55 and the first record's fixed bytes
+        fixed = np.r_[1, 4:8]
+        ok = (tab[:, 0] == 0x55) & (tab[:, fixed] == tab[0, fixed]).all(axis=1)
+        end_slot = int(np.argmin(ok)) if not ok.all() else n
+        if end_slot == n:
+            tail = len(raw) - 1024 - n * rl
+            raise _slot_error(path, 1024 + n * rl, "the .nda (BTS 9.1) ends " + (
+                f"inside a record ({tail} of {rl} bytes)" if tail else "after a whole record") +
+                " without its footer: the file is cut")
+        if tab[end_slot, 0] != 0x81:
+            raise _slot_error(path, int(offsets[end_slot]), f"record slot {end_slot + 1} is neither a data record "
+                                                        "(tag 0x55, "
+                                                        f"fixed bytes {tab[0, fixed].tolist()}) nor the footer (tag "
+                                                        f"0x81): the record is damaged or bytes were added or lost "
+                                                        "before it")
+        rec, offsets = rec[:end_slot], offsets[:end_slot]
+        _consecutive(path, rec["index"], offsets, ".nda")
+        _known_status(path, rec["status"], offsets)
         cap = rec["capacity"].astype(float)
         en = rec["energy"].astype(float)
         out = {"index": rec["index"].astype(np.int64), "cycle": rec["cycle"].astype(np.int64) + 1,
@@ -177,30 +247,46 @@ def _nda_130(path: Path, raw: bytes) -> dict[str, np.ndarray]:
                "charge_energy": np.where(en < 0, 0.0, en) / 3600.0,
                "discharge_energy": np.where(en > 0, 0.0, np.abs(en)) / 3600.0,
                "unix_time": rec["date"] + 1e-9 * rec["date_ns"]}
-        if "temperature" in rec.dtype.names:
+        if "temperature" in (rec.dtype.names or ()):
             out["temperature"] = rec["temperature"].astype(float)
+        out["offset"] = offsets
         return out
     rl = 88
     ident = raw[1024:1030]
     dt = np.dtype([("head", "V6"), ("_b6", "V3"), ("step_index", "u1"), ("status", "u1"), ("_b11", "V5"),
                    ("index", "<u4"), ("_b20", "V8"), ("time", "<u8"), ("voltage", "<f4"), ("current", "<f4"),
                    ("_b44", "V8"), ("cc", "<f4"), ("ce", "<f4"), ("dc", "<f4"), ("de", "<f4"), ("date", "<u8"),
-                   ("_rest", "V8")])
+                   ("_rest", "V12")])
     assert dt.itemsize == rl
     n = (len(raw) - 1024) // rl
     rec = np.frombuffer(raw, dt, count=n, offset=1024)
     tab = np.frombuffer(raw, np.uint8, count=n * rl, offset=1024).reshape(n, rl)
+    offsets = 1024 + rl * np.arange(n, dtype=np.int64)
     stop = np.flatnonzero(tab[:, 0] == 0x81)
     last = int(stop[0]) if stop.size else n
+    if not stop.size and (len(raw) - 1024) % rl:
+        raise _slot_error(path, 1024 + n * rl, f"the .nda ends inside a record ({(len(raw) - 1024) % rl} of "
+                                               f"{rl} bytes): the file is cut or bytes were added or lost")
     keep = np.zeros(n, bool)
     keep[:last] = (tab[:last, :6] == np.frombuffer(ident, np.uint8)).all(axis=1)
-    rec = rec[keep]
+    aux = np.zeros(n, bool)
+    aux[:last] = (tab[:last, :5] == np.frombuffer(b"\x00\x00\x00\x00\x65", np.uint8)).all(axis=1)
+    other = np.flatnonzero(~(keep | aux)[:last])
+    if other.size:
+        j = int(other[0])
+        raise _slot_error(path, int(offsets[j]), f"record slot {j + 1} is neither a data record (starting "
+                                                 f"{ident.hex()}) nor an auxiliary record: the record is damaged "
+                                                 "or bytes were added or lost before it")
+    rec, offsets = rec[keep], offsets[keep]
+    _consecutive(path, rec["index"], offsets, ".nda")
+    _known_status(path, rec["status"], offsets)
     return {"index": rec["index"].astype(np.int64), "cycle": np.zeros(rec.size, np.int64),
             "step_index": rec["step_index"].astype(np.int64), "status": rec["status"].astype(np.int64),
             "time": rec["time"] / 1e6, "voltage": rec["voltage"].astype(float),
             "current_ma": rec["current"].astype(float), "charge_capacity": rec["cc"].astype(float) / 3600.0,
             "discharge_capacity": rec["dc"].astype(float) / 3600.0, "charge_energy": rec["ce"].astype(float) / 3600.0,
-            "discharge_energy": rec["de"].astype(float) / 3600.0, "unix_time": rec["date"] / 1e6}
+            "discharge_energy": rec["de"].astype(float) / 3600.0, "unix_time": rec["date"] / 1e6,
+            "offset": offsets}
 
 
 def parse_nda(path: str | Path, raw: bytes | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -229,7 +315,56 @@ def parse_nda(path: str | Path, raw: bytes | None = None) -> tuple[dict[str, np.
         info["bts"] = "9.1" if raw[1024] == 0x55 else "9.0"
     else:
         raise _unsupported(p, f".nda version {version}")
+    _check_steps(p, cols, cols.pop("offset"))
     return cols, info
+
+
+def _check_steps(path: Path, cols: dict[str, np.ndarray], offsets: np.ndarray) -> None:
+    """Refuse a record whose step number cannot be the file's.
+
+    A damaged byte would split a step and shift every later step count. A record starts a step where
+    its step number differs from the previous record's. At a real step start
+    the instrument restarts its capacity counter and, when the record time is the step time, the time.
+    Refused: a one-record step of the same step type as the step on both sides of it (a number changed
+    inside a step); with the test time, a step start under current whose capacity counter continues the
+    previous one (more than its own record interval can hold); with the step time, a step start whose time
+    neither restarts nor follows a one-record step.
+    """
+    si, st, t = cols["step_index"], cols["status"], cols["time"]
+    n = si.size
+    if n < 3:
+        return
+    start = np.flatnonzero(si[1:] != si[:-1]) + 1
+    if start.size == 0:
+        return
+    bounds = np.r_[0, start, n]
+    length = np.diff(bounds)
+    # one-record steps inside a step: same number and type before and after
+    for j in np.flatnonzero(length == 1):
+        k = int(bounds[j])
+        if 0 < k < n - 1 and si[k - 1] == si[k + 1] and st[k - 1] == st[k] == st[k + 1]:
+            raise ReadError(path, None, f"record {k + 1} (byte offset {int(offsets[k])}) has step number "
+                                        f"{int(si[k])} between two records of step {int(si[k - 1])} of the same "
+                                        "type: the step number is damaged")
+    try:
+        kind = time_semantics(t, si)
+    except ValueError:
+        return  # refused with its record by the reader
+    cap = cols["charge_capacity"] + cols["discharge_capacity"]
+    cur = np.abs(cols["current_ma"])
+    if kind == "test":
+        dt = t[start] - t[start - 1]
+        limit = 1.5 * cur[start] * np.maximum(dt, 0.0) / 3600.0 + 1e-9 + 1e-6 * float(np.max(cap, initial=0.0))
+        bad = start[(cur[start] > 0) & (cap[start] > limit)]
+        what = "its capacity counter does not restart"
+    else:
+        prev_one = length[:-1][np.searchsorted(bounds, start) - 1] == 1
+        bad = start[(t[start] > t[start - 1]) & ~prev_one]
+        what = "its step time does not restart"
+    if bad.size:
+        k = int(bad[0])
+        raise ReadError(path, None, f"record {k + 1} (byte offset {int(offsets[k])}) starts step number "
+                                    f"{int(si[k])} but {what}: the step number is damaged")
 
 
 class _Unsupported(ReadError):

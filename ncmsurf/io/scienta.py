@@ -303,7 +303,8 @@ def _ibw(p: Path, raw: bytes) -> tuple[np.ndarray, list[tuple[float, float]], li
         hdr_end = 16 + 110
         if len(raw) < hdr_end + 16:
             raise ReadError(p, None, f"offset {len(raw)}: file ends inside the version-2 headers")
-        _, wfm_size, note_size, _pict, _ck = struct.unpack(order + "hlllh", raw[:16])
+        _, wfm_size, note_size, pict_size, _ck = struct.unpack(order + "hlllh", raw[:16])
+        total = 16 + wfm_size + note_size + pict_size
         if _checksum(raw, order, 16 + 126) != 0 and _checksum(raw, order, hdr_end) != 0:
             raise ReadError(p, None, "offset 14: header checksum mismatch (corrupted file)")
         wtype = struct.unpack(order + "h", raw[16:18])[0]
@@ -324,6 +325,9 @@ def _ibw(p: Path, raw: bytes) -> tuple[np.ndarray, list[tuple[float, float]], li
             raise ReadError(p, None, f"offset {len(raw)}: file ends inside the version-5 headers")
         f = struct.unpack(order + "hhlll", raw[:16])
         wfm_size, formula_size, note_size = f[2], f[3], f[4]
+        # dataEUnitsSize, dimEUnitsSize[4], dimLabelsSize[4], sIndicesSize (optionsSize1/2 are reserved)
+        rest = struct.unpack(order + "10l", raw[16:56])
+        total = 64 + wfm_size + formula_size + note_size + sum(rest)
         if _checksum(raw, order, hdr_end) != 0:
             raise ReadError(p, None, "offset 2: header checksum mismatch (corrupted file)")
         npnts = struct.unpack(order + "l", raw[76:80])[0]
@@ -358,6 +362,9 @@ def _ibw(p: Path, raw: bytes) -> tuple[np.ndarray, list[tuple[float, float]], li
         raise ReadError(p, None, f"offset 4: wfmSize {wfm_size} does not match 320 + {nbytes} data bytes")
     if note_size < 0 or note_off < data_off + nbytes or note_off + note_size > len(raw):
         raise ReadError(p, None, f"offset {note_off}: the wave note ({note_size} bytes) lies outside the file")
+    if total != len(raw):
+        raise ReadError(p, None, f"offset {min(total, len(raw))}: the wave's sections (header, data, note...) "
+                        f"end at byte {total} but the file has {len(raw)} bytes: bytes were added or lost")
     data = np.frombuffer(raw[data_off:data_off + nbytes], dt).astype(float)
     arr = data.reshape(tuple(reversed(dims))).T if len(dims) > 1 else data
     note = raw[note_off:note_off + note_size].decode("latin-1")

@@ -63,7 +63,7 @@ import numpy as np
 from ncmsurf.core.errors import NcmsurfWarning, ReadError, ValidationError
 from ncmsurf.core.models import DepthProfile
 from ncmsurf.core.units import ureg
-from ncmsurf.io._table import decode_text, looks_binary
+from ncmsurf.io._table import TableWarning, decode_text, looks_binary, split_lines
 from ncmsurf.io.registry import SimpleReader
 
 __all__ = ["READERS", "SURFACELAB", "DuplicatePeakWarning", "write_surfacelab_txt"]
@@ -203,19 +203,26 @@ def _read_export(path: Path, lines: list[str], li: int, *, sample: Any, sputter_
     ion_row: int | None = None
     if above:
         c0 = _cells(lines[above[0]])
-        if c0 and all(_is_mass_cell(c) for c in c0) and any(_NUM.match(c) or c.upper() == "N/A" for c in c0):
+        filled = [c for c in c0 if c]
+        mass_like = sum(1 for c in filled if _is_mass_cell(c))
+        if c0 and mass_like == len(filled) and any(_NUM.match(c) or c.upper() == "N/A" for c in c0):
             mass_row = above[0]
             ion_row = above[1] if len(above) > 1 else None
+        elif filled and mass_like * 2 >= len(filled):
+            bad = next(c for c in filled if not _is_mass_cell(c))
+            raise ReadError(path, above[0] + 1, f"the mass row has a cell that is not a mass: {bad[:20]!r}")
         else:
             ion_row = above[0]
     if ion_row is None:
         raise ReadError(path, li + 1, "SurfaceLab export: no ion-name row above the column-label row")
     ions = _cells(lines[ion_row])
     masses_txt = _cells(lines[mass_row]) if mass_row is not None else []
+    nfield = len(lines[li].split("\t"))
     for row, cells, what in ((ion_row, ions, "ion-name"), (mass_row, masses_txt, "mass")):
-        if row is not None and len(cells) > ncol:
-            raise ReadError(path, row + 1, f"the {what} row has {len(cells)} cells but the label row "
-                            f"(line {li + 1}) has {ncol}")
+        if row is not None and (len(cells) > ncol or len(lines[row].split("\t")) != nfield):
+            raise ReadError(path, row + 1, f"the {what} row has {len(cells)} cells "
+                            f"({len(lines[row].split(chr(9)))} tab-separated fields) but the label row "
+                            f"(line {li + 1}) has {ncol} ({nfield}): a column would be shifted")
     ions += [""] * (ncol - len(ions))
     masses_txt += [""] * (ncol - len(masses_txt))
     comments = [ln.lstrip("#").strip() for k, ln in enumerate(lines[:li]) if k not in (ion_row, mass_row)
@@ -338,6 +345,13 @@ def _read_export(path: Path, lines: list[str], li: int, *, sample: Any, sputter_
         r = int(np.flatnonzero(coords["data_point"] != np.round(coords["data_point"]))[0])
         raise ReadError(path, row_lines[r], f"data point number {rows[r][coord_cols['data_point'][0]]!r} "
                         "is not an integer")
+    if "data_point" in coords and coords["data_point"].size > 1:
+        step = np.diff(coords["data_point"])
+        if not np.all(step == 1):
+            r = int(np.flatnonzero(step != 1)[0]) + 1
+            raise ReadError(path, row_lines[r], f"data point {rows[r][coord_cols['data_point'][0]]!r} follows "
+                            f"{rows[r - 1][coord_cols['data_point'][0]]!r}: the data points are not consecutive "
+                            "(a row is missing, repeated or out of order)")
     if total_col is not None:
         coords["total_ions"] = finite(total_col, "total")
         units["total_ions"] = "counts"
@@ -429,9 +443,13 @@ def _header_meta(lines: list[str]) -> dict[str, str]:
 
 def _read(path: Path, *, sample: Any = None, sputter_rate: Any = None, **_: Any) -> list[DepthProfile]:
     text = decode_text(path)
-    lines = text.splitlines()
+    lines = split_lines(text)
+    whole = text.endswith(("\n", "\r"))
     li = _find_export(lines)
     if li is not None:
+        if not whole and lines:
+            raise ReadError(path, len(lines), "the last line has no line end (SurfaceLab ends every line): "
+                            "the file is cut")
         return _read_export(path, lines, li, sample=sample, sputter_rate=sputter_rate)
     layout = _find_layout(lines)
     if layout is None:
@@ -448,6 +466,9 @@ def _read(path: Path, *, sample: Any = None, sputter_rate: Any = None, **_: Any)
     time_unit = "s"
     while j < len(lines) and lines[j].strip() and not _NUM.match(_split(lines[j], delim)[0].strip()):
         toks = _split(lines[j], delim)
+        numeric = [t for t in toks[1:] if _NUM.match(t.strip())]
+        if numeric:  # a label row holds labels only: this is a data row with a damaged first cell
+            raise ReadError(path, j + 1, f"column 1: non-numeric value {toks[0][:20]!r} in a data row")
         m = re.search(r"\(([^)]+)\)|\[([^\]]+)\]", toks[0])
         if m and re.search(r"time", toks[0], re.I):
             time_unit = (m.group(1) or m.group(2)).strip()
@@ -464,6 +485,9 @@ def _read(path: Path, *, sample: Any = None, sputter_rate: Any = None, **_: Any)
         arr, last = fast
     else:
         arr, last = _slow_block(path, lines, j, delim, ncol, nion)
+    if not whole:
+        warnings.warn(f"{path}: the last line (line {int(last) + 1}) has no line end; the file may be cut "
+                      "and its last value incomplete", TableWarning, stacklevel=3)
     times = arr[:, 0] * tfactor
     dec = np.flatnonzero(np.diff(times) < 0)
     if dec.size:

@@ -56,6 +56,7 @@ import numpy as np
 
 from ncmsurf.core.errors import NcmsurfWarning, ReadError, ValidationError
 from ncmsurf.core.tem import TEMImage
+from ncmsurf.io._binary_checks import check_tiff_extent
 from ncmsurf.io.registry import SimpleReader
 
 __all__ = ["DM", "EMD", "READERS", "TIFF_TEM", "UncalibratedImageWarning", "length_to_nm", "parse_dm_tags"]
@@ -545,12 +546,15 @@ def _read_tiff(path: Path, *, sample: Any = None, pixel_size: Any = None, **_: A
     log.setLevel(logging.CRITICAL)  # corrupt tags are reported through the ReadError instead
     try:
         with tifffile.TiffFile(path) as tf:
+            check_tiff_extent(path, path.read_bytes())
             page = tf.pages[0]
             arr = np.asarray(page.asarray())  # type: ignore[union-attr]
             tags = {t.name: t.value for t in page.tags.values()}  # type: ignore[union-attr]
             fei = tf.fei_metadata
             ij = tf.imagej_metadata
             npages = len(tf.pages)
+    except ReadError:
+        raise
     except Exception as exc:  # tifffile raises many kinds on corrupt files
         raise ReadError(path, None, f"not a readable TIFF file: {type(exc).__name__}: {exc}") from exc
     finally:

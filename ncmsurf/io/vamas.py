@@ -53,6 +53,57 @@ _SCAN_MODES = ("REGULAR", "IRREGULAR", "MAPPING")
 _SPUTTER_TECH = ("FABMS", "FABMS energy spec", "ISS", "SIMS", "SIMS energy spec", "SNMS", "SNMS energy spec")
 
 
+#: Variable labels that instruments write and that decide how a column is read (axis kind, transmission).
+_KNOWN_LABELS = ("Kinetic Energy", "Binding Energy", "Intensity", "Transmission", "Counts", "Energy", "Time",
+                 "Etch Time", "Depth", "Angle")
+#: Units of ISO 14976 (and a few that instruments write).
+_KNOWN_UNITS = ("c/s", "d", "degree", "eV", "K", "micro C", "micro m", "m/s", "n", "nA", "nm", "ns", "s", "u", "V",
+                "counts", "cps", "CPS", "a.u.")
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (short strings)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _near_miss(text: str, known: Sequence[str], *, fold: bool) -> str | None:
+    """The known word ``text`` is a damaged copy of (a few characters away, not equal), else None."""
+    t = text.strip()
+    norm = t.lower() if fold else t
+    if any(norm == (k.lower() if fold else k) for k in known):
+        return None
+    for k in known:
+        kk = k.lower() if fold else k
+        if kk in norm and fold:
+            continue  # "Transmission function" holds the word whole
+        if _distance(norm, kk) <= max(1, len(kk) // 4):
+            return k
+    return None
+
+
+def _check_variable(path: Path, line: int, label: str, unit: str | None, what: str) -> None:
+    """Refuse a variable label or unit that is a damaged copy of a known one.
+
+    Such a copy would change how the column is read: kinetic as binding energy, transmission as an
+    extra column, counts as counts/s.
+    """
+    hit = _near_miss(label, _KNOWN_LABELS, fold=True)
+    if hit is not None:
+        raise ReadError(path, line, f"{what} label {label!r} is not a known label but close to {hit!r}: "
+                        "the label is damaged")
+    if unit is not None:
+        hit = _near_miss(unit, _KNOWN_UNITS, fold=False)
+        if hit is not None:
+            raise ReadError(path, line + 1, f"{what} units {unit!r} are not known units but close to {hit!r}: "
+                            "the units are damaged")
+
+
 class _Lines:
     """Line cursor with 1-based line numbers for error messages."""
 
@@ -223,14 +274,22 @@ def _read_block(c: _Lines, h: dict[str, Any], index: int) -> tuple[dict[str, Any
     m["particle_charge"] = c.float("charge of detected particle")
     if h["scan_mode"] == "REGULAR":
         m["abscissa_label"] = c.next("abscissa label")
+        lab_line = c.lineno
         m["abscissa_units"] = c.next("abscissa units")
+        _check_variable(c.path, lab_line, m["abscissa_label"], m["abscissa_units"], "abscissa")
         x0 = c.float("abscissa start")
         dx = c.float("abscissa increment")
         if dx == 0:
             raise ReadError(c.path, c.lineno, "abscissa increment is 0")
         m["abscissa_start"], m["abscissa_increment"] = x0, dx
     ncv = c.int("number of corresponding variables", 1, 1000)
-    cvars = [(c.next("corresponding variable label"), c.next("corresponding variable units")) for _ in range(ncv)]
+    cvars = []
+    for _ in range(ncv):
+        lab = c.next("corresponding variable label")
+        lab_line = c.lineno
+        unit = c.next("corresponding variable units")
+        _check_variable(c.path, lab_line, lab, unit, "corresponding variable")
+        cvars.append((lab, unit))
     m["corresponding_variables"] = [list(v) for v in cvars]
     m["signal_mode"] = c.next("signal mode")
     m["dwell_time"] = c.float("signal collection time")
