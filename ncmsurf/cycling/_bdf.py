@@ -204,10 +204,11 @@ def read_bdf(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = No
         A header without the required quantities, an unknown column, a row with
         the wrong number of fields, a non-number (with its line).
     """
-    from ncmsurf.io._table import parse_table
+    from ncmsurf.io._table import find_table
 
     p = Path(path)
-    table = parse_table(p, min_columns=3)
+    # a last row without a line end is checked for a cut, and a TableWarning says when it cannot be told whole
+    table = find_table(p, min_columns=3, unterminated="check")
     if table.header_line is None:
         raise ReadError(p, 1, "no BDF header row (Test Time / s, Voltage / V, Current / A)")
     names = list(table.names)
@@ -223,7 +224,7 @@ def read_bdf(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = No
         assert q is not None
         if q.name in by:
             raise ReadError(p, table.header_line, f"BDF quantity {q.label!r} appears twice")
-        by[q.name] = table.columns[n]
+        by[q.name] = table.column(n)
     lines = table.line_numbers
 
     def ints(key: str) -> np.ndarray | None:
@@ -258,8 +259,11 @@ def read_bdf(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = No
             {"column": "charging_capacity_ah", "units": "Ah", "kind": "resetting", "direction": "charge"},
             {"column": "discharging_capacity_ah", "units": "Ah", "kind": "resetting", "direction": "discharge"}],
             "source": "BDF Charging/Discharging Capacity / Ah"}
+    from ncmsurf.core._validate import adopt_arrays
+
     try:
-        return CyclingData(t, v, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
-                           column_units=units)
+        with adopt_arrays():  # the arrays were made here and are dropped: the record holds them once
+            return CyclingData(t, v, cur, cycle=cyc, step=stp, mass=mass, sample=sample, meta=meta, columns=extra,
+                               column_units=units)
     except ValidationError as exc:
         raise ReadError(p, None, str(exc)) from exc

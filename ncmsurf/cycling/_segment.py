@@ -345,8 +345,10 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
         dq *= np.diff(data.time)
     dq[gaps] = 0.0  # never bridge a gap in the record
     ignored = 0
+    halves = None
     for _ in range(3):
-        half, hs, he, hd = _halves(state, current)
+        halves = _halves(state, current)
+        half, hs, he, hd = halves
         # charge passed in each half-cycle's own direction (a blip can even carry the opposite sign)
         hq = np.bincount(owner_bins(half, hs.size), weights=dq, minlength=hs.size + 1)[:hs.size] * hd
         med = float(np.median(np.abs(hq))) if hq.size else 0.0
@@ -355,7 +357,8 @@ def segment(data: CyclingData, *, convention: str | int = "cathode", rest_curren
             break
         ignored += int(tiny.sum())
         state[np.isin(half, np.flatnonzero(tiny))] = 0
-    half, hs, he, hd = _halves(state, current)
+        halves = None  # the state changed: the half-cycles are found again
+    half, hs, he, hd = halves if halves is not None else _halves(state, current)
     if hs.size == 0:
         raise ValidationError("current: no half-cycle is left after removing spikes")
     # a cycle starts at every charge, and at a discharge that follows another discharge

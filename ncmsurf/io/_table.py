@@ -440,13 +440,28 @@ class TextFile:
         """The lines of the first ``max_chars`` characters (whole lines only) and whether that is the whole file."""
         if len(self) <= max_chars or "lines" in self.__dict__:
             return self.lines, True
+        memo = self.__dict__.setdefault("_head_memo", {})
+        if max_chars in memo:
+            return list(memo[max_chars]), False
         cut = self._slice(None, max_chars)
         lines = split_lines(cut)
         if lines and not cut.endswith(("\n", "\r")):
             lines.pop()
         if lines and cut.endswith("\r"):  # a CR at the cut may be the first half of a CRLF: leave that line out
             lines.pop()
-        return lines, False
+        memo[max_chars] = lines
+        return list(lines), False
+
+    def first_lines(self, n: int) -> list[str]:
+        """At least the first ``n`` lines (all of them in a shorter file) without splitting a large file whole.
+
+        For readers that look for their header in the first lines: the table core can then read a large
+        body through its fast path.
+        """
+        head, complete = self.head_lines()
+        if complete or len(head) >= n:
+            return head
+        return self.lines
 
     def tail_lines(self, max_chars: int = 1 << 16, *, n_lines: int = 0) -> list[str]:
         """The whole lines of the last ``max_chars`` characters (the first, partial one left out).
@@ -709,6 +724,8 @@ class Table:
     _bad: dict[str, tuple[int, str]] = field(default_factory=dict, repr=False)
     _tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _text_loader: Callable[[str], list[str]] | None = field(default=None, repr=False)
+    _label_loader: Callable[[str], tuple[list[str], np.ndarray] | None] | None = field(default=None, repr=False)
+    _strings_loader: Callable[[str], Any] | None = field(default=None, repr=False)
     dropped: dict[str, int] = field(default_factory=dict)
     last_row_unverified: bool = False
     _given: set[str] = field(default_factory=set, repr=False)
@@ -822,6 +839,48 @@ class Table:
         if toks is None:  # pragma: no cover
             raise ReadError(self.path, None, f"column {name!r} unavailable")
         return list(toks)
+
+    def labels(self, key: str | int) -> tuple[list[str], np.ndarray]:
+        r"""The distinct cells of a column (first appearance order) and each row's index into them.
+
+        The same as factorising :meth:`text`, without making a string per row on the fast path.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.csv"
+        >>> _ = p.write_text("t,state\n0,R\n1,C\n2,C\n3,D\n")
+        >>> cells, codes = find_table(p).labels("state")
+        >>> cells, codes.tolist()
+        (['R', 'C', 'D'], [0, 1, 1, 2])
+        """
+        name = self.name(key)
+        if name not in self._tokens and self._label_loader is not None:
+            got = self._label_loader(name)
+            if got is not None:
+                return got
+        cells: list[str] = []
+        where: dict[str, int] = {}
+        toks = self.text(name)
+        codes = np.empty(len(toks), dtype=np.int64)
+        for k, c in enumerate(toks):
+            m = where.get(c)
+            if m is None:
+                m = where[c] = len(cells)
+                cells.append(c)
+            codes[k] = m
+        return cells, codes
+
+    def text_array(self, key: str | int) -> Any:
+        """The cells of a column as a pyarrow string array (stripped as :meth:`text`), or None.
+
+        Only on the fast path (a large clean file); ``None`` otherwise, and callers then use
+        :meth:`text`. Vectorised parsers of text cells (clock times) start from it.
+        """
+        name = self.name(key)
+        if name in self._tokens or self._strings_loader is None:
+            return None
+        return self._strings_loader(name)
 
     def is_complete(self, key: str | int) -> bool:
         """Whether a numeric column has a number in every row."""
@@ -1103,9 +1162,13 @@ def _fast_parse_range(tf: TextFile, b0: int, end: int, nrows: int | None, ncols:
         col = table.column(c)
         if col.null_count:
             return None, 0
-        arr = col.to_numpy()
-        if not arr.flags.writeable:
-            arr = arr.copy()
+        # one copy into an array that owns its memory (the record adopts it without a second copy)
+        arr = np.empty(nrows, dtype=np.float64)
+        k = 0
+        for chunk in col.chunks:
+            m = len(chunk)
+            arr[k:k + m] = chunk.to_numpy(zero_copy_only=False)
+            k += m
         if not np.isfinite(arr).all():
             return None, 0
         out[names[int(c[1:])]] = arr
@@ -1132,6 +1195,85 @@ def _arrow_text_range(tf: TextFile, b0: int, end: int, delimiter: str, width: in
         return None
     strip = " " if delimiter == "\t" else " \t"
     return [_unquote(s.strip(strip)) for s in table.column(0).to_pylist()]
+
+
+def _arrow_strings_range(tf: TextFile, b0: int, end: int, delimiter: str, width: int, j: int, nrows: int
+                         ) -> Any:
+    """Text column ``j`` as a pyarrow string array, stripped as :func:`split_fields` strips; None if not so.
+
+    None when pyarrow objects, the row count differs or a cell holds a double quote (unquoting is left
+    to the checked path).
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover
+        return None
+    cols = [f"c{k}" for k in range(width)]
+    enc = "utf8" if tf.encoding.startswith("utf-8") else tf.encoding
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(memoryview(tf.raw)[b0:end]),
+            read_options=pacsv.ReadOptions(column_names=cols, block_size=1 << 20, encoding=enc),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(include_columns=[cols[j]], column_types={cols[j]: pa.string()},
+                                                 null_values=[], strings_can_be_null=False),
+        )
+        col = table.column(0)
+        if table.num_rows != nrows or col.null_count:
+            return None
+        col = col.combine_chunks()
+        if pc.any(pc.match_substring(col, '"')).as_py():
+            return None
+        return pc.utf8_trim(col, characters=" " if delimiter == "\t" else " \t")
+    except (pa.ArrowException, ValueError, OSError, LookupError):
+        return None
+
+
+def _arrow_labels_range(tf: TextFile, b0: int, end: int, delimiter: str, width: int, j: int, nrows: int
+                        ) -> tuple[list[str], np.ndarray] | None:
+    """(distinct cells, each row's index into them) of text column ``j`` with pyarrow, or None.
+
+    The distinct raw cells (first appearance order) are stripped and unquoted as :func:`split_fields`
+    does and equal results merged, so the outcome is the factorisation of the checked path's cells.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover
+        return None
+    cols = [f"c{k}" for k in range(width)]
+    enc = "utf8" if tf.encoding.startswith("utf-8") else tf.encoding
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(memoryview(tf.raw)[b0:end]),
+            read_options=pacsv.ReadOptions(column_names=cols, block_size=1 << 20, encoding=enc),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(include_columns=[cols[j]], column_types={cols[j]: pa.string()},
+                                                 null_values=[], strings_can_be_null=False),
+        )
+        col = table.column(0)
+        if table.num_rows != nrows or col.null_count:
+            return None
+        enc_arr = pc.dictionary_encode(col.combine_chunks())
+    except (pa.ArrowException, ValueError, OSError, LookupError):
+        return None
+    strip = " " if delimiter == "\t" else " \t"
+    raw_uniq = enc_arr.dictionary.to_pylist()
+    cells: list[str] = []
+    where: dict[str, int] = {}
+    remap = np.empty(len(raw_uniq), dtype=np.int64)
+    for k, u in enumerate(raw_uniq):
+        c = _unquote(u.strip(strip))
+        m = where.get(c)
+        if m is None:
+            m = where[c] = len(cells)
+            cells.append(c)
+        remap[k] = m
+    codes = remap[enc_arr.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)]
+    return cells, codes
 
 
 # ----------------------------------------------------------------- the body
@@ -1171,8 +1313,8 @@ def _finish_table(table: Table, *, nrows: int, kinds: Sequence[str], last_fields
 
 
 def _big_fast(tf: TextFile, *, body_start: int, width: int, delimiter: str | None, names: list[str],
-              make: Callable[[list[list[str]], int, bool], tuple[Table, list[str]]],
-              fast_rows: int, unterminated: str = "check") -> Table | None:
+              make: Callable[..., tuple[Table, list[str]]],
+              fast_rows: int, unterminated: str = "check", surplus_names: str = "error") -> Table | None:
     """The fast path for a large file without splitting all its lines; None when the checked path must run."""
     if delimiter is None or len(delimiter) != 1:
         return None
@@ -1180,7 +1322,8 @@ def _big_fast(tf: TextFile, *, body_start: int, width: int, delimiter: str | Non
     if complete or body_start >= len(head):
         return None
     rows_head = head[body_start:]
-    if not all(ln.strip(" \t") for ln in rows_head):
+    # (with two columns or more pyarrow itself refuses a blank line: one field where the rows have more)
+    if width < 2 and not all(ln.strip(" \t") for ln in rows_head):
         return None
     b0 = tf.byte_offset(body_start)
     if b0 is None:
@@ -1194,11 +1337,17 @@ def _big_fast(tf: TextFile, *, body_start: int, width: int, delimiter: str | Non
         return None
     sample_lines = rows_head[:50] + tail[-50:]
     srows = [split_fields(ln, delimiter) for ln in sample_lines]
+    surplus: list[str] = []
+    counts = {len(r) for r in srows}
+    if surplus_names == "allow" and len(counts) == 1 and (m := next(iter(counts))) < width:
+        surplus = list(names[m:])
+        width = m
+        names = list(names[:m])
     if any(len(r) != width for r in srows):
         return None
     trail_lines = rows_head[:20] + tail[-20:]
     trailing_all = all(ln.rstrip(" \r\t" if delimiter != "\t" else " \r").endswith(delimiter) for ln in trail_lines)
-    table, kinds = make(srows, 0, trailing_newline)
+    table, kinds = make(srows, 0, trailing_newline, width, surplus)
     # pyarrow makes one row per line (CR, LF or CRLF; no quoting; an empty line is an error), so its row
     # count is the body's line count
     vals, nrows = _fast_parse_range(tf, b0, end, None, width, delimiter, table.decimal, kinds, names, trailing_all)
@@ -1222,6 +1371,8 @@ def _big_fast(tf: TextFile, *, body_start: int, width: int, delimiter: str | Non
         return got
 
     table._text_loader = load
+    table._label_loader = lambda name: _arrow_labels_range(tf, b0, end, delimiter, w, names.index(name), nrows)
+    table._strings_loader = lambda name: _arrow_strings_range(tf, b0, end, delimiter, w, names.index(name), nrows)
     return table
 
 
@@ -1246,12 +1397,12 @@ def _build(tf: TextFile, *, body_start: int, body_stop: int | None,
                       decimal=dec, terminated=terminated, surplus_names=list(surplus))
         return table, kinds
 
-    if end is None and body_stop is None and surplus_names == "error" and "lines" not in tf.__dict__ \
-            and len(tf) > HEAD_CHARS:
+    if end is None and body_stop is None and "lines" not in tf.__dict__ and len(tf) > HEAD_CHARS:
         # (a file ending in blanks without a line end goes to the checked path, which names it)
         if tf.terminated or tf.raw[-1:] not in (b" ", b"\t"):
             got = _big_fast(tf, body_start=body_start, width=ncols, delimiter=delimiter, names=list(names),
-                            make=lambda r, n, t: make(r, n, t), fast_rows=fast_rows, unterminated=unterminated)
+                            make=make, fast_rows=fast_rows, unterminated=unterminated,
+                            surplus_names=surplus_names)
             if got is not None:
                 return got
     whole = tf.lines
@@ -1310,8 +1461,21 @@ def _build(tf: TextFile, *, body_start: int, body_stop: int | None,
             if vals is not None:
                 table._values = vals
                 table.fast = True
-                table._text_loader = lambda name: [split_fields(whole[i], delimiter)[use_names.index(name)]
-                                                   for i in idx]
+                w = width + (1 if trailing_all else 0)
+                d: str = delimiter
+
+                def load(name: str) -> list[str]:
+                    j = use_names.index(name)
+                    got = _arrow_text_range(tf, b0, e, d, w, j)
+                    if got is None or len(got) != nrows:
+                        got = [split_fields(whole[i], d)[j] for i in idx]
+                    return got
+
+                table._text_loader = load
+                table._label_loader = lambda name: _arrow_labels_range(tf, b0, e, d, w, use_names.index(name),
+                                                                       nrows)
+                table._strings_loader = lambda name: _arrow_strings_range(tf, b0, e, d, w, use_names.index(name),
+                                                                          nrows)
                 return table
     # ---- checked path (block by block)
     numeric = [j for j, k in enumerate(kinds) if k == "number"]
@@ -1419,6 +1583,29 @@ def _choose_delimiter(lines: Sequence[str], idx: Sequence[int], min_columns: int
     return best[4], best[1]
 
 
+def _nonblank(lines: Sequence[str], start: int, stop: int, head: int = 4000, tail: int = 60) -> list[int]:
+    """Indices of the non-blank lines in ``start:stop``: all of them, or the first ``head`` and the last ``tail``.
+
+    :func:`find_table` looks only at the first 4000 (the data block's start) and the last 60 (the
+    delimiter) of them.
+    """
+    first: list[int] = []
+    for i in range(start, stop):
+        if lines[i].strip(" \t"):
+            first.append(i)
+            if len(first) == head:
+                break
+    else:
+        return first
+    last: list[int] = []
+    for i in range(stop - 1, first[-1], -1):
+        if lines[i].strip(" \t"):
+            last.append(i)
+            if len(last) == tail:
+                break
+    return first + last[::-1]
+
+
 def find_table(
     source: str | os.PathLike[str] | TextFile,
     *,
@@ -1476,12 +1663,12 @@ def find_table(
     else:
         lines, complete = tf.lines, True
     stop_i = len(lines) if stop is None else min(stop, len(lines))
-    idx = [i for i in range(start, stop_i) if lines[i].strip(" \t")]
+    idx = _nonblank(lines, start, stop_i)
     if not idx:
         if not complete:
             lines, complete = tf.lines, True
             stop_i = len(lines)
-            idx = [i for i in range(start, stop_i) if lines[i].strip(" \t")]
+            idx = _nonblank(lines, start, stop_i)
         if not idx:
             raise ReadError(path, None, "file is empty" if not tf.text.strip() else "no data lines")
     if delimiter == "auto":
@@ -1496,18 +1683,35 @@ def find_table(
         if not counts:
             raise ReadError(path, None, "no numeric data rows found")
         ncols = max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
-    fields = {i: split_fields(lines[i], delim) for i in idx[:4000]}
+    fields: dict[int, list[str]] = {}
 
     def get(i: int) -> list[str]:
         f = fields.get(i)
-        return f if f is not None else split_fields(lines[i], delim)
+        if f is None:
+            f = fields[i] = split_fields(lines[i], delim)
+        return f
 
     scan = idx[:4000]
-    like = [_data_like(get(i), ncols) for i in scan]
-    rowish = [_row_like(get(i)) for i in scan]
-    s = next((k for k in range(len(scan)) if like[k] and all(rowish[k + 1:k + 3])), None)
+    # looked at lazily, line by line from the top (a large file's data block starts within a few lines)
+    like_memo: dict[int, bool] = {}
+    row_memo: dict[int, bool] = {}
+
+    def like(k: int) -> bool:
+        v = like_memo.get(k)
+        if v is None:
+            v = like_memo[k] = _data_like(get(scan[k]), ncols)
+        return v
+
+    def rowish(k: int) -> bool:
+        v = row_memo.get(k)
+        if v is None:
+            v = row_memo[k] = _row_like(get(scan[k]))
+        return v
+
+    s = next((k for k in range(len(scan)) if like(k) and all(rowish(j) for j in range(k + 1, min(k + 3, len(scan))))),
+             None)
     if s is None:  # no run of rows: start at the first row-like line, the body check names what is wrong
-        s = next((k for k in range(len(scan)) if like[k]), None)
+        s = next((k for k in range(len(scan)) if like(k)), None)
     if s is None:
         raise ReadError(path, None, f"no block of data rows with {ncols} fields found")
     for k in range(s):  # rows of numbers above the data block: a damaged row or an earlier table
@@ -1614,7 +1818,9 @@ def table_at(
         As :func:`find_table`.
     """
     tf = source if isinstance(source, TextFile) else TextFile.open(source)
-    lines = tf.lines
+    # the lines up to the first data row are enough here (a large body stays unsplit for the fast path)
+    need = max(start, header if header is not None else 0, units if isinstance(units, int) else 0) + 2
+    lines = tf.first_lines(need)
     if header is not None:
         if header >= len(lines):
             raise ReadError(tf.path, None, f"no header line {header + 1} (the file has {len(lines)} lines)")
@@ -1625,6 +1831,9 @@ def table_at(
         header_names = list(names)
     else:
         first = next((i for i in range(start, len(lines)) if lines[i].strip(" \t")), None)
+        if first is None and len(lines) < tf.line_count():
+            lines = tf.lines
+            first = next((i for i in range(start, len(lines)) if lines[i].strip(" \t")), None)
         n = len(split_fields(lines[first], delimiter)) if first is not None else 0
         header_names = [f"col{j}" for j in range(n)]
     if names is not None and header is not None:

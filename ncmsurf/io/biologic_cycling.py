@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
@@ -99,13 +100,14 @@ def read_mpt(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = No
     """
     p = Path(path)
     tf = TextFile.open(p)
-    lines = tf.lines
+    lines = tf.first_lines(3)
     if not lines or not lines[0].startswith("EC-Lab ASCII FILE"):
         raise ReadError(p, 1, "not an EC-Lab ASCII file (first line must be 'EC-Lab ASCII FILE')")
     m = re.match(r"Nb header lines\s*:\s*(\d+)", lines[1] if len(lines) > 1 else "")
     if m is None:
         raise ReadError(p, 2, "no 'Nb header lines : N' line")
     nhead = int(m.group(1))
+    lines = tf.first_lines(nhead + 1)
     if nhead < 2 or nhead > len(lines):
         raise ReadError(p, 2, f"'Nb header lines' says {nhead} but the file has {len(lines)} lines")
     header = split_fields(lines[nhead - 1], "\t")
@@ -133,21 +135,35 @@ def read_mpt(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = No
     cur = table.column(iname) * (1e-3 if iname.endswith("/mA") else 1.0)
     used = [tn, vn, iname]
     cyc = stp = None
+    if "cycle number" not in names:
+        near = difflib.get_close_matches("cycle number", names, n=1, cutoff=0.7) or [
+            n for n in names if "cycle" in n and "number" in n][:1]
+        if near:  # a damaged label would silently turn the instrument's cycles into an extra column
+            raise ReadError(p, nhead, f"column {near[0]!r} in the header looks like a damaged 'cycle number'")
     if "cycle number" in names:
         cyc = table.integers("cycle number")
         used.append("cycle number")
     if "Ns" in names:
         stp = table.integers("Ns")
         used.append("Ns")
+    # keys from every candidate column (kept or not), so that a dropped column never renames another
+    keyed: dict[str, tuple[str, str]] = {}
+    taken: set[str] = set()
+    for name in table.names:
+        if name in used or table.kinds[name] != "number":
+            continue
+        key, unit = _key(name)
+        if key in taken:
+            key = f"{key}_{re.sub(r'[^0-9a-zA-Z]+', '_', unit).strip('_').lower()}"
+        while key in taken or key in ("time", "voltage", "current", "cycle", "step"):
+            key += "_"
+        taken.add(key)
+        keyed[name] = (key, unit)
     raw_extra = table.optional(exclude=used)
     extra: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
     for name, arr in raw_extra.items():
-        key, unit = _key(name)
-        if key in extra:
-            key = f"{key}_{re.sub(r'[^0-9a-zA-Z]+', '_', unit).strip('_').lower()}"
-        while key in extra or key in ("time", "voltage", "current", "cycle", "step"):
-            key += "_"
+        key, unit = keyed[name]
         extra[key] = arr
         units[key] = unit
     tech = ""

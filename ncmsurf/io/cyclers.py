@@ -40,7 +40,18 @@ import pandas as pd
 from ncmsurf.core._validate import adopt_arrays
 from ncmsurf.core.errors import ReadError, ValidationError
 from ncmsurf.core.models import CyclingData
-from ncmsurf.io._table import TextFile, looks_binary, read_bytes, split_name_unit, table_at
+from ncmsurf.io._cycler_text import check_above_header
+from ncmsurf.io._table import (
+    FAST_ROWS,
+    TextFile,
+    _decide_kinds,
+    _unique,
+    check_regular_file,
+    looks_binary,
+    split_fields,
+    split_name_unit,
+    table_at,
+)
 from ncmsurf.io.maccor import MACCOR_TEXT, read_maccor
 from ncmsurf.io.neware import NEWARE_NDA, read_neware_nda
 from ncmsurf.io.neware_csv import NEWARE_CSV, read_neware_csv
@@ -221,13 +232,19 @@ def _arbin_base(name: str) -> str:
     return "_".join(split_name_unit(name)[0].split())
 
 
-def _arbin_names(line: str) -> list[str] | None:
+def _arbin_header(line: str) -> tuple[list[str], str] | None:
+    """The column names of an Arbin header line and its delimiter, or None."""
     for delim in (",", "\t", ";"):
         toks = [t.strip().strip('"') for t in line.split(delim)]
         base = [_arbin_base(t) for t in toks]
         if all(r in base for r in _ARBIN_REQUIRED) and ("Data_Point" in base or "Cycle_Index" in base):
-            return toks
+            return toks, delim
     return None
+
+
+def _arbin_names(line: str) -> list[str] | None:
+    got = _arbin_header(line)
+    return None if got is None else got[0]
 
 
 def _sniff_arbin(path: Path, head: bytes) -> float:
@@ -235,6 +252,13 @@ def _sniff_arbin(path: Path, head: bytes) -> float:
         if _arbin_names(ln) is not None:
             return 0.9
     return 0.0
+
+
+#: Data rows from which the table core's pyarrow fast path is tried (tests set it out of reach).
+_FAST_ROWS = FAST_ROWS
+
+#: (names, delimiter, numeric columns read, numeric column names in order, text columns, rows, dropped, header)
+_Parsed = tuple[list[str], str, dict[str, np.ndarray], list[str], list[str], int, dict[str, int], list[str]]
 
 
 def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
@@ -245,11 +269,18 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
     ``Cycle_Index`` and ``Step_Index`` are kept as cycle and step, other
     numeric columns in ``columns`` (text columns such as ``Date_Time`` are
     listed in ``meta["text_columns"]``); the charge and discharge capacity
-    columns are named as the instrument's counters.
+    columns are named as the instrument's counters. The header is one of the
+    first five lines (lines above it are kept in ``meta["header"]``).
 
-    Large clean files take a multi-threaded pyarrow parse (block by block from
-    16 MB, never held whole); any irregular file (a cut, short or long row, a
-    non-number, a blank line, quotes, lone CR line ends) is read by the strict
+    Read through the strict table core: every row's field count checked,
+    line ends normalised (CR, LF, CRLF, mixed), a last row without a line end
+    checked for a cut, optional columns read completely or dropped with a
+    warning naming the column and its first bad line (``meta["dropped_columns"]``).
+    Large files take the core's multi-threaded pyarrow parse. Files of 16 MB and
+    more that are clean (comma-delimited, header on line 1, every line ended,
+    pyarrow parses every cell) are parsed block by block straight into the
+    final arrays, with the core's rules for the column kinds and numbers, so
+    that they are never held whole in memory; anything irregular goes to the
     table core, which names the bad line. Both give the same record.
 
     Parameters
@@ -261,80 +292,27 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
     extra_columns : bool or sequence of str
         Keep every further numeric column (default), none (``False``: only
         time, current, voltage, cycle and step are converted, about a third
-        faster on large files), or the named header columns. Every row is
-        read and checked either way.
+        faster on large files), or the named header columns (each required
+        complete). Every row is read and checked either way.
 
     Raises
     ------
     ReadError
-        Missing columns, a malformed or cut row, time going backwards.
+        Missing columns, a malformed or cut row, a bad cell in a required
+        column, time going backwards (each with its line).
     """
     p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise ReadError(p, None, f"cannot read the file: {exc}") from exc
-    scan = _scan_arbin(p) if size >= _STREAM_BYTES else None
-    raw = b""
-    if scan is None:
-        raw = read_bytes(p)
-        scan = _scan_arbin_bytes(raw)
-    head, header, first_row_text, last_row_text, nrows, quoted, lone_cr = scan
-    if looks_binary(head):
-        raise ReadError(p, None, "binary content where an Arbin CSV export was expected")
-    names = _arbin_names(header)
-    if names is None:
-        raise ReadError(p, 1, f"not an Arbin CSV header (needs Test_Time, Current, Voltage): {header[:120]!r}")
-    delim = next(d for d in (",", "\t", ";") if header.count(d) == len(names) - 1)
-    if nrows == 0:
-        raise ReadError(p, 1, "no data rows after the header")
-    first_row = first_row_text.split(delim)
-    last_fields = last_row_text.count(delim) + 1
-    numeric_cols = []
-    text_cols = []
-    for j, n in enumerate(names):
-        tok = first_row[j].strip().strip('"') if j < len(first_row) else ""
-        try:
-            float(tok)
-            numeric_cols.append(n)
-        except ValueError:
-            text_cols.append(n)
-    if last_fields < len(names) and not lone_cr:
-        raise ReadError(p, nrows + 1, f"last row has {last_fields} of {len(names)} fields (file cut mid-row?)")
-    core = {n for n in numeric_cols if _arbin_base(n) in _ARBIN_REQUIRED + ("Cycle_Index", "Step_Index")}
-    if extra_columns is False:
-        numeric_cols = [n for n in numeric_cols if n in core]
-    elif extra_columns is not True:
-        wanted = set(extra_columns)
-        unknown = wanted - set(names)
-        if unknown:
-            raise ReadError(p, 1, f"extra_columns: {sorted(unknown)} not in the header {names}")
-        numeric_cols = [n for n in numeric_cols if n in core or n in wanted]
-    cols: dict[str, np.ndarray] | None = None
-    dropped: dict[str, int] = {}
-    if not quoted and not lone_cr:
-        if not raw:
-            # large clean file: parse it block by block into the final arrays (the file is never held whole)
-            cols = _stream_arrow(p, delim, names, numeric_cols, nrows)
-        else:
-            cols = _parse_arrow(raw, delim, names, numeric_cols, nrows)
-    if cols is None:
-        if not raw:
-            raw = read_bytes(p)
-        cols, numeric_cols, text_cols, nrows, dropped = _parse_arbin_table(p, raw, delim, names, core,
-                                                                           extra_columns)
-    del raw
-    lines = np.arange(2, nrows + 2, dtype=np.int64)
-    for n in numeric_cols:
-        fin = np.isfinite(cols[n])
-        if not fin.all():
-            r = int(np.flatnonzero(~fin)[0])
-            raise ReadError(p, int(lines[r]), f"column {n!r}: missing or non-finite value "
-                                              "(row cut short or blank line?)")
+    size = check_regular_file(p).st_size
+    got = _read_streamed(p, extra_columns) if size >= _STREAM_BYTES else None
+    if got is None:
+        got = _read_checked(p, extra_columns)
+    names, _delim, cols, numeric_cols, text_cols, nrows, dropped, header = got
+    first = len(header) + 2  # 1-based line of the first data row
+    lines = np.arange(first, first + nrows, dtype=np.int64)
     base = {_arbin_base(n): n for n in numeric_cols}
     for req in _ARBIN_REQUIRED:
         if req not in base:
-            raise ReadError(p, 2, f"column {req!r} is not numeric in the first row")
+            raise ReadError(p, first, f"column {req!r} is missing or not numeric")
     tn, i_n, vn = base["Test_Time"], base["Current"], base["Voltage"]
 
     def scaled(name: str, unit: str) -> np.ndarray:
@@ -351,15 +329,25 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
         cyc = _integers(p, cols.pop(base["Cycle_Index"]), "Cycle_Index", lines)
     if "Step_Index" in base:
         stp = _integers(p, cols.pop(base["Step_Index"]), "Step_Index", lines)
+    # keys from every numeric column (kept or dropped), so that a dropped column never renames another
+    keys: dict[str, str] = {}
+    for n in names:
+        if n in (tn, i_n, vn, base.get("Cycle_Index"), base.get("Step_Index")) or n in text_cols:
+            continue
+        key = re.sub(r"\W+", "_", split_name_unit(n)[0]).strip("_").lower() or "col"
+        while key in keys.values() or key in ("time", "voltage", "current", "cycle", "step"):
+            key += "_"
+        keys[n] = key
     extra: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
     for n in [c for c in numeric_cols if c in cols]:
-        nm, unit = split_name_unit(n)
-        key = re.sub(r"\W+", "_", nm).strip("_").lower()
+        key = keys[n]
         extra[key] = cols.pop(n)
-        units[key] = unit or "1"
-    meta = {"source_file": str(p), "format": "arbin-csv", "rows_read": int(nrows), "text_columns": text_cols,
-            "instrument_columns": names}
+        units[key] = split_name_unit(n)[1] or "1"
+    meta: dict[str, Any] = {"source_file": str(p), "format": "arbin-csv", "rows_read": int(nrows),
+                            "text_columns": text_cols, "instrument_columns": names}
+    if header:
+        meta["header"] = header
     if dropped:
         meta["dropped_columns"] = dropped
     if units.get("charge_capacity") in ("Ah", "mAh") and units.get("discharge_capacity") in ("Ah", "mAh"):
@@ -376,110 +364,130 @@ def read_arbin_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: An
         raise ReadError(p, None, str(exc)) from exc
 
 
+def _wanted(p: Path, names: Sequence[str], numeric: list[str], extra_columns: bool | Sequence[str]
+            ) -> tuple[list[str], list[str] | None]:
+    """(the required numeric columns, the optional ones asked for by name or None for all/none)."""
+    need = [n for n in numeric if _arbin_base(n) in _ARBIN_REQUIRED + ("Cycle_Index", "Step_Index")]
+    if extra_columns is True or extra_columns is False:
+        return need, None
+    wanted = list(extra_columns)
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise ReadError(p, 1, f"extra_columns: {unknown} not in the header {list(names)}")
+    return need, [n for n in numeric if n in wanted and n not in need]
+
+
+def _read_checked(p: Path, extra_columns: bool | Sequence[str]) -> _Parsed:
+    """The strict table core (its own fast path for large clean files); every problem names its line."""
+    tf = TextFile.open(p)
+    head = tf.first_lines(7)
+    k = next((i for i, ln in enumerate(head[:5]) if _arbin_header(ln) is not None), None)
+    if k is None:
+        shown = head[0][:120] if head else ""
+        raise ReadError(p, 1, f"not an Arbin CSV header (needs Test_Time, Current, Voltage): {shown!r}")
+    got = _arbin_header(head[k])
+    assert got is not None
+    delim = got[1]
+    check_above_header(p, head, k, delim, len(got[0]))
+    table = table_at(tf, header=k, start=k + 1, delimiter=delim, blank="error", fast_rows=_FAST_ROWS)
+    if table.nrows == 0:
+        raise ReadError(p, k + 1, "no data rows after the header")
+    if int(table.line_numbers[0]) != k + 2 or int(table.line_numbers[-1]) != k + 1 + table.nrows:
+        raise ReadError(p, k + 2, "blank line inside the data block")  # pragma: no cover - blank="error"
+    names = list(table.names)
+    numeric = [n for n in names if table.kinds[n] == "number"]
+    text = [n for n in names if table.kinds[n] != "number"]
+    need, asked = _wanted(p, names, numeric, extra_columns)
+    cols = {n: table.column(n) for n in need}
+    if extra_columns is True:
+        cols.update(table.optional(exclude=need))
+    elif asked is not None:
+        for n in asked:
+            cols[n] = table.column(n)
+    order = [n for n in numeric if n in cols]
+    return names, delim, cols, order, text, table.nrows, dict(table.dropped), [ln.rstrip() for ln in head[:k]]
+
+
 #: Files at least this large are scanned and parsed block by block (never held whole in memory).
 _STREAM_BYTES = 16 << 20
 #: Block size of the scan and of pyarrow's streaming parse (larger blocks hold more memory, parse no faster).
 _BLOCK = 1 << 20
 
-#: (first bytes, header line, first data row, last data row, data rows, quoted data fields)
-#: (first bytes, header line, first data row, last data row, data rows, quoted data fields, lone CR line ends)
-_Scan = tuple[bytes, str, str, str, int, bool, bool]
 
+def _read_streamed(p: Path, extra_columns: bool | Sequence[str]) -> _Parsed | None:
+    """A large clean file parsed block by block; ``None`` (the table core then reads it) when anything is unusual.
 
-def _content_end(buf: bytes) -> int:
-    """Index just past the last byte that is not a blank or a line end (trailing blank lines are not rows)."""
-    end = len(buf)
-    while end > 0 and buf[end - 1] in b"\r\n \t":  # no rstrip: that would copy a large file's bytes
-        end -= 1
-    return end
-
-
-def _scan_arbin_bytes(raw: bytes) -> _Scan:
-    """Header, first and last data rows, row count and quoting of a file held in memory."""
-    lone_cr = raw.count(b"\r") != raw.count(b"\r\n")
-    if lone_cr:  # CR-only line ends somewhere: the strict table core splits such a file; count nothing here
-        cut = min((k for k in (raw.find(b"\r"), raw.find(b"\n")) if k >= 0), default=len(raw))
-        header = raw[:cut].decode("utf-8-sig", errors="replace")
-        return raw[:4096], header, "", "", 1, False, True
-    nl = raw.find(b"\n")
-    header = raw[: nl if nl >= 0 else len(raw)].decode("utf-8-sig", errors="replace").rstrip("\r")
-    end = _content_end(raw)
-    if nl < 0 or end <= nl + 1:
-        return raw[:4096], header, "", "", 0, False, False
-    nrows = raw.count(b"\n", nl + 1, end) + 1
-    first_end = raw.find(b"\n", nl + 1, end)
-    first = raw[nl + 1: first_end if first_end >= 0 else end].decode("latin-1").rstrip("\r")
-    last = raw[raw.rfind(b"\n", nl, end) + 1:end].decode("latin-1")
-    return raw[:4096], header, first, last, nrows, raw.find(b'"', nl + 1, end) >= 0, False
-
-
-def _scan_arbin(p: Path) -> _Scan | None:
-    """The same as :func:`_scan_arbin_bytes`, reading the file in blocks; ``None`` if its shape is unusual."""
+    The column kinds and the numbers follow the table core's rules exactly: kinds from the first and
+    last 50 rows (:func:`~ncmsurf.io._table` ``_decide_kinds``), numbers by pyarrow with quoting and
+    null values off, every value finite. A file that does not end with a line end, holds a lone CR,
+    a blank line, a short or long row or a cell pyarrow does not parse is left to the core.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
     try:
         with open(p, "rb") as fh:
             head = fh.read(1 << 16)
-            nl = head.find(b"\n")
-            first_end = head.find(b"\n", nl + 1) if nl >= 0 else -1
-            if first_end < 0:
-                return None  # a header or first row longer than 64 kB: let the in-memory path judge it
-            header = head[:nl].decode("utf-8-sig", errors="replace").rstrip("\r")
-            first = head[nl + 1:first_end].decode("latin-1").rstrip("\r")
-            fh.seek(0)
-            total = 0
-            quoted = False
-            cr = crlf = 0
+            total = cr = crlf = 0
             prev_cr = False
-            offset = nl + 1  # quotes in the header do not count
+            fh.seek(0)
             while chunk := fh.read(_BLOCK):
                 total += chunk.count(b"\n")
                 cr += chunk.count(b"\r")
                 crlf += chunk.count(b"\r\n") + (1 if prev_cr and chunk[:1] == b"\n" else 0)
                 prev_cr = chunk[-1:] == b"\r"
-                quoted = quoted or chunk.find(b'"', max(offset, 0)) >= 0
-                offset -= len(chunk)
-            if cr != crlf:
-                return None  # lone CR line ends: the in-memory path hands the file to the table core
             size = fh.tell()
             fh.seek(max(0, size - (1 << 16)))
             tail = fh.read()
     except OSError:
         return None
-    end = _content_end(tail)
-    last_nl = tail.rfind(b"\n", 0, end)
-    if end == 0 or last_nl < 0 or size - len(tail) + last_nl < nl:
-        return None  # trailing blanks or a last row longer than 64 kB, or a single data row
-    trailing = tail.count(b"\n", end)
-    return head[:4096], header, first, tail[last_nl + 1:end].decode("latin-1"), total - trailing, quoted, False
-
-
-def _stream_arrow(p: Path, delim: str, names: list[str], numeric: list[str],
-                  nrows: int) -> dict[str, np.ndarray] | None:
-    """Parse ``numeric`` columns block by block with pyarrow straight into their final arrays.
-
-    ``None`` (the checked in-memory path then runs and names the bad line) when pyarrow is
-    missing or anything about the rows is wrong: a cut or extra row, a non-number, a blank line.
-    """
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:
+    if cr != crlf or not tail.endswith(b"\n") or tail.endswith((b"\n\n", b"\r\n\r\n")) or b"\x00" in head:
         return None
+    if not head.isascii() and not head.startswith(b"\xef\xbb\xbf"):
+        return None  # another encoding: the core decodes it
+    hl = head.split(b"\n")
+    if len(hl) < 53 or tail.count(b"\n") < 52:
+        return None
+    header_line = hl[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+    got = _arbin_header(header_line)
+    if got is None or got[1] != ",":
+        return None
+    names = _unique(split_fields(header_line, ","))
+    width = len(names)
+    first_rows = [ln.decode("latin-1").rstrip("\r") for ln in hl[1:51]]
+    last_rows = [ln.decode("latin-1").rstrip("\r") for ln in tail.split(b"\n")[-51:-1]]
+    sample = [split_fields(ln, ",") for ln in first_rows + last_rows]
+    if any(len(r) != width for r in sample) or any(not ln.strip(" \t") for ln in first_rows + last_rows):
+        return None
+    kinds = dict(zip(names, _decide_kinds(sample, width), strict=True))
+    if any(k == "empty" for k in kinds.values()):
+        return None  # the core decides what an empty column is
+    numeric_all = [n for n in names if kinds[n] == "number"]
+    text = [n for n in names if kinds[n] != "number"]
+    need, asked = _wanted(p, names, numeric_all, extra_columns)
+    numeric = numeric_all if extra_columns is True else need + (asked or [])
+    nrows = total - 1
     out = {n: np.empty(nrows) for n in numeric}
     k = 0
+    cols = [f"c{j}" for j in range(width)]
+    by_col = {cols[names.index(n)]: n for n in numeric}
     try:
         reader = pacsv.open_csv(
             str(p),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=_BLOCK),
-            parse_options=pacsv.ParseOptions(delimiter=delim, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(include_columns=numeric,
-                                                 column_types=dict.fromkeys(numeric, pa.float64())),
+            read_options=pacsv.ReadOptions(column_names=cols, skip_rows=1, block_size=_BLOCK),
+            parse_options=pacsv.ParseOptions(delimiter=",", quote_char=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(include_columns=list(by_col),
+                                                 column_types=dict.fromkeys(by_col, pa.float64()),
+                                                 null_values=[], strings_can_be_null=False),
         )
         for batch in reader:
             m = batch.num_rows
             if k + m > nrows:
                 return None
-            for n in numeric:
-                col = batch.column(n)
+            for c, n in by_col.items():
+                col = batch.column(c)
                 if col.null_count:
                     return None
                 out[n][k:k + m] = col.to_numpy(zero_copy_only=False)
@@ -488,62 +496,10 @@ def _stream_arrow(p: Path, delim: str, names: list[str], numeric: list[str],
         return None
     finally:
         pa.default_memory_pool().release_unused()  # hand the parse buffers back now, not at exit
-    return out if k == nrows else None
-
-
-def _parse_arbin_table(p: Path, raw: bytes, delim: str, names: list[str], core: set[str],
-                       extra_columns: bool | Sequence[str]
-                       ) -> tuple[dict[str, np.ndarray], list[str], list[str], int, dict[str, int]]:
-    """The checked parse through the strict table core: every problem is reported with its line.
-
-    Returns the numeric columns read, their names, the text columns, the row count and the
-    optional columns dropped for a bad cell (name -> first bad line; the core warns about each).
-    """
-    table = table_at(TextFile(p, raw), header=0, start=1, delimiter=delim, blank="error")
-    if table.nrows == 0:
-        raise ReadError(p, 1, "no data rows after the header")
-    numeric = [n for n in table.names if table.kinds[n] == "number"]
-    text = [n for n in table.names if table.kinds[n] != "number"]
-    need = [n for n in numeric if _arbin_base(n) in _ARBIN_REQUIRED + ("Cycle_Index", "Step_Index")]
-    cols = {n: table.column(n) for n in need}
-    if extra_columns is True:
-        cols.update(table.optional(exclude=need))
-    elif extra_columns is not False:
-        for n in extra_columns:
-            if n in numeric and n not in cols:
-                cols[n] = table.column(n)
-    order = [n for n in numeric if n in cols]
-    return cols, order, text, table.nrows, dict(table.dropped)
-
-
-def _parse_arrow(raw: bytes, delim: str, names: list[str], numeric: list[str],
-                 nrows: int) -> dict[str, np.ndarray] | None:
-    """Multi-threaded parse with pyarrow when it is installed and the file is clean.
-
-    Returns ``None`` (so the checked pandas path runs and locates the problem with its line) when
-    pyarrow is missing, the file has quoted fields, or anything about the rows looks wrong.
-    """
-    if nrows < 50_000 or raw.find(b'"') >= 0:
+    if k != nrows or nrows == 0 or not all(np.isfinite(a).all() for a in out.values()):
         return None
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:
-        return None
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(raw),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pacsv.ParseOptions(delimiter=delim, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(include_columns=numeric,
-                                                 column_types=dict.fromkeys(numeric, pa.float64())),
-        )
-    except (pa.ArrowException, ValueError):
-        return None
-    if table.num_rows != nrows or any(table.column(n).null_count for n in numeric):
-        return None
-    out = {n: table.column(n).to_numpy() for n in numeric}
-    return {n: a if a.flags.writeable else a.copy() for n, a in out.items()}
+    order = [n for n in numeric_all if n in out]
+    return names, ",", out, order, text, nrows, {}, []
 
 
 ARBIN_CSV = SimpleReader("arbin-csv", "cycling", (".csv", ".txt"), _sniff_arbin,

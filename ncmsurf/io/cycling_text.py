@@ -214,7 +214,7 @@ def read_novonix(path: str | os.PathLike[str], *, mass: Any = None, sample: Any 
     """
     p = Path(path)
     tf = TextFile.open(p)
-    lines = tf.lines
+    lines = tf.first_lines(402)
     k = _novonix_data_line(lines)
     if k is None or k + 1 >= len(lines):
         raise ReadError(p, None, "no '[Data]' section with a column header (not a Novonix export?)")
@@ -289,7 +289,7 @@ def read_basytec(path: str | os.PathLike[str], *, mass: Any = None, sample: Any 
     """
     p = Path(path)
     tf = TextFile.open(p)
-    lines = tf.lines
+    lines = tf.first_lines(202)
     k = _basytec_header(lines)
     if k is None:
         raise ReadError(p, 1, "no BaSyTec column header (a '~' line naming Time[h], U[V] and I[A])")

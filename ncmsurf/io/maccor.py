@@ -30,7 +30,16 @@ import numpy as np
 
 from ncmsurf.core.errors import ReadError
 from ncmsurf.core.models import CyclingData
-from ncmsurf.io._cycler_text import check_time, extra_columns, labels, make_record, scaled, seconds, unit_of
+from ncmsurf.io._cycler_text import (
+    check_above_header,
+    check_time,
+    extra_columns,
+    make_record,
+    scaled,
+    seconds,
+    table_labels,
+    unit_of,
+)
 from ncmsurf.io._table import TextFile, looks_binary, table_at
 from ncmsurf.io.registry import SimpleReader
 
@@ -138,12 +147,13 @@ def read_maccor(path: str | os.PathLike[str], *, mass: Any = None, sample: Any =
     """
     p = Path(path)
     tf = TextFile.open(p)
-    lines = tf.lines
+    lines = tf.first_lines(62)
     found = _header(lines)
     if found is None:
         raise ReadError(p, None, "no Maccor column header (a line starting with 'Rec#' or 'Rec') in the first 60 "
                                  "lines")
     k, delim = found
+    check_above_header(p, lines, k, delim, len(lines[k].split(delim)))
     table = table_at(tf, header=k, start=k + 1, delimiter=delim)
     if table.nrows == 0:
         raise ReadError(p, k + 1, "no data rows after the column header")
@@ -160,7 +170,7 @@ def read_maccor(path: str | os.PathLike[str], *, mass: Any = None, sample: Any =
     volt = scaled(p, table.column(vname), unit_of(table, vname) or "V", "V", vname)
     sname = _pick(names, _STATE)
     if sname is not None:
-        uniq, inv = labels(table.text(sname))
+        uniq, inv = table_labels(table, sname)
         is_d = np.array([u.upper() == "D" for u in uniq], bool)
         cur, sign_note = sign_from_state(cur, is_d[inv], what=f"{iname} ({sname} D = discharge)")
         counts = np.bincount(inv, minlength=len(uniq))

@@ -25,7 +25,17 @@ import pandas as pd
 
 from ncmsurf.core.errors import NcmsurfWarning, ReadError
 from ncmsurf.core.models import CyclingData
-from ncmsurf.io._cycler_text import check_time, clock_seconds, extra_columns, labels, make_record, scaled, unit_of
+from ncmsurf.io._cycler_text import (
+    check_above_header,
+    check_time,
+    clock_seconds,
+    extra_columns,
+    make_record,
+    scaled,
+    table_clock_seconds,
+    table_labels,
+    unit_of,
+)
 from ncmsurf.io._table import Table, TextFile, looks_binary, split_fields, table_at
 from ncmsurf.io.maccor import sign_from_state
 from ncmsurf.io.registry import SimpleReader
@@ -81,7 +91,7 @@ def _lookup(names: Sequence[str], *cands: str, prefix: bool = False) -> str | No
 def _time_column(path: Path, table: Table, name: str) -> np.ndarray:
     if table.kinds[name] == "number":
         return scaled(path, table.column(name), unit_of(table, name), "s", name, "s")
-    return clock_seconds(path, table.text(name), name, table.line_numbers)
+    return table_clock_seconds(path, table, name)
 
 
 def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
@@ -103,10 +113,12 @@ def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: A
     """
     p = Path(path)
     tf = TextFile.open(p)
-    found = _neware_header(tf.lines)
+    head = tf.first_lines(22)
+    found = _neware_header(head)
     if found is None:
         raise ReadError(p, None, "no Neware column header (step type, current, voltage, time) in the first 20 lines")
     k, delim = found
+    check_above_header(p, head, k, delim, len(head[k].split(delim)))
     table = table_at(tf, header=k, start=k + 1, delimiter=delim)
     if table.nrows == 0:
         raise ReadError(p, k + 1, "no data rows after the column header")
@@ -130,7 +142,7 @@ def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: A
     assert iname is not None and vname is not None and sname is not None
     cur = scaled(p, table.column(iname), unit_of(table, iname), "A", iname, "A")
     volt = scaled(p, table.column(vname), unit_of(table, vname), "V", vname, "V")
-    uniq, inv = labels(table.text(sname))
+    uniq, inv = table_labels(table, sname)
     dis_u = np.array([("dchg" in u.lower() or "discharge" in u.lower() or "d_chg" in u.lower()) for u in uniq], bool)
     cur, sign_note = sign_from_state(cur, dis_u[inv], what="current (step type DChg = discharge)")
     stype = uniq
@@ -142,7 +154,7 @@ def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: A
     extra, units = extra_columns(table, used)
     meta: dict[str, Any] = {"source_file": str(p), "format": "neware-csv", "rows_read": int(table.nrows),
                             "current_sign": sign_note, "instrument_columns": list(table.header_names),
-                            "header": list(tf.lines[:k]), "step_types": sorted(set(stype)),
+                            "header": list(head[:k]), "step_types": sorted(set(stype)),
                             "text_columns": table.text_columns(), "table": table.layout()}
     if table.dropped:
         meta["dropped_columns"] = dict(table.dropped)
@@ -168,11 +180,16 @@ def _sniff_regular(path: Path, head: bytes) -> float:
     return 0.97 if _regular_headers(_head_lines(head, 3)) else 0.0
 
 
-def _block(path: Path, lines: list[str], header: str, rows: list[tuple[int, str]]) -> Table:
-    """A table of ``rows`` (file line index, text) under ``header``, its line numbers those of the file."""
+def _block(path: Path, lines: list[str], header: str, rows: list[tuple[int, str]], terminated: bool = True) -> Table:
+    """A table of ``rows`` (file line index, text) under ``header``, its line numbers those of the file.
+
+    A block whose last row is the file's last line keeps the file's own ending (``terminated``), so that
+    the table core checks a last row without a line end for a cut.
+    """
     if not rows:
         raise ReadError(path, None, f"no rows for the table under {header[:60]!r}")
-    text = "\n".join([header] + [r for _, r in rows]) + "\n"
+    last = rows[-1][0] == len(lines) - 1 and not terminated
+    text = "\n".join([header] + [r for _, r in rows]) + ("" if last else "\n")
     numbers = np.array([i + 1 for i, _ in rows], dtype=np.int64)
     try:
         table = table_at(TextFile(path, text.encode("utf-8")), header=0, start=1, delimiter=",")
@@ -239,9 +256,9 @@ def read_neware_regular(path: str | os.PathLike[str], *, mass: Any = None, sampl
     def strip(h: str, k: int) -> str:  # the header without its empty leading fields
         return ",".join(split_fields(h, ",")[k:])
 
-    cycles = _block(p, lines, lines[0], cyc_rows)
-    steps = _block(p, lines, strip(lines[1], 1), step_rows)
-    recs = _block(p, lines, strip(lines[2], 2), rec_rows)
+    cycles = _block(p, lines, lines[0], cyc_rows, tf.terminated)
+    steps = _block(p, lines, strip(lines[1], 1), step_rows, tf.terminated)
+    recs = _block(p, lines, strip(lines[2], 2), rec_rows, tf.terminated)
     names = recs.names
     tname = _lookup(names, "total time")
     iname = _lookup(names, "current(a)", "current(ma)", "current", prefix=True)

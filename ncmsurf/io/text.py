@@ -544,13 +544,19 @@ def _read_cycling(path: Path, *, sample: Any = None, mass: Any = None,
                                                           "records must be in time order")
     extra: dict[str, np.ndarray] = {}
     extra_units: dict[str, str] = {}
-    for n, arr in table.optional(exclude=used).items():
-        nm, unit = split_name_unit(n)
-        key = re.sub(r"\W+", "_", nm).strip("_") or f"col{names.index(n)}"
-        while key in extra or key in ("time", "voltage", "current", "cycle", "step"):
+    # keys from every candidate column (kept or dropped), so that a dropped column never renames another
+    keys: dict[str, str] = {}
+    for k, n in enumerate(names):
+        if k in used or table.kinds[n] != "number":
+            continue
+        key = re.sub(r"\W+", "_", split_name_unit(n)[0]).strip("_") or f"col{k}"
+        while key in keys.values() or key in ("time", "voltage", "current", "cycle", "step"):
             key += "_"
+        keys[n] = key
+    for n, arr in table.optional(exclude=used).items():
+        key = keys[n]
         extra[key] = arr
-        extra_units[key] = unit or "1"
+        extra_units[key] = split_name_unit(n)[1] or "1"
     ints: dict[str, np.ndarray] = {}
     for role in ("cycle", "step"):
         kk = roles[role]

@@ -36,8 +36,8 @@ def _read_in_memory(path: Path, **kw: object) -> ns.CyclingData:
 def test_stream_equals_in_memory_parse(csv: Path, extra: object, monkeypatch: pytest.MonkeyPatch) -> None:
     whole = _read_in_memory(csv, mass=0.01, extra_columns=extra)
     calls: list[int] = []
-    real = cyclers._stream_arrow
-    monkeypatch.setattr(cyclers, "_stream_arrow", lambda *a: calls.append(1) or real(*a))
+    real = cyclers._read_streamed
+    monkeypatch.setattr(cyclers, "_read_streamed", lambda *a: calls.append(1) or real(*a))
     monkeypatch.setattr(cyclers, "_STREAM_BYTES", 0)
     monkeypatch.setattr(cyclers, "_BLOCK", 4096)
     streamed = cyclers.read_arbin_csv(csv, mass=0.01, extra_columns=extra)
@@ -46,20 +46,33 @@ def test_stream_equals_in_memory_parse(csv: Path, extra: object, monkeypatch: py
     assert streamed.meta["rows_read"] == len(whole) == 3220
 
 
-def test_scan_by_blocks_equals_scan_in_memory(csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cyclers, "_BLOCK", 1000)
+def test_stream_equals_the_table_core_or_leaves_the_file_to_it(csv: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     text = csv.read_bytes()
     variants = {
-        "plain": text,
-        "trailing blanks": text + b"\n\n  \n",
-        "crlf": text.replace(b"\n", b"\r\n"),
-        "bom": b"\xef\xbb\xbf" + text,
-        "quoted": text.replace(b"Test_Time(s)", b'"Test_Time(s)"').replace(b",0.", b',"0.', 1),
+        "plain": (text, True),
+        "trailing blanks": (text + b"\n\n  \n", False),
+        "crlf": (text.replace(b"\n", b"\r\n"), True),
+        "bom": (b"\xef\xbb\xbf" + text, True),
+        "quoted": (b"\n".join([ln if k != 5 else b",".join(b'"' + f + b'"' for f in ln.split(b","))
+                               for k, ln in enumerate(text.split(b"\n"))]), False),
+        "mixed line ends": (text.replace(b"\n", b"\r", 7), False),
+        "no last line end": (text.rstrip(b"\n"), False),
     }
-    for name, data in variants.items():
+    for name, (data, streams) in variants.items():
         p = tmp_path / f"{name.replace(' ', '_')}.csv"
         p.write_bytes(data)
-        assert cyclers._scan_arbin(p) == cyclers._scan_arbin_bytes(data), name
+        core = cyclers._read_checked(p, True)
+        monkeypatch.setattr(cyclers, "_BLOCK", 1000)
+        got = cyclers._read_streamed(p, True)
+        monkeypatch.setattr(cyclers, "_BLOCK", 1 << 20)
+        assert (got is not None) == streams, name
+        if got is not None:
+            assert got[:2] == core[:2], name
+            assert set(got[2]) == set(core[2]), name
+            for k in core[2]:
+                np.testing.assert_array_equal(got[2][k], core[2][k], err_msg=name)
+            assert got[3:] == core[3:], name
 
 
 def test_stream_handles_crlf_bom_and_quotes(csv: Path, tmp_path: Path, streaming: None) -> None:
@@ -105,7 +118,7 @@ def test_stream_errors_name_the_line(csv: Path, tmp_path: Path, streaming: None)
         cyclers.read_arbin_csv(write("bad.csv", bad))
     with pytest.raises(ReadError, match="line 31"):
         cyclers.read_arbin_csv(write("blank.csv", lines[:30] + [""] + lines[30:]))
-    with pytest.raises(ReadError, match=rf"line {nrows + 1}\b.*cut"):
+    with pytest.raises(ReadError, match=rf"line {nrows + 1}\b.*truncated data row"):
         cyclers.read_arbin_csv(write("end.csv", lines[:-1] + [lines[-1][:10]]))
     short = list(lines)
     short[700] = ",".join(short[700].split(",")[:-1])
