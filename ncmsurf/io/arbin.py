@@ -134,6 +134,13 @@ def read_arbin_res(path: str | os.PathLike[str], *, mass: Any = None, sample: An
             raise ReadError(p, None, f"Data_Point {np.sort(dp)[j]} appears twice")
         order_note = "sorted by Data_Point (stored out of order)"
     order = np.argsort(dp, kind="stable")
+    # Arbin numbers every record of a test 1, 2, 3, ...: a gap is a record a damaged page lost
+    gaps = np.flatnonzero(np.diff(dp[order]) != 1)
+    if gaps.size:
+        j = int(gaps[0])
+        a, b = int(dp[order][j]), int(dp[order][j + 1])
+        raise ReadError(p, None, f"Data_Point jumps from {a} to {b} in test {chosen}: {b - a - 1} record(s) are "
+                                 "missing (a damaged database page?)")
     cols: dict[str, np.ndarray] = {}
     for name in tab:
         if name in ("Test_ID",):
