@@ -240,6 +240,7 @@ def read_arbin_xlsx(path: str | os.PathLike[str], *, mass: Any = None, sample: A
     columns: list[list[Any]] = []
     where: list[tuple[str, int]] = []
     sheets: list[str] = []
+    skipped: list[str] = []
     try:
         for ws in wb.worksheets:
             rows = ws.iter_rows(values_only=True)
@@ -250,6 +251,12 @@ def read_arbin_xlsx(path: str | os.PathLike[str], *, mass: Any = None, sample: A
             while names and not names[-1]:
                 names.pop()
             if _arbin_names("\t".join(names)) is None:
+                # a channel sheet whose header is not recognised is damage, never a sheet to leave out
+                known = set(header or ())
+                if ws.title.lower().startswith("channel") or (known and len(known & set(names)) * 2 >= len(known)):
+                    raise ReadError(p, 1, f"sheet {ws.title!r} looks like a data sheet but its first row does not "
+                                          "name Test Time, Current and Voltage (a damaged header?)")
+                skipped.append(ws.title)
                 continue
             if header is None:
                 header = names
@@ -305,6 +312,7 @@ def read_arbin_xlsx(path: str | os.PathLike[str], *, mass: Any = None, sample: A
     extra = {key_of(k): v for k, v in numeric.items()}
     units = {key_of(k): (split_name_unit(k)[1] or "1") for k in numeric}
     meta: dict[str, Any] = {"source_file": str(p), "format": "arbin-xlsx", "rows_read": n, "sheets": sheets,
+                            "other_sheets": skipped,
                             "text_columns": text_cols, "instrument_columns": header,
                             "line_numbers_are": "rows of the sheets"}
     if units.get("charge_capacity") in ("Ah", "mAh") and units.get("discharge_capacity") in ("Ah", "mAh"):

@@ -80,6 +80,23 @@ def test_mits_pro_xlsx(rec: ns.CyclingData, tmp_path: Path) -> None:
         ns.read_cycling(q)
 
 
+def test_mits_pro_xlsx_with_a_damaged_sheet_header_is_refused(rec: ns.CyclingData, tmp_path: Path) -> None:
+    import openpyxl
+
+    p = _xlsx(tmp_path / "mits.xlsx", rec, 50)
+    wb = openpyxl.load_workbook(p)
+    wb["Channel_1_2"]["C1"] = "Test Time (s,)"  # one byte: the second sheet's time column no longer recognised
+    wb.save(p)
+    with pytest.raises(ReadError, match="sheet 'Channel_1_2' (looks like a data sheet|has a different header)"):
+        ns.read_cycling(p)
+    wb["Channel_1_2"].title = "Sheet3"  # and a sheet no longer named as a channel, its header unrecognised
+    for c in ("C1", "F1", "G1"):
+        wb["Sheet3"][c] = wb["Sheet3"][c].value + "#"
+    wb.save(p)
+    with pytest.raises(ReadError, match="sheet 'Sheet3' looks like a data sheet"):
+        ns.read_cycling(p)
+
+
 MACCOR_CSV = (
     "Rec,Cycle P,Cycle C,Step,TestTime,StepTime,Cap. [Ah],Ener. [Wh],Current [A],Voltage [V],Md,ES,DPt Time\n"
     "1,0,0,1,0.0,0.0,0,0,0,3.5,R,0,01/01/2024 00:00:00\n"
