@@ -39,6 +39,7 @@ from ncmsurf.io._cycler_text import (
 from ncmsurf.io._table import Table, TextFile, looks_binary, split_fields, table_at
 from ncmsurf.io.maccor import sign_from_state
 from ncmsurf.io.registry import SimpleReader
+from ncmsurf.io.vamas import _near_miss
 
 __all__ = ["NEWARE_CSV", "NEWARE_REGULAR", "READERS", "NewareTableWarning", "read_neware_csv",
            "read_neware_regular"]
@@ -148,6 +149,15 @@ def read_neware_csv(path: str | os.PathLike[str], *, mass: Any = None, sample: A
     stype = uniq
     cname = _lookup(names, "cycle index", "cycle id", "cycle", "cycle_index")
     stname = _lookup(names, "step index", "step id", "step", "step_index")
+    for found_name, cands in ((cname, ("cycle index", "cycle_index", "cycle id")),
+                              (stname, ("step index", "step_index", "step id"))):
+        if found_name is not None:
+            continue
+        for n in names:  # a damaged cycle or step header would leave the record without its counter
+            hit = _near_miss(n, cands, fold=True)
+            if hit is not None:
+                raise ReadError(p, k + 1, f"column {n!r} is not a known Neware column but close to {hit!r}: "
+                                          "the header is damaged")
     cyc = table.integers(cname) if cname else None
     stp = table.integers(stname) if stname else None
     used = [x for x in (tname, iname, vname, sname, cname, stname) if x]
