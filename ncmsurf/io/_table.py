@@ -1197,16 +1197,13 @@ def _arrow_text_range(tf: TextFile, b0: int, end: int, delimiter: str, width: in
     return [_unquote(s.strip(strip)) for s in table.column(0).to_pylist()]
 
 
-def _arrow_strings_range(tf: TextFile, b0: int, end: int, delimiter: str, width: int, j: int, nrows: int
-                         ) -> Any:
-    """Text column ``j`` as a pyarrow string array, stripped as :func:`split_fields` strips; None if not so.
+def _arrow_text_column(tf: TextFile, b0: int, end: int, delimiter: str, width: int, j: int, nrows: int) -> Any:
+    """Text column ``j`` of the byte range as one pyarrow string array (cells as written), or None.
 
-    None when pyarrow objects, the row count differs or a cell holds a double quote (unquoting is left
-    to the checked path).
+    None when pyarrow is missing or objects, or the row count differs from ``nrows``.
     """
     try:
         import pyarrow as pa
-        import pyarrow.compute as pc
         import pyarrow.csv as pacsv
     except ImportError:  # pragma: no cover
         return None
@@ -1223,11 +1220,29 @@ def _arrow_strings_range(tf: TextFile, b0: int, end: int, delimiter: str, width:
         col = table.column(0)
         if table.num_rows != nrows or col.null_count:
             return None
-        col = col.combine_chunks()
+        return col.combine_chunks()
+    except (pa.ArrowException, ValueError, OSError, LookupError):
+        return None
+
+
+def _arrow_strings_range(tf: TextFile, b0: int, end: int, delimiter: str, width: int, j: int, nrows: int
+                         ) -> Any:
+    """Text column ``j`` as a pyarrow string array, stripped as :func:`split_fields` strips; None if not so.
+
+    None when pyarrow objects, the row count differs or a cell holds a double quote (unquoting is left
+    to the checked path).
+    """
+    col = _arrow_text_column(tf, b0, end, delimiter, width, j, nrows)
+    if col is None:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
         if pc.any(pc.match_substring(col, '"')).as_py():
             return None
         return pc.utf8_trim(col, characters=" " if delimiter == "\t" else " \t")
-    except (pa.ArrowException, ValueError, OSError, LookupError):
+    except (pa.ArrowException, ValueError):
         return None
 
 
@@ -1238,27 +1253,15 @@ def _arrow_labels_range(tf: TextFile, b0: int, end: int, delimiter: str, width: 
     The distinct raw cells (first appearance order) are stripped and unquoted as :func:`split_fields`
     does and equal results merged, so the outcome is the factorisation of the checked path's cells.
     """
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        import pyarrow.csv as pacsv
-    except ImportError:  # pragma: no cover
+    col = _arrow_text_column(tf, b0, end, delimiter, width, j, nrows)
+    if col is None:
         return None
-    cols = [f"c{k}" for k in range(width)]
-    enc = "utf8" if tf.encoding.startswith("utf-8") else tf.encoding
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     try:
-        table = pacsv.read_csv(
-            pa.py_buffer(memoryview(tf.raw)[b0:end]),
-            read_options=pacsv.ReadOptions(column_names=cols, block_size=1 << 20, encoding=enc),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(include_columns=[cols[j]], column_types={cols[j]: pa.string()},
-                                                 null_values=[], strings_can_be_null=False),
-        )
-        col = table.column(0)
-        if table.num_rows != nrows or col.null_count:
-            return None
-        enc_arr = pc.dictionary_encode(col.combine_chunks())
-    except (pa.ArrowException, ValueError, OSError, LookupError):
+        enc_arr = pc.dictionary_encode(col)
+    except (pa.ArrowException, ValueError):
         return None
     strip = " " if delimiter == "\t" else " \t"
     raw_uniq = enc_arr.dictionary.to_pylist()
