@@ -207,6 +207,19 @@ def _sniff_xlsx(path: Path, head: bytes) -> float:
     return 0.8 if path.suffix.lower() in (".xlsx", ".xlsm") else 0.4
 
 
+def _listed_sheets(p: Path) -> int:
+    """How many sheets ``xl/workbook.xml`` lists (openpyxl leaves out, without a word, one whose part is gone)."""
+    import re
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            book = z.read("xl/workbook.xml").decode("utf-8", "replace")
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise ReadError(p, None, f"not a readable .xlsx workbook: {type(exc).__name__}: {exc}") from exc
+    return len(re.findall(r"<(?:\w+:)?sheet\b", book))
+
+
 def read_arbin_xlsx(path: str | os.PathLike[str], *, mass: Any = None, sample: Any = None,
                     **_: Any) -> CyclingData:
     """Read an Arbin MITS Pro Excel export (``.xlsx``): the channel sheets, in order.
@@ -236,6 +249,10 @@ def read_arbin_xlsx(path: str | os.PathLike[str], *, mass: Any = None, sample: A
         wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zip, XML and key errors on damaged workbooks
         raise ReadError(p, None, f"not a readable .xlsx workbook: {type(exc).__name__}: {exc}") from exc
+    listed = _listed_sheets(p)
+    if listed != len(wb.sheetnames):
+        raise ReadError(p, None, f"the workbook lists {listed} sheets but {len(wb.sheetnames)} can be opened "
+                                 f"({wb.sheetnames}): a sheet's part is missing or damaged")
     header: list[str] | None = None
     columns: list[list[Any]] = []
     where: list[tuple[str, int]] = []

@@ -97,6 +97,19 @@ def test_mits_pro_xlsx_with_a_damaged_sheet_header_is_refused(rec: ns.CyclingDat
         ns.read_cycling(p)
 
 
+
+def test_mits_pro_xlsx_with_a_sheet_part_lost_is_refused(rec: ns.CyclingData, tmp_path: Path) -> None:
+    import zipfile
+
+    p = _xlsx(tmp_path / "mits.xlsx", rec, 50)
+    q = tmp_path / "lost.xlsx"
+    with zipfile.ZipFile(p) as src, zipfile.ZipFile(q, "w") as dst:
+        for item in src.infolist():  # one byte of a member's name: the sheet's part is no longer found
+            name = item.filename.replace("xl/worksheets/sheet3.xml", "xl/worksheets/sheet3.xmk")
+            dst.writestr(name, src.read(item.filename))
+    with pytest.raises(ReadError, match="lists 3 sheets but 2 can be opened"):
+        ns.read_cycling(q)
+
 MACCOR_CSV = (
     "Rec,Cycle P,Cycle C,Step,TestTime,StepTime,Cap. [Ah],Ener. [Wh],Current [A],Voltage [V],Md,ES,DPt Time\n"
     "1,0,0,1,0.0,0.0,0,0,0,3.5,R,0,01/01/2024 00:00:00\n"
