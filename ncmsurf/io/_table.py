@@ -1176,31 +1176,18 @@ def _fast_parse_range(tf: TextFile, b0: int, end: int, nrows: int | None, ncols:
 
 
 def _arrow_text_range(tf: TextFile, b0: int, end: int, delimiter: str, width: int, j: int) -> list[str] | None:
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:  # pragma: no cover
-        return None
-    cols = [f"c{k}" for k in range(width)]
-    enc = "utf8" if tf.encoding.startswith("utf-8") else tf.encoding
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(memoryview(tf.raw)[b0:end]),
-            read_options=pacsv.ReadOptions(column_names=cols, block_size=1 << 22, encoding=enc),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(include_columns=[cols[j]], column_types={cols[j]: pa.string()},
-                                                 null_values=[], strings_can_be_null=False),
-        )
-    except (pa.ArrowException, ValueError, OSError, LookupError):
+    col = _arrow_text_column(tf, b0, end, delimiter, width, j, None, block_size=1 << 22)
+    if col is None:
         return None
     strip = " " if delimiter == "\t" else " \t"
-    return [_unquote(s.strip(strip)) for s in table.column(0).to_pylist()]
+    return [_unquote(s.strip(strip)) for s in col.to_pylist()]
 
 
-def _arrow_text_column(tf: TextFile, b0: int, end: int, delimiter: str, width: int, j: int, nrows: int) -> Any:
+def _arrow_text_column(tf: TextFile, b0: int, end: int, delimiter: str, width: int, j: int, nrows: int | None,
+                       *, block_size: int = 1 << 20) -> Any:
     """Text column ``j`` of the byte range as one pyarrow string array (cells as written), or None.
 
-    None when pyarrow is missing or objects, or the row count differs from ``nrows``.
+    None when pyarrow is missing or objects, or (``nrows`` given) the row count differs from it.
     """
     try:
         import pyarrow as pa
@@ -1212,13 +1199,13 @@ def _arrow_text_column(tf: TextFile, b0: int, end: int, delimiter: str, width: i
     try:
         table = pacsv.read_csv(
             pa.py_buffer(memoryview(tf.raw)[b0:end]),
-            read_options=pacsv.ReadOptions(column_names=cols, block_size=1 << 20, encoding=enc),
+            read_options=pacsv.ReadOptions(column_names=cols, block_size=block_size, encoding=enc),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(include_columns=[cols[j]], column_types={cols[j]: pa.string()},
                                                  null_values=[], strings_can_be_null=False),
         )
         col = table.column(0)
-        if table.num_rows != nrows or col.null_count:
+        if (nrows is not None and table.num_rows != nrows) or col.null_count:
             return None
         return col.combine_chunks()
     except (pa.ArrowException, ValueError, OSError, LookupError):
